@@ -1,0 +1,174 @@
+"""Mesa agents.
+
+``Customer`` is a thin view on one row of :class:`~sim.population.Population`:
+reading or writing ``model.customers[42].satisfaction`` reads or writes the column.
+Views are created on first access (a million Mesa agents would cost seconds and a
+gigabyte for nothing); :meth:`CustomerViews.materialise` creates them all.
+
+``Firm`` holds its levers (a :class:`~sim.params.FirmParams`), its accounts for the
+current period and its policy, which sets the levers at the start of each period.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from .params import FirmParams
+from .population import STATUS_NAMES
+
+if TYPE_CHECKING:
+    from .model import MarketModel
+
+__all__ = ["Customer", "CustomerViews", "Firm", "LEVERS"]
+
+#: firm attributes that are levers a policy or a timeline event may change
+LEVERS = ("price", "quality", "service", "brand", "effort", "promise", "capacity",
+          "complaint_ease", "resolve_share", "resolve_speed", "marketing", "switching_cost",
+          "loyalty", "loyalty_discount", "referral_reward", "winback", "unit_cost",
+          "service_cost", "fixed_cost")
+
+_ROW_FIELDS = ("segment", "w_quality", "beta_perf", "beta_price", "beta_time", "beta_wom",
+               "beta_brand", "purchase_prob", "quantity", "firm", "last_firm", "since",
+               "points", "lapsed_from", "satisfaction", "peak", "last_x", "perf_memory",
+               "n_complaints")
+_FIRM_FIELDS = ("expect", "attitude", "aware", "tried", "profit", "revenue")
+
+
+class Customer(mesa.Agent):
+    """A view on customer ``row`` of the model's population.
+
+    Scalar attributes (``satisfaction``, ``firm``, ``beta_price`` …) read and write the
+    row; per-firm attributes (``expect``, ``attitude``, ``aware`` …) return the row's
+    K-vector (a numpy view: writing into it writes the model state).
+    """
+
+    def __init__(self, model: MarketModel, row: int) -> None:
+        super().__init__(model)
+        object.__setattr__(self, "row", int(row))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _ROW_FIELDS:
+            v = getattr(self.model.pop, name)[self.row]
+            return v.item() if isinstance(v, np.generic) else v
+        if name in _FIRM_FIELDS:
+            return getattr(self.model.pop, name)[self.row]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _ROW_FIELDS:
+            getattr(self.model.pop, name)[self.row] = value
+        elif name in _FIRM_FIELDS:
+            getattr(self.model.pop, name)[self.row] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    @property
+    def status(self) -> str:
+        return STATUS_NAMES[int(self.model.pop.status[self.row])]
+
+    @property
+    def firm_name(self) -> str | None:
+        f = int(self.model.pop.firm[self.row])
+        return self.model.firms[f].name if f >= 0 else None
+
+    @property
+    def neighbors(self) -> np.ndarray:
+        return self.model.network.neighbors(self.row)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a plain dict (per-firm values keyed by firm name)."""
+        d: dict[str, Any] = {"id": self.row, "status": self.status, "firm_name": self.firm_name}
+        for f in _ROW_FIELDS:
+            d[f] = getattr(self, f)
+        names = [firm.name for firm in self.model.firms]
+        for f in _FIRM_FIELDS:
+            d[f] = dict(zip(names, getattr(self, f).tolist(), strict=True))
+        return d
+
+    def history(self):
+        """This customer's rows of the event log (a DataFrame)."""
+        ev = self.model.events()
+        return ev[(ev["customer"] == self.row) | (ev["other"] == self.row)].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        return (f"Customer({self.row}, status={self.status}, firm={self.firm_name}, "
+                f"satisfaction={self.satisfaction:.2f})")
+
+
+class CustomerViews:
+    """``model.customers``: indexable by customer id, creating views lazily."""
+
+    def __init__(self, model: MarketModel) -> None:
+        self._model = model
+        self._views: dict[int, Customer] = {}
+
+    def __len__(self) -> int:
+        return self._model.pop.n
+
+    def __getitem__(self, i: int) -> Customer:
+        i = int(i)
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"customer id {i} out of range 0..{n - 1}")
+        v = self._views.get(i)
+        if v is None:
+            v = self._views[i] = Customer(self._model, i)
+        return v
+
+    def __iter__(self) -> Iterator[Customer]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def materialise(self) -> mesa.AgentSet:
+        """Create every customer view and return them as a Mesa AgentSet."""
+        return mesa.AgentSet([self[i] for i in range(len(self))], random=self._model.random)
+
+
+class Firm(mesa.Agent):
+    """A firm: levers (``firm.levers``, also readable as ``firm.price`` …), accounts, policy."""
+
+    def __init__(self, model: MarketModel, params: FirmParams, index: int, policy=None) -> None:
+        super().__init__(model)
+        self.index = index
+        self.levers = dataclasses.replace(params)
+        self.policy = policy
+        self.accounts: dict[str, float] = {}
+
+    @property
+    def name(self) -> str:
+        return self.levers.name
+
+    @property
+    def active(self) -> bool:
+        return self.model.period >= self.levers.enter_at
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "levers" and "levers" in self.__dict__ and hasattr(self.__dict__["levers"], name):
+            return getattr(self.__dict__["levers"], name)
+        raise AttributeError(name)
+
+    def set_lever(self, name: str, value: Any, *, source: str = "api") -> None:
+        """Change a lever; takes effect at the next period and is logged as an event."""
+        if name not in LEVERS:
+            raise ValueError(f"firm lever {name!r} unknown; allowed: {', '.join(LEVERS)}")
+        old = getattr(self.levers, name)
+        setattr(self.levers, name, value)
+        self.model._log_lever(self, name, old, value, source)
+
+    def promise_level(self) -> float:
+        """The advertised performance level (honest when ``promise`` is None)."""
+        lv = self.levers
+        if lv.promise is not None:
+            return float(lv.promise)
+        w = self.model.mean_w_quality
+        return float(w * lv.quality + (1 - w) * lv.service)
+
+    def __repr__(self) -> str:
+        return f"Firm({self.index}, {self.name!r}, price={self.levers.price}, quality={self.levers.quality}, service={self.levers.service})"

@@ -1,0 +1,30 @@
+"""Capacity ("warranty" value, seed 004): overload degrades service and adds waiting.
+
+With D_j purchases demanded and capacity C_j, the load is L_j = D_j / C_j. Above 1,
+every customer gets a share of the attention:
+
+    service factor f_j = min(1, L_j^(−θ)),   waiting w_j = max(0, L_j − 1)
+
+Experienced service is s_j · f_j (+ noise) and waiting lowers experienced performance
+(see :mod:`sim.experience`). Customers see last period's waiting in their choice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["load_effects"]
+
+
+def load_effects(demand: np.ndarray, capacity: np.ndarray, theta: float):
+    """Return (load, service_factor, wait) per firm. ``capacity`` = inf means unlimited."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(np.isfinite(capacity),
+                        np.where(capacity > 0, demand / np.where(capacity > 0, capacity, 1.0),
+                                 np.where(demand > 0, np.inf, 0.0)),
+                        0.0)
+    over = load > 1.0
+    factor = np.ones_like(load, dtype=float)
+    factor[over] = np.power(load[over], -theta)
+    wait = np.where(over, np.minimum(load - 1.0, 1e6), 0.0)
+    return load, factor, wait

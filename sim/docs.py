@@ -1,0 +1,108 @@
+"""Generate the parameter tables of docs/model.md from :mod:`sim.params`.
+
+    python -m sim.docs > /tmp/params.md
+
+The text between ``<!-- params:begin -->`` and ``<!-- params:end -->`` in docs/model.md
+is this output; ``python -m sim.docs --write docs/model.md`` replaces it in place, and a
+test fails when the two differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import params as P
+
+__all__ = ["parameter_tables", "SECTIONS"]
+
+#: (scenario section, dataclass, title)
+SECTIONS = [
+    ("market", P.MarketParams, "Market"),
+    ("market.segments[]", P.SegmentParams, "Segment (each entry of market.segments)"),
+    ("network", P.NetworkParams, "Network"),
+    ("firms[]", P.FirmParams, "Firm levers and costs (each entry of firms)"),
+    ("choice", P.ChoiceParams, "Choice"),
+    ("capacity", P.CapacityParams, "Capacity"),
+    ("experience", P.ExperienceParams, "Experience"),
+    ("satisfaction", P.SatisfactionParams, "Satisfaction"),
+    ("expectations", P.ExpectationParams, "Expectations"),
+    ("complaints", P.ComplaintParams, "Complaints"),
+    ("wom", P.WomParams, "Word of mouth"),
+    ("referrals", P.ReferralParams, "Referrals"),
+    ("acquisition", P.AcquisitionParams, "Acquisition (awareness)"),
+    ("churn", P.ChurnParams, "Churn and win-back"),
+    ("loyalty", P.LoyaltyParams, "Loyalty programme"),
+]
+
+BEGIN, END = "<!-- params:begin -->", "<!-- params:end -->"
+
+
+def _fmt_range(row: dict) -> str:
+    if row["choices"]:
+        return " / ".join(f"`{c}`" for c in row["choices"])
+    lo, hi = row["range"]
+    if lo is None and hi is None:
+        return "—"
+    return f"[{lo}, {hi}]"
+
+
+def _fmt_default(v) -> str:
+    if isinstance(v, list):
+        return "see segments below"
+    if v is None:
+        return "None"
+    if isinstance(v, str):
+        return f"`{v!r}`" if v else "`''`"
+    return f"`{v}`"
+
+
+def parameter_tables() -> str:
+    out = [BEGIN, ""]
+    for section, cls, title in SECTIONS:
+        out.append(f"#### {title} — `[{section}]`\n")
+        out.append("| parameter | default | unit | range | source | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        for row in P.describe(cls):
+            doc = row["doc"].replace("|", "\\|")
+            src = (row["source"] or "—").replace("|", "\\|")
+            out.append(f"| `{row['name']}` | {_fmt_default(row['default'])} | {row['unit'] or '—'} | "
+                       f"{_fmt_range(row)} | {src} | {doc} |")
+        out.append("")
+    out.append("#### Default segments\n")
+    out.append("| segment | share | beta_perf | beta_price | beta_time | beta_wom | beta_brand | w_quality | purchase_prob |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for s in P.MarketParams().segments:
+        out.append(f"| {s.name} | {s.share} | {s.beta_perf} | {s.beta_price} | {s.beta_time} | {s.beta_wom} | "
+                   f"{s.beta_brand} | {s.w_quality} | {s.purchase_prob} |")
+    out += ["", "Source of the segments: seed 004 (some buy on price, some on comfort or power, some on "
+            "reliability and other people's opinions); the weights are assumptions.", "", END]
+    return "\n".join(out)
+
+
+def write_into(path: Path) -> bool:
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path}: markers {BEGIN} … {END} not found")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = head + parameter_tables() + tail
+    changed = new != text
+    path.write_text(new)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.docs", description=__doc__.splitlines()[0])
+    ap.add_argument("--write", metavar="FILE", help="replace the marked block in FILE")
+    a = ap.parse_args(argv)
+    if a.write:
+        write_into(Path(a.write))
+    else:
+        sys.stdout.write(parameter_tables() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Loyalty programmes.
+
+A member (a customer of a firm running a programme) earns a point per purchase. Points
+raise the switching cost,
+
+    γ_points = Γ · min(points / cap, 1),
+
+and repeat purchases (points ≥ 1) get the programme discount: p_ij = p_j (1 − δ_j). The
+discount is the programme's variable cost; it also has a fixed cost per period.
+
+The switching cost of a customer at its current firm is γ_i = γ (choice inertia) +
+the firm's structural switching cost + γ_points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["switching_cost", "member_price"]
+
+
+def switching_cost(firm, points, *, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap):
+    """γ_i for every customer (0 for customers without a firm)."""
+    has = firm >= 0
+    f = np.where(has, firm, 0)
+    g = inertia + firm_switching_cost[f]
+    if points_gamma > 0:
+        g = g + np.where(loyalty_on[f], points_gamma * np.minimum(points / points_cap, 1.0), 0.0)
+    return np.where(has, g, 0.0)
+
+
+def member_price(price, discount, loyalty_on, firm, points):
+    """(n, K) prices each customer pays: the member discount at its own firm."""
+    n = firm.size
+    p = np.broadcast_to(price, (n, price.size)).copy()
+    member = (firm >= 0) & (points >= 1)
+    if member.any():
+        rows = np.nonzero(member)[0]
+        f = firm[member].astype(np.int64)
+        on = loyalty_on[f]
+        p[rows[on], f[on]] *= 1.0 - discount[f[on]]
+    return p

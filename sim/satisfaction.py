@@ -1,0 +1,45 @@
+"""Satisfaction by expectation–disconfirmation (Oliver 1980), asymmetric, and memory.
+
+Transaction satisfaction of a buyer with perceived performance P, expectation E and
+price paid p:
+
+    d = P − E
+    g(d) = λ⁺ d  if d ≥ 0,   λ⁻ d  if d < 0          (λ⁻ > λ⁺: a shortfall hurts more)
+    x = tanh( κ_P (P − P₀) + g(d) − κ_p (p / p_ref − 1) )       ∈ (−1, 1)
+
+Remembered satisfaction S (what drives talk, loyalty and churn):
+
+- ``exponential`` (cumulative satisfaction, Johnson, Anderson & Fornell 1995):
+  S ← (1 − ω) S + ω x
+- ``peak_end`` (Kahneman's peak-end rule, seed 003): the peak is the most extreme x
+  of the relationship; S = (1 − ω) · peak + ω · x_last.
+
+A customer's first experience with a firm resets the memory: S = peak = x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["transaction_satisfaction", "remember"]
+
+
+def transaction_satisfaction(perf, expect, paid, ref_price, *, performance_weight,
+                             neutral_performance, gain_weight, loss_weight, price_weight):
+    d = perf - expect
+    g = np.where(d >= 0, gain_weight * d, loss_weight * d)
+    z = performance_weight * (perf - neutral_performance) + g - price_weight * (paid / ref_price - 1.0)
+    return np.tanh(z), d
+
+
+def remember(S, peak, last, x, fresh, rule: str, omega: float):
+    """Update (S, peak, last) in place at the given positions (already indexed arrays are
+    returned). ``fresh`` marks first experiences with the firm."""
+    if rule == "peak_end":
+        new_peak = np.where(fresh | (np.abs(x) > np.abs(peak)), x, peak)
+        new_S = (1.0 - omega) * new_peak + omega * x
+    else:
+        new_peak = np.where(fresh | (np.abs(x) > np.abs(peak)), x, peak)
+        new_S = (1.0 - omega) * S + omega * x
+    new_S = np.where(fresh, x, new_S)
+    return np.clip(new_S, -1.0, 1.0), new_peak, x
