@@ -8,7 +8,8 @@ Customer-perceived value of firm j for customer i (benefits minus costs, seed 00
          − β_price,i · p_ij / p_ref        money (p_ij net of a loyalty discount)
          − β_time,i · (w_j + e_j)          waiting time and effort
          − ρ · [i has never bought from j] psychological cost (risk)
-         + γ_ij · [j is i's current firm]  inertia and switching cost
+         + (γ_i + β_S S_i) · [j is i's current firm]
+                                           inertia, switching cost and satisfaction (repurchase)
 
 and buying nothing has utility V_i0 = u_0. The customer picks among the firms it knows
 (and buying nothing) with logit probabilities P_ij = exp(V_ij) / Σ_k exp(V_ik). The

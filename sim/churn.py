@@ -4,8 +4,8 @@ A customer of firm j leaves in a period with hazard
 
     h_i = min(1, [h₀ + h₁ ((1 − S_i)/2)^η] · exp(−ζ γ_i))
 
-where S_i is remembered satisfaction, γ_i the switching cost (inertia + the firm's
-structural switching cost + loyalty points) and η > 1 makes loyalty rise steeply at the
+where S_i is remembered satisfaction, γ_i the switching cost the firm has built above
+everyone's baseline inertia (its structural switching cost + loyalty points) and η > 1 makes loyalty rise steeply at the
 top (Jones & Sasser 1995). Even fully satisfied customers leave at h₀ (seed 000: about
 40% a year). A leaver picks, by logit, among the other firms it knows and buying nothing:
 a rival (a switch) or nothing (it lapses, out of the market).

@@ -54,7 +54,7 @@ from .population import (
     Population,
 )
 from .recorder import Recorder
-from .satisfaction import remember, transaction_satisfaction
+from .satisfaction import remember, revise, transaction_satisfaction
 from .strategies import make_policy
 from .wom import pick_referrals, sample_messages, talk_probability
 
@@ -123,7 +123,7 @@ class MarketModel(mesa.Model):
         self.wait = np.zeros(k)   # last period's waiting per firm (public knowledge)
         self.load = np.zeros(k)
         self._pending = {"customer": np.empty(0, np.int64), "firm": np.empty(0, np.int64),
-                         "due": np.empty(0, np.int64), "x": np.empty(0)}
+                         "due": np.empty(0, np.int64), "z": np.empty(0), "loss": np.empty(0)}
         self._timeline = sorted(params.events, key=lambda e: int(e["period"]))
         self._lever_log: list[tuple] = []
         self._init_market()
@@ -177,7 +177,8 @@ class MarketModel(mesa.Model):
                       beta_brand=pop.beta_brand[rows], price=price, brand=L["brand"],
                       wait_effort=self.wait + L["effort"], ref_price=self.params.market.reference_price,
                       novelty_risk=self.params.choice.novelty_risk if novelty else 0.0,
-                      inertia_current=gamma[rows])
+                      inertia_current=gamma[rows] + self.params.choice.satisfaction_weight
+                      * np.where(pop.last_firm[rows] == pop.firm[rows], pop.satisfaction[rows], 0.0))
         return v, price
 
     def _new_expectations(self, rows, cols, L):
@@ -333,7 +334,7 @@ class MarketModel(mesa.Model):
         # 7. transaction satisfaction ----------------------------------------------------
         sp = P.satisfaction
         e_pre = pop.expect[buyers, bf]
-        x, _ = transaction_satisfaction(perf, e_pre, paid, P.market.reference_price,
+        x, _, z_sat, loss = transaction_satisfaction(perf, e_pre, paid, P.market.reference_price,
                                         performance_weight=sp.performance_weight,
                                         neutral_performance=sp.neutral_performance,
                                         gain_weight=sp.gain_weight, loss_weight=sp.loss_weight,
@@ -353,8 +354,7 @@ class MarketModel(mesa.Model):
             outcome = np.where(comp, np.where(resolved, np.where(quick, cmp.QUICK, cmp.LATE), cmp.UNRESOLVED),
                                cmp.SILENT).astype(np.int8)
             first = pop.n_complaints[buyers] == 0
-            x_orig = x
-            x = cmp.recover(x, outcome, first, r_unresolved=cp.recovery_unresolved, r_late=cp.recovery_late,
+            x = cmp.recover(z_sat, loss, outcome, first, r_unresolved=cp.recovery_unresolved, r_late=cp.recovery_late,
                             r_quick=cp.recovery_quick, paradox=cp.recovery_paradox)
             pop.n_complaints[buyers[comp]] += 1
             for code, key in ((cmp.QUICK, "resolved_quick"), (cmp.UNRESOLVED, "unresolved")):
@@ -368,15 +368,18 @@ class MarketModel(mesa.Model):
                 pd_["customer"] = np.concatenate([pd_["customer"], buyers[late]])
                 pd_["firm"] = np.concatenate([pd_["firm"], bf[late]])
                 pd_["due"] = np.concatenate([pd_["due"], np.full(int(late.sum()), t + cp.late_delay)])
-                pd_["x"] = np.concatenate([pd_["x"], x_orig[late]])
+                pd_["z"] = np.concatenate([pd_["z"], z_sat[late]])
+                pd_["loss"] = np.concatenate([pd_["loss"], loss[late]])
             if rec_ev and comp.any():
                 names = np.array([cmp.OUTCOME_NAMES[c] for c in range(4)], dtype=object)
                 rec.add_events(t, "complaint", buyers[comp], bf[comp], value=(e_pre - perf)[comp],
                                detail=names[outcome[comp]])
 
         # 9. remembered satisfaction --------------------------------------------------------
+        problem = (e_pre - perf) > sp.problem_threshold
+        omega_i = np.where(problem, sp.problem_weight, sp.memory_weight)
         S, peak, last = remember(pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers], x, fresh,
-                                 sp.memory, sp.memory_weight)
+                                 sp.memory, omega_i)
         pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers] = S, peak, last
         om = sp.memory_weight
         pop.perf_memory[buyers] = np.where(fresh, perf, (1 - om) * pop.perf_memory[buyers] + om * perf)
@@ -478,7 +481,7 @@ class MarketModel(mesa.Model):
         due = pd_["due"] <= t
         if not due.any():
             return
-        cust, firm, x0 = pd_["customer"][due], pd_["firm"][due], pd_["x"][due]
+        cust, firm, z0, loss0 = pd_["customer"][due], pd_["firm"][due], pd_["z"][due], pd_["loss"][due]
         for key in pd_:
             pd_[key] = pd_[key][~due]
         k = self.n_firms
@@ -486,13 +489,14 @@ class MarketModel(mesa.Model):
         fl["resolved_late"] += np.bincount(firm, minlength=k)
         fl["remedies_late"] += np.bincount(firm, L["remedy_cost"][firm], minlength=k)
         still = pop.last_firm[cust] == firm
-        c = cust[still]
-        x2 = x0[still] + cp.recovery_late * np.maximum(-x0[still], 0.0)
-        S, peak, last = remember(pop.satisfaction[c], pop.peak[c], pop.last_x[c], x2,
-                                 np.zeros(c.size, bool), sp.memory, sp.memory_weight)
+        c, zs, ls = cust[still], z0[still], loss0[still]
+        interim = np.tanh(zs - cp.recovery_unresolved * ls)
+        final = np.tanh(zs - cp.recovery_late * ls)
+        S, peak, last = revise(pop.satisfaction[c], pop.peak[c], pop.last_x[c], interim, final,
+                               sp.memory, sp.problem_weight)
         pop.satisfaction[c], pop.peak[c], pop.last_x[c] = S, peak, last
         if self.params.record_events:
-            self.recorder.add_events(t, "resolved_late", cust, firm, value=x0)
+            self.recorder.add_events(t, "resolved_late", cust, firm, value=np.tanh(z0 - cp.recovery_late * loss0))
 
     def _word_of_mouth(self, t, buyers, outcome, gamma, L, fl):
         P, pop = self.params, self.pop
@@ -575,7 +579,8 @@ class MarketModel(mesa.Model):
         u = self.streams["churn"].random((2, n))
         cust = (pop.status == CUSTOMER) & (pop.since < t)
         S_eff = np.where(pop.last_firm == pop.firm, pop.satisfaction, 0.0)
-        h = churn_hazard(S_eff, gamma, base_rate=cpar.base_rate, dissatisfaction_rate=cpar.dissatisfaction_rate,
+        extra = np.maximum(gamma - P.choice.inertia, 0.0)  # structural + loyalty switching cost
+        h = churn_hazard(S_eff, extra, base_rate=cpar.base_rate, dissatisfaction_rate=cpar.dissatisfaction_rate,
                          curvature=cpar.curvature, switching_cost_effect=cpar.switching_cost_effect)
         leave = np.nonzero(cust & (u[0] < h))[0]
         if leave.size:
@@ -638,7 +643,7 @@ class MarketModel(mesa.Model):
         charge = active & (t > 0)  # period 0 is the initial state: no flows, no costs
         mk = P.acquisition.marketing_enabled
         cost_marketing = np.where(charge & mk, L["marketing"] * L["marketing_cost"] * n, 0.0)
-        cost_capacity = np.where(charge & np.isfinite(L["capacity"]),
+        cost_capacity = np.where(charge & P.capacity.enabled & np.isfinite(L["capacity"]),
                                  L["capacity_cost"] * np.where(np.isfinite(L["capacity"]), L["capacity"], 0.0), 0.0)
         cost_programme = (fl["discounts"] + np.where(charge & L["loyalty"], L["loyalty_fixed_cost"], 0.0)
                           + fl["referrals"] * L["referral_reward"] + fl["winback_contacts"] * L["winback_cost"])

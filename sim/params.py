@@ -147,6 +147,7 @@ class ChoiceParams:
     outside_option: bool = P(True, "", None, None, "standard logit demand with an outside good", "Whether a customer can buy nothing.")
     outside_utility: float = P(-0.5, "utility", -50.0, 50.0, "assumption: about 90% of purchase occasions end in a purchase", "Utility of buying nothing.")
     inertia: float = P(3.0, "utility units", 0.0, 50.0, "Dubé, Hitsch & Rossi 2010; P(stay) = e^γ/(e^γ + J - 1)", "Switching cost/inertia γ added to the current firm's utility.")
+    satisfaction_weight: float = P(2.0, "utility per satisfaction unit", 0.0, 50.0, "Fornell et al. 1996 (satisfaction → loyalty); Mittal & Kamakura 2001", "β_S: remembered satisfaction with the current firm added to its utility (repurchase).")
     novelty_risk: float = P(0.3, "utility units", 0.0, 50.0, "seed 000 psychological cost (risk)", "Utility penalty for a firm the customer has never bought from.")
 
 
@@ -177,6 +178,8 @@ class SatisfactionParams:
     loss_weight: float = P(4.0, "per performance unit", 0.0, 50.0, "Anderson & Sullivan 1993; loss aversion ≈ 2 (Kahneman & Tversky)", "λ−: effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.")
     price_weight: float = P(0.5, "per reference price", 0.0, 50.0, "Fornell et al. 1996: satisfaction more quality- than price-driven", "κ_p: how much paying above the reference price lowers satisfaction.")
     memory: str = P("exponential", "", None, None, "Johnson, Anderson & Fornell 1995 (cumulative); Kahneman peak-end (seed 003)", "Remembered satisfaction rule.", choices=("exponential", "peak_end"))
+    problem_threshold: float = P(0.1, "performance units", 0.0, 1.0, "assumption", "δ: a shortfall E − P above δ is a problem: a salient moment.")
+    problem_weight: float = P(0.8, "fraction", 0.0, 1.0, "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)", "ω_p: memory weight of a problem experience (and of its complaint outcome) in exponential memory.")
     memory_weight: float = P(0.4, "fraction", 0.0, 1.0, "assumption", "ω: weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).")
 
 
@@ -248,8 +251,8 @@ class ChurnParams:
     """Leaving: a hazard that rises with dissatisfaction and falls with switching cost."""
 
     enabled: bool = P(True, "", None, None, "seed 000; Jones & Sasser 1995", "Churn on or off.")
-    base_rate: float = P(0.02, "probability per period", 0.0, 1.0, "seed 000: about 40% lost a year even when satisfied (with choice switching)", "h0: hazard of a fully satisfied customer.")
-    dissatisfaction_rate: float = P(0.3, "probability per period", 0.0, 1.0, "assumption", "h1: extra hazard of a fully dissatisfied customer.")
+    base_rate: float = P(0.01, "probability per period", 0.0, 1.0, "calibrated: with choice switching the default market loses ≈ 38% a year (seed 000: about 40% even when satisfied)", "h0: hazard of a fully satisfied customer.")
+    dissatisfaction_rate: float = P(0.12, "probability per period", 0.0, 1.0, "assumption", "h1: extra hazard of a fully dissatisfied customer.")
     curvature: float = P(2.0, "", 0.1, 10.0, "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)", "η: h = h0 + h1 ((1 − S)/2)^η.")
     switching_cost_effect: float = P(0.5, "per utility unit", 0.0, 10.0, "assumption", "ζ: hazard multiplied by exp(−ζ · switching cost).")
     winback_response: float = P(0.5, "probability", 0.0, 1.0, "seed 001: repeated contact wins back some", "Probability that a contacted, fully satisfied lapsed customer returns (scaled by (1 + S)/2).")

@@ -10,26 +10,34 @@ price paid p:
 Remembered satisfaction S (what drives talk, loyalty and churn):
 
 - ``exponential`` (cumulative satisfaction, Johnson, Anderson & Fornell 1995):
-  S ← (1 − ω) S + ω x
+  S ← (1 − ω) S + ω x, where ω = ω_p (> ω) for a problem experience (a shortfall
+  E − P > δ, complained about or not): problems are salient moments
 - ``peak_end`` (Kahneman's peak-end rule, seed 003): the peak is the most extreme x
   of the relationship; S = (1 − ω) · peak + ω · x_last.
 
 A customer's first experience with a firm resets the memory: S = peak = x.
+
+A remembered experience can be revised later (a complaint resolved late): the incident
+remembered as x_old is re-valued as x_new. Exponential memory: S ← S + ω (x_new − x_old);
+peak-end: the peak is re-valued if it was that incident, then S = (1 − ω) peak + ω last.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["transaction_satisfaction", "remember"]
+__all__ = ["transaction_satisfaction", "remember", "revise"]
 
 
 def transaction_satisfaction(perf, expect, paid, ref_price, *, performance_weight,
                              neutral_performance, gain_weight, loss_weight, price_weight):
+    """Return (x, d, z, loss): satisfaction, disconfirmation, the argument of tanh and
+    its loss part λ⁻ · min(d, 0) (≤ 0), which complaint handling can undo."""
     d = perf - expect
-    g = np.where(d >= 0, gain_weight * d, loss_weight * d)
+    loss = loss_weight * np.minimum(d, 0.0)
+    g = np.where(d >= 0, gain_weight * d, loss)
     z = performance_weight * (perf - neutral_performance) + g - price_weight * (paid / ref_price - 1.0)
-    return np.tanh(z), d
+    return np.tanh(z), d, z, loss
 
 
 def remember(S, peak, last, x, fresh, rule: str, omega: float):
@@ -43,3 +51,15 @@ def remember(S, peak, last, x, fresh, rule: str, omega: float):
         new_S = (1.0 - omega) * S + omega * x
     new_S = np.where(fresh, x, new_S)
     return np.clip(new_S, -1.0, 1.0), new_peak, x
+
+
+def revise(S, peak, last, x_old, x_new, rule: str, omega: float):
+    """Re-value a remembered experience from ``x_old`` to ``x_new`` (see module doc)."""
+    if rule == "peak_end":
+        new_peak = np.where(np.isclose(peak, x_old), x_new, peak)
+        new_last = np.where(np.isclose(last, x_old), x_new, last)
+        new_S = (1.0 - omega) * new_peak + omega * new_last
+    else:
+        new_peak, new_last = peak, last
+        new_S = S + omega * (x_new - x_old)
+    return np.clip(new_S, -1.0, 1.0), new_peak, new_last
