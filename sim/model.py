@@ -126,6 +126,10 @@ class MarketModel(mesa.Model):
                          "due": np.empty(0, np.int64), "z": np.empty(0), "loss": np.empty(0)}
         self._timeline = sorted(params.events, key=lambda e: int(e["period"]))
         self._lever_log: list[tuple] = []
+        ps = min(int(params.panel_size), n)
+        self.panel_ids = (np.unique(np.linspace(0, n - 1, ps).round().astype(np.int64)) if ps > 0
+                          else np.empty(0, np.int64))
+        self._panel: list[dict] = []
         self._init_market()
         self._record(self._empty_flows(), self._lever_arrays())
 
@@ -701,6 +705,16 @@ class MarketModel(mesa.Model):
                 "margin_per_customer": float(margin[j]), "retention": float(retention[j]), "clv": float(clv[j]),
             }
             self.recorder.firm_rows.append(row)
+        if self.panel_ids.size:
+            ids = self.panel_ids
+            lf = pop.last_firm[ids].astype(np.int64)
+            self._panel.append({
+                "period": np.full(ids.size, t, np.int32), "customer": ids,
+                "status": pop.status[ids].copy(), "firm": pop.firm[ids].copy(), "last_firm": lf.astype(np.int16),
+                "satisfaction": pop.satisfaction[ids].copy(),
+                "expectation": np.where(lf >= 0, pop.expect[ids, np.maximum(lf, 0)], np.nan),
+                "points": pop.points[ids].copy(),
+            })
         cust_exp = experienced
         S = pop.satisfaction[cust_exp]
         prom = float((S >= PROMOTER_S).mean()) if S.size else np.nan
@@ -740,6 +754,15 @@ class MarketModel(mesa.Model):
     def market_frame(self) -> pd.DataFrame:
         """One row per period for the whole market."""
         return self.recorder.market()
+
+    def panel_frame(self) -> pd.DataFrame:
+        """Per-period state of the panel customers (``model.panel_ids``): status (0
+        prospect, 1 customer, 2 lapsed), firm, satisfaction, expectation of the firm
+        last used, loyalty points."""
+        cols = ["period", "customer", "status", "firm", "last_firm", "satisfaction", "expectation", "points"]
+        if not self._panel:
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame({c: np.concatenate([p[c] for p in self._panel]) for c in cols})
 
     def events(self) -> pd.DataFrame:
         """The event log: complaints, resolutions, referrals, acquisitions, switches,

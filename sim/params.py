@@ -288,6 +288,7 @@ class ModelParams:
     churn: ChurnParams = field(default_factory=ChurnParams)
     loyalty: LoyaltyParams = field(default_factory=LoyaltyParams)
     events: list = field(default_factory=list)
+    panel_size: int = P(2000, "customers", 0, 10_000_000, "", "Customers whose state is recorded every period (all of them when N is smaller; evenly spaced ids otherwise).")
     record_events: bool = P(True, "", None, None, "", "Keep the event log (complaints, referrals, switches, churns).")
 
 

@@ -1,0 +1,313 @@
+"""The ``sim`` command.
+
+    sim run SCENARIO.toml [--seed N] [--periods N] [--out DIR] [--set key.path=value ...]
+    sim validate SCENARIO.toml [--set ...]
+    sim compare RUN_A RUN_B ... [--out DIR]
+    sim explain RUN --customer ID
+    sim cascades RUN
+
+Bad input (a scenario file, a flag, a run folder) prints one line naming the file, the
+key, the value and what is allowed, and exits with code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .runner import RunFolderError, read_run, run_scenario, summarise, write_run
+from .scenario import ScenarioError, load_scenario
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2)."""
+
+
+def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if np.isnan(v) else floatfmt.format(v)
+        return str(v)
+
+    cols = list(df.columns)
+    rows = [[fmt(v) for v in r] for r in df.itertuples(index=False)]
+    widths = [max(len(str(c)), *(len(r[i]) for r in rows)) if rows else len(str(c)) for i, c in enumerate(cols)]
+    line = "  ".join(str(c).rjust(w) for c, w in zip(cols, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- run / validate
+def cmd_run(a) -> int:
+    overrides = list(a.set or [])
+    if a.seed is not None:
+        if a.seed < 0:
+            raise UsageError(f"--seed {a.seed}: must be a non-negative integer")
+        overrides.append(f"scenario.seed={a.seed}")
+    if a.periods is not None:
+        if a.periods < 1:
+            raise UsageError(f"--periods {a.periods}: must be an integer ≥ 1")
+        overrides.append(f"market.periods={a.periods}")
+    if a.replications is not None:
+        overrides.append(f"scenario.replications={a.replications}")
+    sc = load_scenario(a.scenario, overrides)
+    out_root = Path(a.out)
+    if out_root.exists() and not out_root.is_dir():
+        raise UsageError(f"--out {a.out}: exists and is not a folder")
+    print(f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
+          f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)", file=sys.stderr)
+    result = run_scenario(sc, progress=not a.quiet)
+    folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+    summary = summarise(result.firms)
+    print()
+    print(f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)")
+    print(_fmt_table(summary))
+    if sc.notice:
+        print(f"\nWhat to notice: {sc.notice}")
+    print(f"\nRun folder: {folder}")
+    print(f"  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv")
+    print(f"  plots:  {folder / 'plots'} (overview.png first)")
+    print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
+    return 0
+
+
+def cmd_validate(a) -> int:
+    sc = load_scenario(a.scenario, list(a.set or []))
+    p = sc.params
+    print(f"ok: {a.scenario}: scenario '{sc.name}', {p.market.n_customers} customers, "
+          f"{len(p.firms)} firms ({', '.join(f.name for f in p.firms)}), {p.market.periods} periods, "
+          f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s)")
+    return 0
+
+
+# ---------------------------------------------------------------- compare
+def cmd_compare(a) -> int:
+    if len(a.runs) < 2:
+        raise UsageError("sim compare needs at least two run folders")
+    runs = {}
+    labels: list[str] = []
+    for path in a.runs:
+        r = read_run(path)
+        label = f"{r['manifest']['scenario']}"
+        if label in labels:
+            label = f"{label} ({Path(path).name})"
+        labels.append(label)
+        runs[label] = r
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path(a.out) if a.out else Path("results") / "compare" / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    table = []
+    for label, r in runs.items():
+        s = summarise(r["firms"])
+        s.insert(0, "run", label)
+        table.append(s)
+    table = pd.concat(table, ignore_index=True)
+    table.to_csv(out / "comparison.csv", index=False)
+    from .plots import plot_compare
+
+    fig = plot_compare({k: v["firms"] for k, v in runs.items()})
+    fig.savefig(out / "comparison.png", dpi=80)
+    print(_fmt_table(table))
+    print(f"\nwritten: {out / 'comparison.csv'}, {out / 'comparison.png'}")
+    return 0
+
+
+# ---------------------------------------------------------------- explain
+def explain_customer(run: dict, cid: int) -> str:
+    """The story of one customer from a run folder's tables (first replication)."""
+    cust = run["customers"]
+    if cust.empty or cid < 0 or cid >= len(cust):
+        raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
+    firms = run["manifest"]["firms"]
+
+    def fname(j) -> str:
+        j = int(j)
+        return firms[j] if 0 <= j < len(firms) else "nobody"
+
+    row = cust.iloc[cid]
+    ev = run["events"]
+    if "replication" in ev:
+        ev = ev[ev["replication"] == 0]
+    mine = ev[(ev["customer"] == cid) | ((ev["other"] == cid) & ev["event"].isin(["referral", "heard"]))]
+    panel = run["panel"]
+    if "replication" in panel and not panel.empty:
+        panel = panel[panel["replication"] == 0]
+    path = panel[panel["customer"] == cid] if not panel.empty else panel
+    lines = [f"Customer {cid}: segment {int(row['segment'])}, buys {row['quantity']:.2f} units a purchase, "
+             f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."]
+    status = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
+    if not path.empty:
+        p0 = path.iloc[0]
+        lines.append(f"Period {int(p0['period'])}: {status[int(p0['status'])]}"
+                     + (f" of {fname(p0['firm'])}" if int(p0["firm"]) >= 0 else "")
+                     + f", satisfaction {p0['satisfaction']:+.2f}.")
+    heard_by_period = {}
+    for per, g in mine[(mine["event"] == "heard") & (mine["customer"] == cid)].groupby("period"):
+        parts = []
+        for (f, v), gg in g.groupby(["firm", "value"]):
+            who = ", ".join(str(int(x)) for x in gg["other"].tolist()[:5])
+            parts.append(f"{'good' if v > 0 else 'bad'} things about {fname(f)} from {who}")
+        heard_by_period[int(per)] = "; ".join(parts)
+    for _, e in mine.sort_values(["period"], kind="stable").iterrows():
+        t, kind = int(e["period"]), str(e["event"])
+        if kind == "heard":
+            if e["customer"] == cid and t in heard_by_period:
+                lines.append(f"Period {t}: heard {heard_by_period.pop(t)}.")
+            continue
+        f, of = fname(e["firm"]), fname(e["other_firm"])
+        other = int(e["other"]) if not pd.isna(e["other"]) else -1
+        if kind == "acquire":
+            how = str(e["detail"])
+            src = {"known": "a firm it already knew", "marketing": "after hearing of it through marketing",
+                   "imitation": "after seeing friends use it", "wom": "after what friends said",
+                   "referral": f"referred by customer {other}", "switch": f"switching from {of}",
+                   "winback": "won back"}.get(how, how)
+            lines.append(f"Period {t}: became a customer of {f} ({src}).")
+        elif kind == "complaint":
+            out = {"resolved_quick": "resolved quickly", "resolved_late": "to be resolved late",
+                   "unresolved": "left unresolved"}.get(str(e["detail"]), str(e["detail"]))
+            lines.append(f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}.")
+        elif kind == "resolved_late":
+            lines.append(f"Period {t}: {f} resolved the complaint, late.")
+        elif kind == "referral":
+            if e["customer"] == cid:
+                lines.append(f"Period {t}: customer {other} recommended {f}; came on referral.")
+            else:
+                lines.append(f"Period {t}: referred customer {int(e['customer'])} to {f}.")
+        elif kind == "switch":
+            why = {"choice": "found better value elsewhere", "churn": "was dissatisfied or moved on",
+                   "referral": "a friend recommended a rival"}.get(str(e["detail"]), str(e["detail"]))
+            neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
+            lines.append(f"Period {t}: left {f} for {of} ({why}{neg}).")
+        elif kind == "churn":
+            neg = f", after bad word from customer {other}" if other >= 0 else ""
+            lines.append(f"Period {t}: left {f} and the market{neg}.")
+        elif kind == "winback":
+            lines.append(f"Period {t}: {f} contacted them and won them back.")
+        elif kind == "return":
+            lines.append(f"Period {t}: came back into the market.")
+    if not path.empty:
+        s = path["satisfaction"].to_numpy()
+        lines.append(f"Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s))
+        last = path.iloc[-1]
+        lines.append(f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
+                     + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")
+                     + f", satisfaction {last['satisfaction']:+.2f}.")
+    else:
+        lines.append("(This customer is not in the recorded panel, so the per-period satisfaction path is not available.)")
+    if len(lines) <= 3:
+        lines.append("Nothing else happened to this customer in the event log.")
+    return "\n".join(lines)
+
+
+def cmd_explain(a) -> int:
+    run = read_run(a.run)
+    print(explain_customer(run, a.customer))
+    return 0
+
+
+# ---------------------------------------------------------------- cascades
+def cascade_report(run: dict) -> str:
+    from .analysis import cascade_summary, referral_cascades
+
+    ev = run["events"]
+    if "replication" in ev:
+        ev = ev[ev["replication"] == 0]
+    ev = ev.copy()
+    ev["event"] = ev["event"].astype(str)
+    c = referral_cascades(ev)
+    s = cascade_summary(ev)
+    f = run["firms"]
+    if "replication" in f:
+        f = f[f["replication"] == 0]
+    rows = []
+    for name in run["manifest"]["firms"]:
+        g = s[s["firm_name"] == name]
+        ff = f[f["name"] == name]
+        rows.append({
+            "firm": name, "cascades": len(g), "referred": int(g["size"].sum()) if len(g) else 0,
+            "mean_size": float(g["size"].mean()) if len(g) else np.nan,
+            "max_size": int(g["size"].max()) if len(g) else 0,
+            "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
+            "max_depth": int(g["depth"].max()) if len(g) else 0,
+            "mean_depth": float(c[c["firm_name"] == name]["depth"].mean()) if len(g) else np.nan,
+            "wom_pos": int(ff["wom_pos"].sum()), "wom_neg": int(ff["wom_neg"].sum()),
+            "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
+        })
+    out = ["Referral cascades (first replication): size = customers referred in one tree; depth = generations.",
+           _fmt_table(pd.DataFrame(rows), "{:.2f}")]
+    if len(s):
+        out += ["", "Largest cascades:", _fmt_table(s.head(10))]
+        hist = s["size"].value_counts().sort_index()
+        out += ["", "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items())]
+    out += ["", "Positive against negative: wom_pos / wom_neg are messages told; lost_after_neg_wom counts "
+            "customers lost within the attribution window after hearing bad word about the firm."]
+    return "\n".join(out)
+
+
+def cmd_cascades(a) -> int:
+    print(cascade_report(read_run(a.run)))
+    return 0
+
+
+# ---------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="sim", description="Agent-based simulation of customer markets.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a scenario and write a run folder")
+    r.add_argument("scenario", help="scenario TOML file")
+    r.add_argument("--seed", type=int, help="root seed (overrides scenario.seed)")
+    r.add_argument("--periods", type=int, help="number of periods (overrides market.periods)")
+    r.add_argument("--replications", type=int, help="replications (overrides scenario.replications)")
+    r.add_argument("--out", default="results", help="results folder (default: results)")
+    r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
+                   help="override a scenario value, e.g. --set firms.B.price=0.9 (repeatable)")
+    r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check a scenario file without running it")
+    v.add_argument("scenario")
+    v.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
+    v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("compare", help="compare run folders side by side")
+    c.add_argument("runs", nargs="+", help="run folders")
+    c.add_argument("--out", help="folder for comparison.csv and comparison.png (default results/compare/<time>)")
+    c.set_defaults(func=cmd_compare)
+
+    e = sub.add_parser("explain", help="the story of one customer in a run")
+    e.add_argument("run", help="run folder")
+    e.add_argument("--customer", type=int, required=True, help="customer id")
+    e.set_defaults(func=cmd_explain)
+
+    k = sub.add_parser("cascades", help="referral cascade statistics of a run")
+    k.add_argument("run", help="run folder")
+    k.set_defaults(func=cmd_cascades)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    try:
+        return int(a.func(a) or 0)
+    except (ScenarioError, RunFolderError, UsageError) as exc:
+        print(f"sim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sim: interrupted; no run folder was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

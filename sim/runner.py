@@ -1,0 +1,210 @@
+"""Running a scenario and writing its run folder.
+
+A run folder ``results/<scenario>/<run-id>/`` holds:
+
+- ``scenario.toml``: the resolved scenario (every parameter, defaults filled in);
+- ``manifest.json``: seed(s), package versions, scenario hash, start/end time, wall time;
+- ``firms``, ``market``, ``events``, ``panel`` tables as Parquet with CSV copies, and
+  ``customers.parquet`` (final state of every customer, first replication);
+- ``summary.csv``: one row per firm, the headline indicators;
+- ``plots/``: PNG plots.
+
+The folder is written under a temporary name and renamed when complete, so an
+interrupted or failed run leaves no partial run folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .analysis import cascade_summary
+from .model import MarketModel
+from .scenario import Scenario, scenario_to_dict
+
+__all__ = ["RunResult", "run_scenario", "write_run", "read_run", "summarise", "RunFolderError"]
+
+PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
+
+
+class RunFolderError(ValueError):
+    """A path is not a run folder (or lacks a table)."""
+
+
+@dataclass
+class RunResult:
+    """The tables of a run (all replications stacked, with ``replication`` and ``seed``)."""
+
+    scenario: Scenario
+    firms: pd.DataFrame
+    market: pd.DataFrame
+    events: pd.DataFrame
+    panel: pd.DataFrame
+    customers: pd.DataFrame
+    started: str
+    finished: str
+    wall_seconds: float
+
+
+def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = None) -> RunResult:
+    """Run every replication of a scenario and stack the tables."""
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    seeds = sc.replication_seeds()
+    frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ("firms", "market", "events", "panel")}
+    customers = pd.DataFrame()
+    T = int(periods if periods is not None else sc.params.market.periods)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=T * len(seeds), desc=sc.name, unit="period", file=sys.stderr)
+    for r, seed in enumerate(seeds):
+        m = MarketModel(sc.params, seed=seed)
+        for _ in range(T):
+            m.step()
+            if bar is not None:
+                bar.update(1)
+        for key, df in (("firms", m.firm_frame()), ("market", m.market_frame()), ("events", m.events()),
+                        ("panel", m.panel_frame())):
+            df.insert(0, "seed", seed)
+            df.insert(0, "replication", r)
+            frames[key].append(df)
+        if r == 0:
+            customers = m.customer_frame()
+    if bar is not None:
+        bar.close()
+    out = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
+    finished = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    return RunResult(sc, out["firms"], out["market"], out["events"], out["panel"], customers,
+                     started, finished, time.perf_counter() - t0)
+
+
+def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Headline indicators per firm (means over replications)."""
+    f = firms[firms["period"] > 0]
+    last = firms["period"].max()
+    tail = f[f["period"] > max(0, last - 12)]
+    g = f.groupby("name", sort=False)
+    monthly = g["churn_rate"].mean()
+    rows = pd.DataFrame({
+        "final_share": firms[firms["period"] == last].groupby("name", sort=False)["share"].mean(),
+        "final_customers": firms[firms["period"] == last].groupby("name", sort=False)["customers"].mean(),
+        "satisfaction_last12": tail.groupby("name", sort=False)["mean_satisfaction"].mean(),
+        "annual_churn": 1 - (1 - monthly) ** 12,
+        "complaints": g["complaints"].sum() / firms["replication"].nunique() if "replication" in firms else g["complaints"].sum(),
+        "resolved_share": (g["resolved_quick"].sum() + g["resolved_late"].sum()) / g["complaints"].sum().replace(0, np.nan),
+        "wom_pos": g["wom_pos"].sum(), "wom_neg": g["wom_neg"].sum(),
+        "referrals": g["referrals"].sum(),
+        "profit_total": g["profit"].sum(),
+        "clv_last12": tail.groupby("name", sort=False)["clv"].mean(),
+    })
+    reps = firms["replication"].nunique() if "replication" in firms else 1
+    for col in ("wom_pos", "wom_neg", "referrals", "profit_total"):
+        rows[col] = rows[col] / reps
+    rows.index.name = "firm"
+    return rows.reset_index()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def _write_table(df: pd.DataFrame, folder: Path, name: str) -> list[str]:
+    df = df.copy()
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(str)
+    df.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+    df.to_csv(folder / f"{name}.csv", index=False)
+    return [f"{name}.parquet", f"{name}.csv"]
+
+
+def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: str | None = None,
+              plots: bool = True, command: list[str] | None = None) -> Path:
+    """Write a run folder atomically; return its path."""
+    import tomli_w
+
+    sc = result.scenario
+    base = Path(out_root) / sc.name
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    run_id = run_id or f"{stamp}-seed{sc.seed}"
+    final = base / run_id
+    k = 2
+    while final.exists():
+        final = base / f"{run_id}-{k}"
+        k += 1
+    tmp = base / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        files: list[str] = []
+        (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
+        files.append("scenario.toml")
+        for name in ("firms", "market", "events", "panel"):
+            files += _write_table(getattr(result, name), tmp, name)
+        result.customers.to_parquet(tmp / "customers.parquet", index=False)
+        files.append("customers.parquet")
+        summary = summarise(result.firms, result.events)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        files.append("summary.csv")
+        ev0 = result.events[result.events["replication"] == 0]
+        casc = cascade_summary(ev0)
+        casc.to_csv(tmp / "cascades.csv", index=False)
+        files.append("cascades.csv")
+        if plots:
+            from .plots import save_run_plots
+
+            f0 = result.firms
+            written = save_run_plots(tmp / "plots", f0, result.market[result.market["replication"] == 0],
+                                     casc, title=sc.title or sc.name)
+            files += [f"plots/{w}" for w in written]
+        manifest = {
+            "scenario": sc.name, "title": sc.title, "source": sc.source,
+            "scenario_sha256": sc.digest(), "seed": sc.seed, "replications": sc.replications,
+            "replication_seeds": sc.replication_seeds(), "periods": int(result.firms["period"].max()),
+            "customers": int(sc.params.market.n_customers), "firms": [f.name for f in sc.params.firms],
+            "started_utc": result.started, "finished_utc": result.finished,
+            "wall_seconds": round(result.wall_seconds, 3), "versions": _versions(),
+            "command": command or [], "files": files + ["manifest.json"],
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def read_run(folder: str | Path) -> dict:
+    """Read a run folder back: manifest and tables (DataFrames)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: run folder not found")
+    mf = folder / "manifest.json"
+    if not mf.exists():
+        raise RunFolderError(f"{folder}: not a run folder (no manifest.json); run folders are made by 'sim run'")
+    out: dict = {"path": folder, "manifest": json.loads(mf.read_text())}
+    for name in ("firms", "market", "events", "panel", "customers"):
+        p = folder / f"{name}.parquet"
+        out[name] = pd.read_parquet(p) if p.exists() else pd.DataFrame()
+    return out
