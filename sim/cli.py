@@ -73,7 +73,7 @@ def cmd_run(a) -> int:
     if sc.notice:
         print(f"\nWhat to notice: {sc.notice}")
     print(f"\nRun folder: {folder}")
-    print(f"  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv")
+    print("  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv")
     print(f"  plots:  {folder / 'plots'} (overview.png first)")
     print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
     return 0
@@ -196,7 +196,7 @@ def explain_customer(run: dict, cid: int) -> str:
             lines.append(f"Period {t}: came back into the market.")
     if not path.empty:
         s = path["satisfaction"].to_numpy()
-        lines.append(f"Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s))
+        lines.append("Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s))
         last = path.iloc[-1]
         lines.append(f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
                      + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import params as P
 
-__all__ = ["parameter_tables", "SECTIONS"]
+__all__ = ["parameter_tables", "scenario_tables", "SECTIONS"]
 
 #: (scenario section, dataclass, title)
 SECTIONS = [
@@ -58,6 +58,38 @@ def _fmt_default(v) -> str:
     return f"`{v}`"
 
 
+def _type_name(cls, name: str) -> str:
+    import dataclasses
+
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            t = str(f.type).replace(" ", "")
+            return {"float": "number", "int": "integer", "bool": "boolean", "str": "string",
+                    "float|None": 'number or "none"', "list": "array of tables"}.get(t, t)
+    return ""
+
+
+def scenario_tables() -> str:
+    """Key reference of the scenario file format (docs/scenarios.md)."""
+    out = [BEGIN, ""]
+    for section, cls, title in SECTIONS:
+        head = f"[[{section[:-2]}]]" if section.endswith("[]") else f"[{section}]"
+        out.append(f"### `{head}` — {title}\n")
+        out.append("| key | type | default | range | meaning |")
+        out.append("|---|---|---|---|---|")
+        for row in P.describe(cls):
+            if section == "market" and row["name"] == "segments":
+                out.append("| `segments` | array of tables | three segments (see docs/model.md) | — | "
+                           "`[[market.segments]]` entries; when given, they replace the default segments. |")
+                continue
+            doc = row["doc"].replace("|", "\\|")
+            out.append(f"| `{row['name']}` | {_type_name(cls, row['name'])} | {_fmt_default(row['default'])} | "
+                       f"{_fmt_range(row)} | {doc} |")
+        out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
 def parameter_tables() -> str:
     out = [BEGIN, ""]
     for section, cls, title in SECTIONS:
@@ -81,13 +113,14 @@ def parameter_tables() -> str:
     return "\n".join(out)
 
 
-def write_into(path: Path) -> bool:
+def write_into(path: Path, block: str | None = None) -> bool:
     text = path.read_text()
+    block = block if block is not None else (scenario_tables() if path.name == "scenarios.md" else parameter_tables())
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{path}: markers {BEGIN} … {END} not found")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    new = head + parameter_tables() + tail
+    new = head + block + tail
     changed = new != text
     path.write_text(new)
     return changed
@@ -95,12 +128,13 @@ def write_into(path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.docs", description=__doc__.splitlines()[0])
-    ap.add_argument("--write", metavar="FILE", help="replace the marked block in FILE")
+    ap.add_argument("--write", metavar="FILE", help="replace the marked block in FILE (scenarios.md gets the scenario key tables)")
+    ap.add_argument("--scenarios", action="store_true", help="print the scenario key tables instead")
     a = ap.parse_args(argv)
     if a.write:
         write_into(Path(a.write))
     else:
-        sys.stdout.write(parameter_tables() + "\n")
+        sys.stdout.write((scenario_tables() if a.scenarios else parameter_tables()) + "\n")
     return 0
 
 

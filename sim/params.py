@@ -135,7 +135,7 @@ class FirmParams:
     winback: float = P(0.0, "probability per period", 0.0, 1.0, "seed 001: repeated contact wins some back", "Probability per period of contacting each lost customer.")
     winback_cost: float = P(0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact.")
     fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.")
-    enter_at: int = P(0, "period", 0, 1_000_000, "", "Period at which the firm enters the market (0 = incumbent).")
+    enter_at: int = P(0, "period", 0, 1_000_000, "scenario input (seed 002: a rival opens opposite)", "Period at which the firm enters the market (0 = incumbent).")
     policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers each period ('fixed' keeps them; 'scheduled' follows the timeline).")
 
 
@@ -156,7 +156,7 @@ class CapacityParams:
     """Warranty value: demand above capacity lowers experienced service and adds waiting."""
 
     enabled: bool = P(True, "", None, None, "seed 004", "Capacity effects on or off.")
-    service_elasticity: float = P(1.0, "", 0.0, 10.0, "assumption: half the attention each when load doubles", "θ in s̃ = s · load^(-θ) for load > 1.")
+    service_elasticity: float = P(1.0, "dimensionless", 0.0, 10.0, "assumption: half the attention each when load doubles", "θ in s̃ = s · load^(-θ) for load > 1.")
     wait_weight: float = P(0.3, "performance per unit of excess load", 0.0, 10.0, "assumption", "How much waiting (excess load) lowers experienced performance.")
 
 
@@ -251,9 +251,9 @@ class ChurnParams:
     """Leaving: a hazard that rises with dissatisfaction and falls with switching cost."""
 
     enabled: bool = P(True, "", None, None, "seed 000; Jones & Sasser 1995", "Churn on or off.")
-    base_rate: float = P(0.01, "probability per period", 0.0, 1.0, "calibrated: with choice switching the default market loses ≈ 38% a year (seed 000: about 40% even when satisfied)", "h0: hazard of a fully satisfied customer.")
-    dissatisfaction_rate: float = P(0.12, "probability per period", 0.0, 1.0, "assumption", "h1: extra hazard of a fully dissatisfied customer.")
-    curvature: float = P(2.0, "", 0.1, 10.0, "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)", "η: h = h0 + h1 ((1 − S)/2)^η.")
+    base_rate: float = P(0.025, "probability per period", 0.0, 1.0, "calibrated so that highly satisfied customers (scenario satisfied_leave, S ≈ 0.86) lose ≈ 40% a year with choice switching (seed 000)", "h0: hazard of a fully satisfied customer.")
+    dissatisfaction_rate: float = P(0.08, "probability per period", 0.0, 1.0, "assumption", "h1: extra hazard of a fully dissatisfied customer.")
+    curvature: float = P(2.0, "dimensionless", 0.1, 10.0, "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)", "η: h = h0 + h1 ((1 − S)/2)^η.")
     switching_cost_effect: float = P(0.5, "per utility unit", 0.0, 10.0, "assumption", "ζ: hazard multiplied by exp(−ζ · switching cost).")
     winback_response: float = P(0.5, "probability", 0.0, 1.0, "seed 001: repeated contact wins back some", "Probability that a contacted, fully satisfied lapsed customer returns (scaled by (1 + S)/2).")
     return_rate: float = P(0.05, "probability per period", 0.0, 1.0, "assumption", "Probability per period that a lapsed customer returns to the market on their own.")

@@ -22,7 +22,6 @@ import numpy as np
 
 from . import params as P
 from .agents import LEVERS
-from .network import NETWORK_KINDS
 from .strategies import REGISTRY as POLICIES
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "apply_override",
@@ -253,11 +252,9 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
     if not isinstance(out, dict):
         raise ScenarioError(src, "output", out, "must be a table")
     for key, value in out.items():
-        if key != "record_events":
-            raise ScenarioError(src, f"output.{key}", value, "unknown key; allowed: record_events")
-        if not isinstance(value, bool):
-            raise ScenarioError(src, "output.record_events", value, "must be true or false")
-        p.record_events = value
+        if key not in ("record_events", "panel_size"):
+            raise ScenarioError(src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size")
+        setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
     return Scenario(name=name, params=p, title=meta.get("title", ""), description=meta.get("description", ""),
                     notice=meta.get("notice", ""), try_=meta.get("try", ""), replications=reps,
                     source=source, raw=copy.deepcopy(data))
@@ -464,5 +461,5 @@ def scenario_to_dict(sc: Scenario) -> dict:
     out["firms"] = [clean(f) for f in p.firms]
     out["events"] = [{"period": e["period"], "firm": e["firm"], "kind": "set",
                       "set": {k: ("none" if v is None else v) for k, v in e["set"].items()}} for e in p.events]
-    out["output"] = {"record_events": p.record_events}
+    out["output"] = {"record_events": p.record_events, "panel_size": p.panel_size}
     return out
