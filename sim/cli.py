@@ -293,7 +293,35 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
     k.add_argument("run", help="run folder")
     k.set_defaults(func=cmd_cascades)
+
+    # features that own their argument parsing: `sim NAME ARGS...` → module.main(ARGS)
+    for name, module, text in DELEGATED:
+        d = sub.add_parser(name, help=text, add_help=False)
+        d.add_argument("args", nargs=argparse.REMAINDER)
+        d.set_defaults(func=_delegate(module))
     return ap
+
+
+#: (command, module with a ``main(argv) -> int``, help)
+DELEGATED = (
+    ("tournament", "sim.tournament", "run a tournament of firm strategies across scenarios"),
+    ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
+    ("dashboard", "sim.app", "start the browser dashboard"),
+)
+
+
+def _delegate(module: str):
+    def run(a) -> int:
+        import importlib
+
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"this command needs {exc.name!r}, which is not installed "
+                             "(scripts/setup.sh installs everything)") from None
+        return int(mod.main(list(a.args)) or 0)
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

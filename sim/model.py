@@ -24,6 +24,7 @@ update), so results do not depend on any agent order.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import mesa
@@ -62,7 +63,7 @@ __all__ = ["MarketModel", "STREAMS", "ACQ_CHANNELS"]
 
 #: independent random streams, one per mechanism (common random numbers across scenarios)
 STREAMS = ("init", "network", "awareness", "purchase", "choice", "experience", "complaints",
-           "wom", "referrals", "churn", "winback")
+           "wom", "referrals", "churn", "winback", "survey", "policy")
 
 #: acquisition channels (column suffixes acq_<channel> in the firm table)
 ACQ_CHANNELS = ("known", "marketing", "imitation", "wom", "referral", "switch", "winback")
@@ -118,6 +119,10 @@ class MarketModel(mesa.Model):
         self.mean_w_quality = float(self.pop.w_quality.mean())
         self.firms: list[Firm] = [Firm(self, fp, j, policy=make_policy(fp.policy))
                                   for j, fp in enumerate(params.firms)]
+        # stochastic policies draw from the model's "policy" stream (reproducible)
+        for f in self.firms:
+            if hasattr(f.policy, "bind"):
+                f.policy.bind(self.streams["policy"], f)
         self.customers = CustomerViews(self)
         self.recorder = Recorder()
         self.wait = np.zeros(k)   # last period's waiting per firm (public knowledge)
@@ -253,15 +258,49 @@ class MarketModel(mesa.Model):
                 firm.set_lever(lever, value, source="timeline")
 
     def observe(self, firm: Firm) -> dict:
-        """What a firm can see at the start of a period about the last one: its own
-        results, the rivals' posted prices and shares."""
+        """What a firm can see at the start of a period about the last one.
+
+        Returns a dict with ``period`` (periods completed), ``own`` (its own row of the
+        firm table for the last period: sales, customers, share, revenue, costs, profit,
+        complaints, churn …), ``levers`` (its current levers), ``survey`` (mean
+        satisfaction of a random sample of ``survey_size`` of its customers, each answer
+        with noise ``survey_noise``; NaN without customers), ``rivals`` (each rival's
+        posted price, and its share when the policy's classifier says
+        ``observes_rival_shares``) and, in full-information mode (classifier
+        ``full_information``), ``model``: the model itself, for teaching and for checks
+        against theory.
+        """
         rows = self.recorder.firm_rows
         k = self.n_firms
-        own = rows[-k + firm.index] if rows else {}
-        rivals = {f.name: {"price": f.levers.price,
-                           "share": rows[-k + f.index]["share"] if rows else np.nan}
-                  for f in self.firms if f is not firm}
-        return {"period": self.period, "own": dict(own), "rivals": rivals}
+        own = dict(rows[-k + firm.index]) if rows else {}
+        cls = getattr(firm.policy, "classifier", {}) or {}
+        see_shares = bool(cls.get("observes_rival_shares", False))
+        rivals = {}
+        for f in self.firms:
+            if f is firm:
+                continue
+            r = {"price": float(f.levers.price), "active": f.active}
+            if see_shares and rows:
+                r["share"] = rows[-k + f.index]["share"]
+            rivals[f.name] = r
+        obs = {"period": self.period, "own": own, "levers": dataclasses.asdict(firm.levers),
+               "survey": self._survey(firm), "rivals": rivals}
+        if cls.get("full_information", False):
+            obs["model"] = self
+        return obs
+
+    #: customers sampled by the satisfaction survey, and the noise of each answer
+    survey_size = 100
+    survey_noise = 0.2
+
+    def _survey(self, firm: Firm) -> float:
+        mine = np.nonzero((self.pop.firm == firm.index) & (self.pop.last_firm == firm.index))[0]
+        rng = self.streams["survey"]
+        if mine.size == 0:
+            return float("nan")
+        pick = rng.choice(mine, size=min(self.survey_size, mine.size), replace=False)
+        answers = self.pop.satisfaction[pick] + self.survey_noise * rng.standard_normal(pick.size)
+        return float(np.clip(answers, -1, 1).mean())
 
     # ------------------------------------------------------------------ the period
     def step(self) -> None:

@@ -184,7 +184,7 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         raise ScenarioError(src, "scenario.replications", reps, "must lie in [1, 10000]")
 
     p = P.ModelParams(seed=seed)
-    for section, cls in SECTIONS.items():
+    for section in SECTIONS:
         if section not in data:
             continue
         table = data[section]

@@ -1,0 +1,83 @@
+"""Scale benchmark of the vectorised model: wall time and peak memory.
+
+Each configuration runs in a fresh Python process (so peak RSS is its own):
+
+    .venv/bin/python bench/scale.py                  # 10k, 100k × 100 periods; 1M × 50
+    .venv/bin/python bench/scale.py --sizes 100000 --periods 100
+    .venv/bin/python bench/scale.py --write bench/results-scale.md
+
+The model is the full default model: all mechanisms on, two firms, a degree-10
+small-world network, the event log on (word of mouth heard is logged only up to 20k
+customers). Reported: build time (network + population), run time, µs per
+customer-period (run time / customers / periods) and peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+n, T, events = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+t0 = time.perf_counter()
+from sim import MarketModel, ModelParams
+t_import = time.perf_counter() - t0
+p = ModelParams()
+p.market.n_customers = n
+p.record_events = events
+t0 = time.perf_counter()
+m = MarketModel(p, seed=1)
+t_build = time.perf_counter() - t0
+t0 = time.perf_counter()
+m.run(T)
+t_run = time.perf_counter() - t0
+f = m.firm_frame()
+print(json.dumps({"n": n, "periods": T, "events": events, "import_s": t_import, "build_s": t_build,
+                  "run_s": t_run, "us_per_cp": t_run / n / T * 1e6,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "final_share_A": float(f[f.period == T].share.iloc[0])}))
+"""
+
+
+def measure(n: int, periods: int, events: bool = True) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(periods), "1" if events else "0"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--periods", type=int, nargs="+", default=None,
+                    help="periods per size (default: 100, except 50 at 1M and above)")
+    ap.add_argument("--no-events", action="store_true", help="switch the event log off")
+    ap.add_argument("--write", help="write the table as Markdown to this file")
+    a = ap.parse_args()
+    periods = a.periods or [50 if n >= 1_000_000 else 100 for n in a.sizes]
+    if len(periods) == 1:
+        periods = periods * len(a.sizes)
+    rows = []
+    head = f"{'customers':>10} {'periods':>7} {'build s':>8} {'run s':>8} {'µs/cust-period':>15} {'peak MB':>8}"
+    print(head)
+    for n, T in zip(a.sizes, periods, strict=True):
+        r = measure(n, T, not a.no_events)
+        rows.append(r)
+        print(f"{r['n']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} {r['us_per_cp']:>15.3f} {r['peak_mb']:>8.0f}",
+              flush=True)
+    if a.write:
+        lines = [f"Machine: {platform.machine()}, {platform.python_version()}; command: "
+                 f"`python bench/scale.py {' '.join(sys.argv[1:])}`", "",
+                 "| customers | periods | build (s) | run (s) | µs per customer-period | peak memory (MB) |",
+                 "|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['n']:,} | {r['periods']} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['us_per_cp']:.3f} | {r['peak_mb']:.0f} |" for r in rows]
+        Path(a.write).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
