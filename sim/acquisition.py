@@ -8,7 +8,7 @@ period is
 where p_j is the firm's marketing reach (external influence), q the imitation strength
 (internal influence), k_i the customer's degree and n_ij the number of i's neighbours
 who are customers of j. On a complete graph of N nodes with one firm, n_ij / k_i is the
-adopted fraction F (up to i itself), so a_ij ≈ p + q·F for small p and q/N: the hazard
+adopted fraction F (up to i itself), so a_ij ≈ p + q·F for small p, q and q/N: the hazard
 of the Bass (1969) model, dF/dt = (p + qF)(1 − F). See docs/model.md, "Bass reduction".
 """
 
@@ -20,10 +20,16 @@ import scipy.sparse as sp
 __all__ = ["awareness_probability", "adopter_counts"]
 
 
-def adopter_counts(adj: sp.csr_array, firm: np.ndarray, n_firms: int) -> np.ndarray:
-    """n_ij: number of i's neighbours who are customers of firm j, shape (N, K)."""
-    onehot = (firm[:, None] == np.arange(n_firms)[None, :]).astype(np.float64)
-    return adj @ onehot  # sparse @ dense: one pass over the ties per firm
+def adopter_counts(adj: sp.csr_array, firm: np.ndarray, n_firms: int,
+                   rows: np.ndarray | None = None) -> np.ndarray:
+    """n_ij: number of i's neighbours who are customers of firm j, shape (N, K) (or
+    (len(rows), K) for the given rows only)."""
+    onehot = np.zeros((firm.size, n_firms))
+    has = firm >= 0
+    onehot[np.nonzero(has)[0], firm[has]] = 1.0
+    if rows is not None and rows.size < firm.size:
+        adj = adj[rows]
+    return adj @ onehot  # sparse @ dense: one pass over the ties
 
 
 def awareness_probability(aware: np.ndarray, active: np.ndarray, marketing: np.ndarray,

@@ -6,7 +6,7 @@ Views are created on first access (a million Mesa agents would cost seconds and 
 gigabyte for nothing); :meth:`CustomerViews.materialise` creates them all.
 
 ``Firm`` holds its levers (a :class:`~sim.params.FirmParams`), its accounts for the
-current period and its policy, which sets the levers at the start of each period.
+last period (``firm.accounts``: its row of the firm table) and its policy, which sets the levers at the start of each period.
 """
 
 from __future__ import annotations

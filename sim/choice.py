@@ -13,8 +13,10 @@ Customer-perceived value of firm j for customer i (benefits minus costs, seed 00
 
 and buying nothing has utility V_i0 = u_0. The customer picks among the firms it knows
 (and buying nothing) with logit probabilities P_ij = exp(V_ij) / Σ_k exp(V_ik). The
-draw is by inverse CDF with one uniform number per customer, so two runs that differ in
-one lever share their random numbers (common random numbers).
+draw is by inverse CDF with one uniform number per customer, drawn for every customer
+every period, so two runs that differ in one lever share these random numbers (common
+random numbers). Streams whose number of draws depends on the state (word of mouth,
+referrals, the survey, first expectations) are common only until the runs diverge.
 """
 
 from __future__ import annotations
@@ -30,46 +32,76 @@ def utilities(*, expect, attitude, tried, current, beta_perf, beta_price, beta_t
 
     ``price`` may be (K,) or (n, K) (member discounts); ``inertia_current`` is (n,):
     the inertia γ added to the current firm's utility (``current`` = -1 for none).
+    Computed firm by firm on length-n columns (K is small; numpy is slow on a trailing
+    axis of length 2 or 3).
     """
-    v = beta_perf[:, None] * expect
-    v += beta_brand[:, None] * brand[None, :]
-    v += beta_wom[:, None] * np.tanh(attitude)
-    v -= beta_price[:, None] * (price / ref_price)
-    v -= beta_time[:, None] * wait_effort[None, :]
-    if novelty_risk:
-        v -= novelty_risk * (~tried)
-    has = current >= 0
-    if has.any():
-        rows = np.nonzero(has)[0]
-        v[rows, current[has]] += inertia_current[has]
+    n, k = expect.shape
+    v = np.empty((n, k))
+    price = np.asarray(price, dtype=float)
+    for j in range(k):
+        col = beta_perf * expect[:, j]
+        col += beta_brand * brand[j]
+        if beta_wom is not None:
+            col += beta_wom * np.tanh(attitude[:, j])
+        pj = price[:, j] if price.ndim == 2 else price[j]
+        col -= beta_price * (pj / ref_price)
+        col -= beta_time * wait_effort[j]
+        if novelty_risk:
+            col -= novelty_risk * ~tried[:, j]
+        col += np.where(current == j, inertia_current, 0.0)
+        v[:, j] = col
     return v
 
 
 def logit_probabilities(v: np.ndarray, available: np.ndarray, outside_utility: float | None):
     """Choice probabilities over available firms (and the outside option, last column
     of the result when ``outside_utility`` is not None)."""
-    if outside_utility is not None:
-        v = np.concatenate([v, np.full((v.shape[0], 1), outside_utility)], axis=1)
-        available = np.concatenate([available, np.ones((v.shape[0], 1), bool)], axis=1)
-    v = np.where(available, v, -np.inf)
-    m = v.max(axis=1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(v - m)
-    s = e.sum(axis=1, keepdims=True)
+    e, e0, total = _weights(v, available, outside_utility)
+    k = v.shape[1]
+    out = np.zeros((v.shape[0], k + (outside_utility is not None)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(s > 0, e / s, 0.0)
-    return p
+        for j in range(k):
+            out[:, j] = np.where(total > 0, e[j] / total, 0.0)
+        if outside_utility is not None:
+            out[:, k] = np.where(total > 0, e0 / total, 0.0)
+    return out
+
+
+def _weights(v, available, outside_utility):
+    """exp(V − max) per available firm (list of columns), for the outside option, and
+    their total."""
+    n, k = v.shape
+    cols = [np.where(available[:, j], v[:, j], -np.inf) for j in range(k)]
+    m = np.full(n, -np.inf) if outside_utility is None else np.full(n, float(outside_utility))
+    for c in cols:
+        np.maximum(m, c, out=m)
+    m[~np.isfinite(m)] = 0.0
+    e = [np.exp(c - m) for c in cols]
+    total = np.zeros(n)
+    for c in e:
+        total += c
+    e0 = None
+    if outside_utility is not None:
+        e0 = np.exp(outside_utility - m)
+        total += e0
+    return e, e0, total
 
 
 def logit_choice(v: np.ndarray, available: np.ndarray, outside_utility: float | None,
                  u: np.ndarray) -> np.ndarray:
-    """Chosen firm per row: 0..K-1, or -1 for buying nothing (or nothing available)."""
-    k = v.shape[1]
-    p = logit_probabilities(v, available, outside_utility)
-    c = np.cumsum(p, axis=1)
-    total = c[:, -1]
-    pick = (c < (u * total)[:, None]).sum(axis=1)
-    pick = np.minimum(pick, p.shape[1] - 1)
-    out = np.where(pick >= k, -1, pick)
-    out[total <= 0] = -1
-    return out.astype(np.int64)
+    """Chosen firm per row: 0..K-1, or -1 for buying nothing (or nothing available).
+
+    Inverse CDF over the firms in column order, then the outside option: row i picks
+    the first j with u_i · Σ_k w_ik < Σ_{k ≤ j} w_ik.
+    """
+    e, _, total = _weights(v, available, outside_utility)
+    target = u * total
+    pick = np.full(v.shape[0], -1, dtype=np.int64)
+    acc = np.zeros(v.shape[0])
+    open_ = total > 0
+    for j, c in enumerate(e):
+        acc += c
+        hit = open_ & (target < acc)
+        pick[hit] = j
+        open_ &= ~hit
+    return pick

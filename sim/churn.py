@@ -7,8 +7,9 @@ A customer of firm j leaves in a period with hazard
 where S_i is remembered satisfaction, γ_i the switching cost the firm has built above
 everyone's baseline inertia (its structural switching cost + loyalty points) and η > 1 makes loyalty rise steeply at the
 top (Jones & Sasser 1995). Even fully satisfied customers leave at h₀ (seed 000: about
-40% a year). A leaver picks, by logit, among the other firms it knows and buying nothing:
-a rival (a switch) or nothing (it lapses, out of the market).
+40% a year). A leaver picks, by logit, among the other firms it knows and buying nothing (always
+possible here, even when choice.outside_option is off): a rival (a switch) or nothing
+(it lapses, out of the market).
 
 A lapsed customer returns to the market by itself with probability ``return_rate`` a
 period; the firm it left contacts it with probability ``winback`` a period, and a

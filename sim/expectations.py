@@ -34,4 +34,8 @@ def update_expectations(expect, aware, *, buyers, buyer_firm, perf, alpha_e,
             pull = 1.0 - np.power(1.0 - psi, w)
             expect[idx] += pull * (mean - expect[idx])
     if alpha_p > 0:
-        expect += np.where(aware, alpha_p * (promise[None, :] - expect), 0.0)
+        for j in range(expect.shape[1]):  # column by column: K is small
+            col = expect[:, j]
+            pull = promise[j] - col
+            pull *= alpha_p
+            col += np.where(aware[:, j], pull, 0.0)

@@ -10,8 +10,8 @@ period is fixed and documented in docs/model.md ("Process overview and schedulin
  5. capacity: demand against capacity → service factor and waiting
  6. experience: perceived performance
  7. transaction satisfaction (disconfirmation)
- 8. complaints and their handling; late resolutions that fall due
- 9. remembered satisfaction
+ 8. complaints and their handling
+ 9. remembered satisfaction; then late resolutions that fall due revise it
 10. word of mouth and referrals
 11. expectations (experience, word of mouth, promises)
 12. churn, win-back and returns
@@ -128,7 +128,8 @@ class MarketModel(mesa.Model):
         self.wait = np.zeros(k)   # last period's waiting per firm (public knowledge)
         self.load = np.zeros(k)
         self._pending = {"customer": np.empty(0, np.int64), "firm": np.empty(0, np.int64),
-                         "due": np.empty(0, np.int64), "z": np.empty(0), "loss": np.empty(0)}
+                         "due": np.empty(0, np.int64), "z": np.empty(0), "loss": np.empty(0),
+                         "w": np.empty(0)}
         self._timeline = sorted(params.events, key=lambda e: int(e["period"]))
         self._lever_log: list[tuple] = []
         ps = min(int(params.panel_size), n)
@@ -329,20 +330,32 @@ class MarketModel(mesa.Model):
         # 2. awareness -------------------------------------------------------------
         acq = P.acquisition
         marketing = np.where(active, L["marketing"], 0.0) if acq.marketing_enabled else np.zeros(k)
-        counts = (adopter_counts(self.adjacency, pop.firm, k)
-                  if acq.imitation_enabled and acq.imitation > 0 else None)
-        u = streams["awareness"].random((n, k))
-        a, p_ext = awareness_probability(pop.aware, active, marketing, counts, self.degree, acq.imitation)
-        rows, cols = np.nonzero(u < a)
-        if rows.size:
-            pop.aware[rows, cols] = True
-            pop.aware_via[rows, cols] = np.where(u[rows, cols] < p_ext[rows, cols], VIA_MARKETING, VIA_IMITATION)
-            self._new_expectations(rows, cols, L)
+        u = streams["awareness"].random((n, k))  # drawn every period (common random numbers)
+        unaware = np.zeros(n, bool)
+        for j in range(k):
+            if active[j]:
+                unaware |= ~pop.aware[:, j]
+        rows_u = np.nonzero(unaware)[0]
+        if rows_u.size:
+            counts = (adopter_counts(self.adjacency, pop.firm, k, rows_u)
+                      if acq.imitation_enabled and acq.imitation > 0 else None)
+            a, p_ext = awareness_probability(pop.aware[rows_u], active, marketing, counts,
+                                             self.degree[rows_u], acq.imitation)
+            uu = u[rows_u]
+            r_sub, cols = np.nonzero(uu < a)
+            if r_sub.size:
+                rows = rows_u[r_sub]
+                pop.aware[rows, cols] = True
+                pop.aware_via[rows, cols] = np.where(uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION)
+                self._new_expectations(rows, cols, L)
 
         # 3. purchase occasions ----------------------------------------------------
         known = pop.aware & active[None, :]
+        knows_any = np.zeros(n, bool)
+        for j in range(k):
+            knows_any |= known[:, j]
         u = streams["purchase"].random(n)
-        shopper = np.nonzero((u < pop.purchase_prob) & (pop.status != LAPSED) & known.any(axis=1))[0]
+        shopper = np.nonzero((u < pop.purchase_prob) & (pop.status != LAPSED) & knows_any)[0]
 
         # 4. choice ------------------------------------------------------------------
         gamma = self._switching_cost(L)
@@ -383,6 +396,8 @@ class MarketModel(mesa.Model):
                                         gain_weight=sp.gain_weight, loss_weight=sp.loss_weight,
                                         price_weight=sp.price_weight)
         fresh = new_rel | (pop.last_firm[buyers] != bf)
+        problem = (e_pre - perf) > sp.problem_threshold
+        omega_i = np.where(problem, sp.problem_weight, sp.memory_weight)
 
         # 8. complaints --------------------------------------------------------------------
         cp = P.complaints
@@ -411,6 +426,7 @@ class MarketModel(mesa.Model):
                 pd_["customer"] = np.concatenate([pd_["customer"], buyers[late]])
                 pd_["firm"] = np.concatenate([pd_["firm"], bf[late]])
                 pd_["due"] = np.concatenate([pd_["due"], np.full(int(late.sum()), t + cp.late_delay)])
+                pd_["w"] = np.concatenate([pd_["w"], omega_i[late]])
                 pd_["z"] = np.concatenate([pd_["z"], z_sat[late]])
                 pd_["loss"] = np.concatenate([pd_["loss"], loss[late]])
             if rec_ev and comp.any():
@@ -419,8 +435,6 @@ class MarketModel(mesa.Model):
                                detail=names[outcome[comp]])
 
         # 9. remembered satisfaction --------------------------------------------------------
-        problem = (e_pre - perf) > sp.problem_threshold
-        omega_i = np.where(problem, sp.problem_weight, sp.memory_weight)
         S, peak, last = remember(pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers], x, fresh,
                                  sp.memory, omega_i)
         pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers] = S, peak, last
@@ -440,7 +454,7 @@ class MarketModel(mesa.Model):
         # 11. expectations --------------------------------------------------------------------
         xp = P.expectations
         if xp.enabled:
-            update_expectations(pop.expect, pop.aware & active[None, :], buyers=buyers, buyer_firm=bf,
+            update_expectations(pop.expect, known, buyers=buyers, buyer_firm=bf,
                                 perf=perf, alpha_e=xp.experience_weight, wom_weight_sum=wom_w,
                                 wom_content_sum=wom_c, psi=xp.wom_weight, promise=L["promise"],
                                 alpha_p=xp.promise_weight)
@@ -525,6 +539,7 @@ class MarketModel(mesa.Model):
         if not due.any():
             return
         cust, firm, z0, loss0 = pd_["customer"][due], pd_["firm"][due], pd_["z"][due], pd_["loss"][due]
+        w0 = pd_["w"][due]
         for key in pd_:
             pd_[key] = pd_[key][~due]
         k = self.n_firms
@@ -532,11 +547,11 @@ class MarketModel(mesa.Model):
         fl["resolved_late"] += np.bincount(firm, minlength=k)
         fl["remedies_late"] += np.bincount(firm, L["remedy_cost"][firm], minlength=k)
         still = pop.last_firm[cust] == firm
-        c, zs, ls = cust[still], z0[still], loss0[still]
+        c, zs, ls, ws = cust[still], z0[still], loss0[still], w0[still]
         interim = np.tanh(zs - cp.recovery_unresolved * ls)
         final = np.tanh(zs - cp.recovery_late * ls)
         S, peak, last = revise(pop.satisfaction[c], pop.peak[c], pop.last_x[c], interim, final,
-                               sp.memory, sp.problem_weight)
+                               sp.memory, ws)  # the weight the incident was remembered with
         pop.satisfaction[c], pop.peak[c], pop.last_x[c] = S, peak, last
         if self.params.record_events:
             self.recorder.add_events(t, "resolved_late", cust, firm, value=np.tanh(z0 - cp.recovery_late * loss0))
@@ -680,8 +695,13 @@ class MarketModel(mesa.Model):
         experienced = has & (pop.last_firm == firm)
         sat_sum = np.bincount(firm[experienced], pop.satisfaction[experienced], minlength=k)
         sat_n = np.bincount(firm[experienced], minlength=k)
-        exp_sum = np.bincount(firm[has], pop.expect[np.nonzero(has)[0], firm[has]], minlength=k)
-        aware_share = (pop.aware.sum(axis=0) / n)
+        hi = np.nonzero(has)[0]
+        exp_sum = np.bincount(firm[hi], pop.expect[hi, firm[hi]], minlength=k)
+        aware_share = np.array([np.count_nonzero(pop.aware[:, j]) for j in range(k)]) / n
+        knows_active = np.zeros(n, bool)
+        for j in range(k):
+            if L["active"][j]:
+                knows_active |= pop.aware[:, j]
         active = L["active"]
         charge = active & (t > 0)  # period 0 is the initial state: no flows, no costs
         mk = P.acquisition.marketing_enabled
@@ -744,6 +764,7 @@ class MarketModel(mesa.Model):
                 "margin_per_customer": float(margin[j]), "retention": float(retention[j]), "clv": float(clv[j]),
             }
             self.recorder.firm_rows.append(row)
+            f.accounts = row
         if self.panel_ids.size:
             ids = self.panel_ids
             lf = pop.last_firm[ids].astype(np.int64)
@@ -762,7 +783,7 @@ class MarketModel(mesa.Model):
             "period": t, "population": n, "customers": int(served),
             "unserved": int(n - served), "prospects": int((pop.status == PROSPECT).sum()),
             "lapsed": int((pop.status == LAPSED).sum()),
-            "unaware": int((~(pop.aware & active[None, :]).any(axis=1)).sum()),
+            "unaware": int(n - np.count_nonzero(knows_active)),
             "buyers": int(fl["buyers"].sum()),
             "mean_satisfaction": float(S.mean()) if S.size else np.nan,
             "promoters": prom, "detractors": det, "nps": 100.0 * (prom - det) if S.size else np.nan,

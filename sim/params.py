@@ -6,7 +6,7 @@ the scenario loader validates against the ranges.
 
 A period is one month. Money is in currency units (cu); the reference price is 1 cu.
 Quality, service, promise and expectation levels are on a 0–1 performance scale.
-Satisfaction is on [-1, 1] (0 = expectation just met).
+Satisfaction is on [-1, 1] (0 = neutral: neither satisfied nor dissatisfied).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class FirmParams:
     service: float = P(0.7, "0–1 level", 0.0, 1.0, "assumption", "Service level delivered (personnel, speed, attitude).")
     service_cost: float = P(0.2, "cu per purchase per service unit", 0.0, 1e9, "assumption (service-profit chain: service costs money)", "Cost of delivering the service level, per purchase.")
     serve_cost: float = P(0.1, "cu per purchase", 0.0, 1e9, "assumption; seed 000: small customers cost too much per transaction", "Fixed cost of serving one purchase, whatever its size.")
-    brand: float = P(0.0, "0–1 level", -1.0, 1.0, "assumption", "Brand/image level (seed 000 image value).")
+    brand: float = P(0.0, "level (−1…1)", -1.0, 1.0, "assumption", "Brand/image level (seed 000 image value).")
     effort: float = P(0.0, "effort units", 0.0, 10.0, "assumption", "Effort cost a customer bears to buy (access, paperwork).")
     promise: float | None = P(None, "0–1 level", 0.0, 1.0, "seed 000: 'sell the future'", "Advertised performance level. None = honest (the firm's true mean composite performance).")
     capacity: float | None = P(None, "purchases per period", 0.0, 1e12, "seed 004 warranty value", "Purchases the firm can serve per period without degradation. None = unlimited.")
@@ -124,8 +124,8 @@ class FirmParams:
     resolve_share: float = P(0.5, "fraction", 0.0, 1.0, "assumption", "Share of complaints the firm resolves.")
     resolve_speed: float = P(0.5, "fraction", 0.0, 1.0, "assumption", "Share of resolved complaints resolved quickly (within the period); the rest are resolved late.")
     complaint_cost: float = P(0.3, "cu per complaint", 0.0, 1e9, "assumption", "Cost of handling one complaint (received).")
-    remedy_cost: float = P(0.5, "cu per resolved complaint", 0.0, 1e9, "assumption", "Cost of the remedy for a resolved complaint; quick resolution costs resolve_speed_premium more.")
-    marketing: float = P(0.02, "probability per period", 0.0, 1.0, "Bass p ≈ 0.03 (Sultan, Farley & Lehmann 1990)", "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).")
+    remedy_cost: float = P(0.5, "cu per resolved complaint", 0.0, 1e9, "assumption", "Cost of the remedy for a resolved complaint; a quick resolution costs complaints.quick_premium more.")
+    marketing: float = P(0.02, "probability per period", 0.0, 1.0, "assumption per month; Bass p ≈ 0.03 per year (Sultan, Farley & Lehmann 1990)", "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).")
     marketing_cost: float = P(0.02, "cu per person reached", 0.0, 1e9, "assumption", "Cost per person reached by marketing (reach × population).")
     switching_cost: float = P(0.0, "utility units", 0.0, 50.0, "seed 000/002 structural ties; Dubé, Hitsch & Rossi 2010", "Structural switching cost the firm builds (added to its own customers' inertia).")
     loyalty: bool = P(False, "", None, None, "seed 000/002 loyalty programmes", "Loyalty programme on or off.")
@@ -136,7 +136,7 @@ class FirmParams:
     winback_cost: float = P(0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact.")
     fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.")
     enter_at: int = P(0, "period", 0, 1_000_000, "scenario input (seed 002: a rival opens opposite)", "Period at which the firm enters the market (0 = incumbent).")
-    policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers each period ('fixed' keeps them; 'scheduled' follows the timeline).")
+    policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers each period ('fixed' keeps them; timeline events apply whatever the policy).")
 
 
 # --------------------------------------------------------------------------- mechanisms
@@ -179,7 +179,7 @@ class SatisfactionParams:
     price_weight: float = P(0.5, "per reference price", 0.0, 50.0, "Fornell et al. 1996: satisfaction more quality- than price-driven", "κ_p: how much paying above the reference price lowers satisfaction.")
     memory: str = P("exponential", "", None, None, "Johnson, Anderson & Fornell 1995 (cumulative); Kahneman peak-end (seed 003)", "Remembered satisfaction rule.", choices=("exponential", "peak_end"))
     problem_threshold: float = P(0.1, "performance units", 0.0, 1.0, "assumption", "δ: a shortfall E − P above δ is a problem: a salient moment.")
-    problem_weight: float = P(0.8, "fraction", 0.0, 1.0, "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)", "ω_p: memory weight of a problem experience (and of its complaint outcome) in exponential memory.")
+    problem_weight: float = P(0.8, "fraction", 0.0, 1.0, "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)", "ω_p: memory weight of a problem experience (and of its complaint outcome), in place of ω (in peak-end memory: the weight of the last experience).")
     memory_weight: float = P(0.4, "fraction", 0.0, 1.0, "assumption", "ω: weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).")
 
 
@@ -243,7 +243,7 @@ class AcquisitionParams:
 
     marketing_enabled: bool = P(True, "", None, None, "Bass 1969", "External influence (marketing reach) on or off.")
     imitation_enabled: bool = P(True, "", None, None, "Bass 1969", "Internal influence (adopters among neighbours) on or off.")
-    imitation: float = P(0.38, "per period", 0.0, 1.0, "Bass q ≈ 0.38 (Sultan, Farley & Lehmann 1990)", "q: hazard of learning of a firm when all neighbours are its customers.")
+    imitation: float = P(0.38, "per period", 0.0, 1.0, "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)", "q: hazard of learning of a firm when all neighbours are its customers.")
 
 
 @dataclass

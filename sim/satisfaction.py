@@ -15,7 +15,8 @@ Remembered satisfaction S (what drives talk, loyalty and churn):
 - ``peak_end`` (Kahneman's peak-end rule, seed 003): the peak is the most extreme x
   of the relationship; S = (1 − ω) · peak + ω · x_last.
 
-A customer's first experience with a firm resets the memory: S = peak = x.
+A new relationship (or a purchase from a firm other than the last one used) resets the
+memory: S = peak = x.
 
 A remembered experience can be revised later (a complaint resolved late): the incident
 remembered as x_old is re-valued as x_new. Exponential memory: S ← S + ω (x_new − x_old);

@@ -21,7 +21,8 @@ w = |S_talker| (× the negative weight ν for negative messages):
 
 Referrals. A positive message from a talker with S ≥ θ_ref brings a recipient who is not
 j's customer to j with probability ρ = ρ₀ (1 + g · reward_j / p_ref) · exp(−ζ γ_r), where
-γ_r is the recipient's switching cost with a current firm (0 if none). A recipient
+γ_r is the recipient's full switching cost with a current firm, baseline inertia included
+(0 if none): a friend's word must overcome the whole attachment to a rival. A recipient
 referred by several talkers in one period follows the one with the lowest random draw.
 """
 
