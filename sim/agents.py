@@ -147,7 +147,8 @@ class Firm(mesa.Agent):
 
     @property
     def active(self) -> bool:
-        return self.model.period >= self.levers.enter_at
+        # incumbents (enter_at = 0) are also active during the warm-up (negative periods)
+        return max(self.model.period, 0) >= self.levers.enter_at
 
     def __getattr__(self, name: str) -> Any:
         if name != "levers" and "levers" in self.__dict__ and hasattr(self.__dict__["levers"], name):

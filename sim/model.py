@@ -4,6 +4,12 @@ One call of :meth:`MarketModel.step` is one period (a month). The schedule withi
 period is fixed and documented in docs/model.md ("Process overview and scheduling"):
 
  1. timeline events of the period apply; each firm's policy sets its levers
+
+Before period 0, ``market.warmup`` periods run unrecorded (no timeline, no policies) so a
+mature market starts settled.
+
+Stages:
+ 1. timeline events of the period apply; each firm's policy sets its levers
  2. awareness: marketing (external) and imitation (internal influence)
  3. purchase occasions
  4. choice (logit over known firms and buying nothing, with inertia)
@@ -136,7 +142,18 @@ class MarketModel(mesa.Model):
         self.panel_ids = (np.unique(np.linspace(0, n - 1, ps).round().astype(np.int64)) if ps > 0
                           else np.empty(0, np.int64))
         self._panel: list[dict] = []
+        self._log = bool(params.record_events)
         self._init_market()
+        warm = int(m.warmup)
+        if warm > 0:  # settle the starting market, unrecorded, then call it period 0
+            self._log, self._warming = False, True
+            self.period = -warm
+            self.pop.since[self.pop.status == CUSTOMER] = -warm  # relationships began before
+            for _ in range(warm):
+                self._advance()
+            self._log, self._warming = bool(params.record_events), False
+            self.pop.profit[:] = 0.0
+            self.pop.revenue[:] = 0.0
         self._record(self._empty_flows(), self._lever_arrays())
 
     # ------------------------------------------------------------------ helpers
@@ -166,7 +183,7 @@ class MarketModel(mesa.Model):
                                     for f in fs])
         out["loyalty"] = np.array([bool(f.levers.loyalty) and self.params.loyalty.enabled for f in fs])
         out["promise"] = np.array([f.promise_level() for f in fs])
-        out["active"] = np.array([self.period >= f.levers.enter_at for f in fs])
+        out["active"] = np.array([f.active for f in fs])
         return out
 
     def _switching_cost(self, L) -> np.ndarray:
@@ -246,7 +263,7 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------ timeline and policies
     def _log_lever(self, firm: Firm, name: str, old: Any, new: Any, source: str) -> None:
         self._lever_log.append((self.period, firm.index, name, old, new, source))
-        if self.params.record_events:
+        if self._log:
             self.recorder.add_events(self.period, "lever", [-1], firm.index,
                                      value=float(new) if isinstance(new, (int, float)) and not isinstance(new, bool) else np.nan,
                                      detail=f"{name}: {old} -> {new} ({source})")
@@ -304,19 +321,24 @@ class MarketModel(mesa.Model):
         return float(np.clip(answers, -1, 1).mean())
 
     # ------------------------------------------------------------------ the period
+    _warming = False
+
     def step(self) -> None:
         """Advance one period (see the module docstring for the schedule)."""
+        self._advance()
+
+    def _advance(self) -> None:
         self.period += 1
         t = self.period
         P, pop = self.params, self.pop
         n, k = pop.n, self.n_firms
-        rec_ev = P.record_events
+        rec_ev = self._log
         rec = self.recorder
         streams = self.streams
 
         # 1. timeline and policies ------------------------------------------------
         self._apply_timeline(t)
-        for firm in self.firms:
+        for firm in (self.firms if not self._warming else ()):
             obs = self.observe(firm)
             for lever, value in (firm.policy.decide(firm, obs) or {}).items():
                 if lever not in LEVERS:
@@ -485,7 +507,8 @@ class MarketModel(mesa.Model):
         attitude_decay = P.wom.attitude_decay
         if P.wom.enabled and attitude_decay < 1.0:
             pop.attitude *= attitude_decay
-        self._record(fl, L)
+        if not self._warming:
+            self._record(fl, L)
 
     # ------------------------------------------------------------------ stage helpers
     def _move(self, who, to, prev, t, fl, *, how: str, referrer=None) -> None:
@@ -512,10 +535,10 @@ class MarketModel(mesa.Model):
             fl["lost_to_rival"] += np.bincount(prev[had], minlength=k)
             neg = self._negative_source(who[had], prev[had], t)
             fl["lost_after_negative_wom"] += np.bincount(prev[had][neg >= 0], minlength=k)
-            if self.params.record_events:
+            if self._log:
                 self.recorder.add_events(t, "switch", who[had], prev[had], other_firm=to[had], other=neg,
                                          detail=how)
-        if self.params.record_events:
+        if self._log:
             self.recorder.add_events(t, "acquire", who, to, other_firm=prev,
                                      other=referrer if referrer is not None else None, detail=channel)
         pop.firm[who] = to
@@ -553,7 +576,7 @@ class MarketModel(mesa.Model):
         S, peak, last = revise(pop.satisfaction[c], pop.peak[c], pop.last_x[c], interim, final,
                                sp.memory, ws)  # the weight the incident was remembered with
         pop.satisfaction[c], pop.peak[c], pop.last_x[c] = S, peak, last
-        if self.params.record_events:
+        if self._log:
             self.recorder.add_events(t, "resolved_late", cust, firm, value=np.tanh(z0 - cp.recovery_late * loss0))
 
     def _word_of_mouth(self, t, buyers, outcome, gamma, L, fl):
@@ -606,7 +629,7 @@ class MarketModel(mesa.Model):
             pop.neg_src[recip[neg]] = sender[neg]
             pop.neg_firm[recip[neg]] = f[neg]
             pop.neg_t[recip[neg]] = t
-        if P.record_events and n <= 20_000:
+        if self._log and n <= 20_000:
             self.recorder.add_events(t, "heard", recip, f, other=sender, value=val)
         # referrals
         rp = P.referrals
@@ -624,7 +647,7 @@ class MarketModel(mesa.Model):
                 r, ff, s = recip[keep], f[keep], sender[keep]
                 prev = pop.firm[r].astype(np.int64)
                 fl["referrals"] += np.bincount(ff, minlength=k)
-                if self.params.record_events:
+                if self._log:
                     self.recorder.add_events(t, "referral", r, ff, other_firm=prev, other=s)
                 pop.aware_via[r, ff] = VIA_REFERRAL
                 self._move(r, ff, prev, t, fl, how="referral", referrer=s)
@@ -655,7 +678,7 @@ class MarketModel(mesa.Model):
                 fl["lost_out"] += np.bincount(fout, minlength=k)
                 neg = self._negative_source(out, fout, t)
                 fl["lost_after_negative_wom"] += np.bincount(fout[neg >= 0], minlength=k)
-                if P.record_events:
+                if self._log:
                     self.recorder.add_events(t, "churn", out, fout, other=neg)
                 pop.lapsed_from[out] = fout
                 pop.firm[out] = -1
@@ -673,7 +696,7 @@ class MarketModel(mesa.Model):
             fl["winback_contacts"] += np.bincount(lf0[contacted], minlength=k)
             back = contacted & (uw[1, lapsed] < winback_success(pop.satisfaction[lapsed], cpar.winback_response))
             if back.any():
-                if P.record_events:
+                if self._log:
                     self.recorder.add_events(t, "winback", lapsed[back], lf0[back])
                 self._move(lapsed[back], lf0[back], np.full(int(back.sum()), -1), t, fl, how="winback")
             ret = ~back & (uw[2, lapsed] < cpar.return_rate)
@@ -681,7 +704,7 @@ class MarketModel(mesa.Model):
                 r = lapsed[ret]
                 pop.status[r] = PROSPECT
                 pop.lapsed_from[r] = -1
-                if P.record_events:
+                if self._log:
                     self.recorder.add_events(t, "return", r, -1)
 
     # ------------------------------------------------------------------ accounts and recording

@@ -87,6 +87,7 @@ class MarketParams:
     periods: int = P(60, "periods (months)", 1, 100_000, "assumption", "Number of periods a run lasts.")
     segments: list = Seg(_default_segments, "Customer segments (see SegmentParams).")
     taste_sigma: float = P(0.25, "log-units", 0.0, 3.0, "assumption", "Lognormal dispersion of each customer's weights around the segment mean.")
+    warmup: int = P(12, "periods", 0, 10_000, "assumption: the recorded run starts from a settled market", "Periods run before period 0 and not recorded (no timeline events or policies), so a mature market starts settled; use 0 for a new market.")
     initial_customers: float = P(0.75, "fraction", 0.0, 1.0, "assumption: a mature market", "Fraction of the population that is some firm's customer at period 0 (assigned by logit choice).")
     initial_awareness: float = P(1.0, "probability", 0.0, 1.0, "assumption: incumbents are known", "Probability that a customer knows each incumbent firm at period 0.")
     reference_price: float = P(1.0, "cu", 1e-9, 1e9, "convention", "Price that scales the price term of utility and satisfaction.")

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["INDICATORS", "plot_indicator", "plot_run", "plot_cascade_sizes", "plot_compare", "save_run_plots"]
+__all__ = ["INDICATORS", "plot_indicator", "plot_run", "plot_cascade_sizes", "plot_compare", "save_run_plots",
+           "plot_levers", "plot_service_levels", "plot_complaint_handling", "levers_move"]
 
 #: (column, title, y label) of the standard per-firm indicators
 INDICATORS = [
@@ -75,6 +76,64 @@ def plot_complaints(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
     ax.grid(alpha=0.3)
 
 
+def plot_service_levels(ax, firms: pd.DataFrame) -> None:
+    """Service (solid) and quality (dashed) levels per firm over time."""
+    for name, g in firms.groupby("name", sort=False):
+        g = g.groupby("period")[["service", "quality"]].mean()
+        line, = ax.plot(g.index, g["service"], "-", label=f"{name} service")
+        ax.plot(g.index, g["quality"], "--", color=line.get_color(), label=f"{name} quality")
+    ax.set_title("Service and quality levels")
+    ax.set_xlabel("period (month)")
+    ax.set_ylabel("level (0–1)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+
+
+def plot_complaint_handling(ax, firms: pd.DataFrame) -> None:
+    """Complaint-handling levers per firm: ease (solid), share resolved (dashed), speed
+    (dotted)."""
+    for name, g in firms.groupby("name", sort=False):
+        g = g.groupby("period")[["complaint_ease", "resolve_share", "resolve_speed"]].mean()
+        line, = ax.plot(g.index, g["complaint_ease"], "-", label=f"{name} ease")
+        ax.plot(g.index, g["resolve_share"], "--", color=line.get_color(), label=f"{name} share resolved")
+        ax.plot(g.index, g["resolve_speed"], ":", color=line.get_color(), label=f"{name} speed")
+    ax.set_title("Complaint handling")
+    ax.set_xlabel("period (month)")
+    ax.set_ylabel("level (0–1)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+
+
+#: lever columns of the firm table shown by :func:`plot_levers`
+LEVER_COLUMNS = ("price", "service", "quality", "complaint_ease", "resolve_share", "resolve_speed",
+                 "marketing")
+
+
+def levers_move(firms: pd.DataFrame) -> list[str]:
+    """The lever columns that change during the run (for any firm)."""
+    f = firms[firms["period"] > 0] if "period" in firms else firms
+    return [c for c in LEVER_COLUMNS if c in f and (f.groupby("name")[c].nunique() > 1).any()]
+
+
+def plot_levers(firms: pd.DataFrame, title: str = ""):
+    """The levers per firm over time: price, service and quality, complaint handling and
+    marketing reach; shows what policies (and timeline events) did."""
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    ax = axes.ravel()
+    plot_indicator(ax[0], firms, "price", "Price", "cu per unit")
+    plot_service_levels(ax[1], firms)
+    plot_complaint_handling(ax[2], firms)
+    plot_indicator(ax[3], firms, "marketing", "Marketing reach", "probability per period")
+    for a in ax:
+        a.legend(fontsize=7)
+    moving = levers_move(firms)
+    head = "Levers" + (f" — {title}" if title else "")
+    fig.suptitle(head + ("  (moving: " + ", ".join(moving) + ")" if moving else "  (no lever moves)"),
+                 fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
 def plot_cascade_sizes(ax, cascades: pd.DataFrame) -> None:
     """Referral cascade size distribution (complementary CDF) on log-log axes."""
     ax.set_title("Referral cascade sizes")
@@ -93,8 +152,9 @@ def plot_cascade_sizes(ax, cascades: pd.DataFrame) -> None:
 
 
 def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, title: str = ""):
-    """A one-page overview: the standard indicators, WOM, complaints and cascades."""
-    fig, axes = plt.subplots(3, 3, figsize=(16, 12))
+    """A one-page overview: the standard indicators, WOM, complaints, cascades and the
+    levers (price, service and quality, complaint handling)."""
+    fig, axes = plt.subplots(3, 4, figsize=(21, 12))
     ax = axes.ravel()
     plot_indicator(ax[0], firms, "share", "Market share", "share of customers")
     plot_indicator(ax[1], firms, "mean_satisfaction", "Satisfaction of customers", "mean satisfaction (−1…1)")
@@ -110,8 +170,11 @@ def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, 
     ax[7].set_ylabel("promoters − detractors (%)")
     ax[7].grid(alpha=0.3)
     plot_cascade_sizes(ax[8], cascades)
-    for a in ax[:7]:
-        a.legend(fontsize=8)
+    plot_service_levels(ax[9], firms)
+    plot_complaint_handling(ax[10], firms)
+    plot_indicator(ax[11], firms, "marketing", "Marketing reach", "probability per period")
+    for a in [*ax[:7], *ax[9:]]:
+        a.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=14)
     fig.tight_layout()
@@ -148,6 +211,7 @@ def save_run_plots(folder, firms: pd.DataFrame, market: pd.DataFrame, cascades: 
     plot_cascade_sizes(ax, cascades)
     fig.tight_layout()
     save(fig, "cascade_sizes.png")
+    save(plot_levers(firms, title), "levers.png")
     save(plot_run(firms, market, cascades, title), "overview.png")
     return written
 

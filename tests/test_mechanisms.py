@@ -269,7 +269,7 @@ def test_wom_switch_changes_outcomes_when_on():
 def bass_params(n, p_ext, q_int, periods):
     from sim import FirmParams, SegmentParams
 
-    p = small_params(n=n, periods=periods, initial_customers=0.0, initial_awareness=0.0)
+    p = small_params(n=n, periods=periods, initial_customers=0.0, initial_awareness=0.0, warmup=0)
     p.market.segments = [SegmentParams(name="all", purchase_prob=1.0)]
     p.firms = [FirmParams(name="A", marketing=p_ext)]
     p.network.kind = "complete"

@@ -113,11 +113,13 @@ def test_capacity_crunch_hurts_satisfaction():
 
 def test_over_promising_wins_first_then_disappoints():
     name = "over_promising"
-    assert mean(name, "share", "A", 1, 6) > mean(name, "share", "B", 1, 6)
-    assert mean(name, "mean_satisfaction", "A", 7) < mean(name, "mean_satisfaction", "B", 7) - 0.1
-    assert mean(name, "complaints", "A", 7) > mean(name, "complaints", "B", 7)
-    assert mean(name, "wom_neg", "A", 7) > mean(name, "wom_neg", "B", 7)
-    assert mean(name, "share", "A", 37) < mean(name, "share", "A", 1, 6) - 0.1
+    # the promise wins customers at first
+    assert mean(name, "acquired", "A", 7, 14) > 1.05 * mean(name, "acquired", "B", 7, 14)
+    early = mean(name, "share", "A", 7, 24)
+    assert mean(name, "mean_satisfaction", "A", 12) < mean(name, "mean_satisfaction", "B", 12) - 0.1
+    assert mean(name, "complaints", "A", 12) > mean(name, "complaints", "B", 12)
+    assert mean(name, "wom_neg", "A", 12) > mean(name, "wom_neg", "B", 12)
+    assert mean(name, "share", "A", 37) < early - 0.02  # … then the share melts
 
 
 def test_satisfied_customers_still_leave():

@@ -24,6 +24,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq

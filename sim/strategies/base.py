@@ -26,7 +26,7 @@ from ..agents import LEVERS
 from ..params import FirmParams
 
 __all__ = ["Policy", "PolicyParameterError", "OBSERVABLES", "lever_bounds", "clip_lever",
-           "check_number", "check_int", "check_levers", "unit_cost_per_unit"]
+           "check_number", "check_int", "check_levers", "unit_cost_per_unit", "SEARCHABLE_LEVERS"]
 
 #: what a policy may look at (values of ``classifier["observes"]``)
 OBSERVABLES = ("own", "survey", "rival_prices", "rival_shares", "full_information")
@@ -83,8 +83,10 @@ def _range(lo, hi, lo_open=False, bare=False) -> str:
 
 
 # ---------------------------------------------------------------- lever helpers
-_NUMERIC_LEVERS = tuple(f.name for f in dataclasses.fields(FirmParams)
-                        if f.name in LEVERS and "float" in str(f.type))
+#: levers that a search rule (hill climbing, satisficing) may move by small steps
+SEARCHABLE_LEVERS = ("price", "quality", "service", "brand", "effort", "complaint_ease",
+                     "resolve_share", "resolve_speed", "marketing", "switching_cost",
+                     "loyalty_discount", "referral_reward", "winback")
 
 
 def lever_bounds(lever: str) -> tuple[float, float]:

@@ -1,0 +1,255 @@
+"""Figures of the dashboard, drawn with matplotlib's object API (thread-safe, no pyplot).
+
+Each function returns PNG bytes, so the page can cache them per model version.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+__all__ = ["FIRM_COLORS", "firm_color", "PANELS", "indicator_png", "network_png", "panel_limits",
+           "cascade_positions"]
+
+#: firm colours (no red or green: those mean satisfaction in the network view)
+FIRM_COLORS = ("#2b6cb0", "#dd6b20", "#6b46c1", "#2c7a7b", "#b83280", "#975a16", "#4a5568", "#00a3c4")
+NO_FIRM = "#d5d9e0"
+SAT_CMAP = "RdYlGn"
+
+#: (column(s), title, y label) of the live plots
+PANELS = (
+    ("share", "Market share", "share of customers"),
+    ("mean_satisfaction", "Satisfaction", "mean satisfaction (−1…1)"),
+    ("churn_rate", "Churn", "customers lost / customers per month"),
+    ("complaints", "Complaints", "complaints per month"),
+    ("wom", "Word of mouth", "messages per month"),
+    ("profit", "Profit", "cu per month"),
+)
+
+STYLE = {"font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 9,
+         "axes.spines.top": False, "axes.spines.right": False}
+
+
+def firm_color(j: int) -> str:
+    return FIRM_COLORS[j % len(FIRM_COLORS)]
+
+
+def _png(fig: Figure, dpi: int = 80) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    with _rc():
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def _series(firms: pd.DataFrame, col: str) -> dict[int, pd.DataFrame]:
+    """Per firm index: the active periods' rows (period 0 is shown for stocks only)."""
+    out = {}
+    for j, g in firms.groupby("firm", sort=True):
+        g = g[g["active"]]
+        if col not in ("share", "mean_satisfaction"):
+            g = g[g["period"] > 0]
+        out[int(j)] = g
+    return out
+
+
+def panel_limits(frames: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
+    """Common y limits for each panel over several runs (for side-by-side comparison)."""
+    lim = {}
+    for col, _, _ in PANELS:
+        cols = ["wom_pos", "wom_neg"] if col == "wom" else [col]
+        vals = np.concatenate([f.loc[f["period"] > 0, c].to_numpy(float) for f in frames for c in cols
+                               if not f.empty] or [np.zeros(1)])
+        vals = vals[np.isfinite(vals)]
+        if col == "share":
+            lim[col] = (0.0, 1.0)
+        elif col == "mean_satisfaction":
+            lim[col] = (-1.0, 1.0)
+        elif vals.size:
+            lo, hi = float(min(vals.min(), 0.0)), float(vals.max())
+            pad = 0.08 * (hi - lo or 1.0)
+            lim[col] = (lo - (pad if lo < 0 else 0.0), hi + pad)
+    return lim
+
+
+def indicator_png(firms: pd.DataFrame, *, horizon: int, lever_periods: list[int] = (),
+                  limits: dict | None = None, ncols: int = 3, width: float = 13.0,
+                  title: str = "") -> bytes:
+    """The six live plots: share, satisfaction, churn, complaints, word of mouth, profit."""
+    nrows = int(np.ceil(len(PANELS) / ncols))
+    height = 2.7 * nrows + (0.5 if title else 0.0) + 0.45
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=0.055 * 13 / width, right=0.99, top=1 - (0.45 + (0.5 if title else 0)) / height - 0.04,
+                        bottom=0.5 / height, wspace=0.3 if ncols > 1 else 0.2, hspace=0.42)
+    with _rc():
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        last = int(firms["period"].max()) if not firms.empty else 0
+        xmax = max(horizon, last, 1)
+        names = dict(zip(firms["firm"], firms["name"], strict=False))
+        for ax, (col, ttl, ylab) in zip(axes, PANELS, strict=False):
+            if col == "wom":
+                for j, g in _series(firms, "wom_pos").items():
+                    mk = "o" if len(g) < 3 else None
+                    ax.plot(g["period"], g["wom_pos"], "-", color=firm_color(j), lw=1.8, marker=mk, ms=3)
+                    ax.plot(g["period"], g["wom_neg"], "--", color=firm_color(j), lw=1.4, marker=mk, ms=3)
+                ax.legend(handles=[Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
+                                   Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative")],
+                          loc="upper left", fontsize=8, frameon=False, ncols=2)
+            else:
+                for j, g in _series(firms, col).items():
+                    ax.plot(g["period"], g[col], "-", color=firm_color(j), lw=1.8, label=names.get(j, j),
+                            marker="o" if len(g) < 3 else None, ms=3)
+            for p in lever_periods:
+                if 0 < p <= xmax:
+                    ax.axvline(p, color="#a0aec0", lw=0.8, ls=":", zorder=0)
+            ax.set_title(ttl, loc="left")
+            ax.set_ylabel(ylab)
+            ax.set_xlim(0, xmax)
+            if col == "share":
+                ax.set_ylim(0, 1)
+            elif col == "mean_satisfaction":
+                ax.set_ylim(-1, 1)
+                ax.axhline(0, color="#718096", lw=0.6)
+            if limits and col in limits:
+                ax.set_ylim(*limits[col])
+            ax.grid(alpha=0.25)
+        for ax in axes[len(PANELS):]:
+            ax.set_visible(False)
+        for ax in axes[-ncols:]:
+            ax.set_xlabel("period (month)")
+        handles = [Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}") for j, nm in sorted(names.items())]
+        handles.append(Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect"))
+        fig.legend(handles=handles, loc="upper right", ncols=len(handles), frameon=False, fontsize=10,
+                   bbox_to_anchor=(0.99, 1.0 - (0.5 / height if title else 0.0)))
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+    return _png(fig)
+
+
+def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: list[tuple[int, int]],
+                      ) -> dict[int, np.ndarray]:
+    """Positions for every customer of a referral cascade: drawn customers keep theirs;
+    the others are placed at the mean of their drawn friends, or next to their referrer."""
+    where = {int(v): pos[i] for i, v in enumerate(nodes)}
+    out: dict[int, np.ndarray] = {}
+    span = (pos.max(axis=0) - pos.min(axis=0)) if pos.size else np.ones(2)
+    step = 0.06 * float(np.max(span) or 1.0)
+    lo = pos.min(axis=0) if pos.size else np.zeros(2)
+    for a, b in edges_rc:
+        for v, parent in ((a, None), (b, a)):
+            if v in out:
+                continue
+            if v in where:
+                out[v] = where[v]
+                continue
+            friends = [where[int(u)] for u in network.neighbors(v) if int(u) in where]
+            rng = np.random.default_rng(v)
+            if friends:
+                out[v] = np.mean(friends, axis=0) + rng.normal(0, step / 3, 2)
+            elif parent is not None and parent in out:
+                ang = rng.uniform(0, 2 * np.pi)
+                out[v] = out[parent] + step * np.array([np.cos(ang), np.sin(ang)])
+            else:
+                out[v] = lo + rng.uniform(0, 1, 2) * span
+    return out
+
+
+def network_png(model, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *, color_by: str = "firm",
+                cascade: dict | None = None, width: float = 6.4) -> bytes:
+    """The friendship network (or a sample of it), coloured by firm or by satisfaction,
+    with the latest referral cascade drawn on top."""
+    pop = model.pop
+    fig = Figure(figsize=(width, width * 0.82), layout="constrained")
+    with _rc():
+        ax = fig.subplots()
+        ax.set_axis_off()
+        if edges.size:
+            seg = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
+            ax.add_collection(LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1))
+        firm = pop.firm[nodes].astype(int)
+        has = firm >= 0
+        sat_norm = Normalize(-1, 1)
+        if color_by == "satisfaction":
+            cmap = _cmap(SAT_CMAP)
+            colors = np.where(has[:, None], cmap(sat_norm(pop.satisfaction[nodes])), _rgba(NO_FIRM))
+        else:
+            colors = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in firm])
+        ax.scatter(pos[:, 0], pos[:, 1], s=22, c=colors, linewidths=0.3, edgecolors="white", zorder=2)
+        if cascade:
+            where = cascade_positions(model.network, nodes, pos, cascade["edges"])
+            seg = np.array([[where[a], where[b]] for a, b in cascade["edges"]])
+            ax.add_collection(LineCollection(seg, colors="#1a202c", linewidths=2.4, zorder=3))
+            members = list(where)
+            xy = np.array([where[v] for v in members])
+            mf = pop.firm[members].astype(int)
+            if color_by == "satisfaction":
+                mc = np.where((mf >= 0)[:, None], _cmap(SAT_CMAP)(sat_norm(pop.satisfaction[members])), _rgba(NO_FIRM))
+            else:
+                mc = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in mf])
+            ax.scatter(xy[:, 0], xy[:, 1], s=70, c=mc, edgecolors="#1a202c", linewidths=1.6, zorder=4)
+            r = where[cascade["root"]]
+            ax.scatter([r[0]], [r[1]], s=260, marker="*", c="#f6e05e", edgecolors="#1a202c", linewidths=1.2,
+                       zorder=5)
+        ax.autoscale_view()
+        ax.set_aspect("equal", adjustable="datalim")
+        if color_by == "satisfaction":
+            import matplotlib.cm as cm
+
+            sm = cm.ScalarMappable(norm=sat_norm, cmap=_cmap(SAT_CMAP))
+            cb = fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.01)
+            cb.set_label("remembered satisfaction")
+            handles = [Line2D([], [], marker="o", ls="", color=NO_FIRM, label="no firm")]
+        else:
+            handles = [Line2D([], [], marker="o", ls="", color=firm_color(f.index), markersize=8,
+                              label=f"customer of {f.name}") for f in model.firms]
+            handles.append(Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm"))
+        if cascade:
+            handles.append(Line2D([], [], color="#1a202c", lw=2.4, label="latest referral cascade"))
+            handles.append(Line2D([], [], marker="*", ls="", color="#f6e05e", markeredgecolor="#1a202c",
+                                  markersize=13, label="its first referrer"))
+        ax.legend(handles=handles, loc="upper left", fontsize=8.5, frameon=True, framealpha=0.85,
+                  bbox_to_anchor=(0.0, 1.0))
+    return _png(fig)
+
+
+def _rgba(color: str) -> np.ndarray:
+    from matplotlib.colors import to_rgba
+
+    return np.array(to_rgba(color))
+
+
+def _cmap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+_DRAW_LOCK = threading.RLock()
+
+
+class _rc:
+    """Draw under the dashboard style. Matplotlib's rc parameters are global, so drawing
+    (by the play thread and by user events of several sessions) is serialised."""
+
+    def __enter__(self):
+        import matplotlib
+
+        _DRAW_LOCK.acquire()
+        self._ctx = matplotlib.rc_context(STYLE)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._ctx.__exit__(*exc)
+        finally:
+            _DRAW_LOCK.release()
+        return False

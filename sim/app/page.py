@@ -1,0 +1,418 @@
+"""The dashboard page (Solara). Run it with ``sim dashboard [SCENARIO]``.
+
+The page draws what a :class:`~sim.app.session.Controller` holds and calls its methods;
+the model itself knows nothing of the page (as in Mesa's examples, model and
+visualisation are separate). Each browser session gets its own controller.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+import time
+
+import reacton.ipyvuetify as rv
+import solara
+
+from . import figures as F
+from .session import ENV_SCENARIO, FIRM_CONTROLS, LIVE_PARAMS, NETWORK_KINDS, STRUCTURE, Controller, Run
+
+__all__ = ["Page", "Dashboard", "kpi_html", "log_html"]
+
+SPEEDS = {"1 month": 1, "3 months": 3, "6 months": 6, "1 year": 12}
+#: seconds between frames while playing (a frame also waits for its drawing)
+FRAME = 0.3
+
+CSS = """
+.sim-shell { display: flex; flex-direction: column; height: 100vh; background: #f7fafc; }
+.sim-topbar { display: flex; align-items: center; justify-content: space-between; background: #2a4365; color: white;
+  padding: 6px 18px; flex: 0 0 auto; }
+.sim-brand b { font-size: 1.3rem; margin-right: 10px; }
+.sim-brand span { color: #bee3f8; font-size: 0.95rem; }
+.sim-topbar .v-btn { color: white !important; }
+.sim-topbar .v-btn--active { background: rgba(255,255,255,0.22) !important; }
+.sim-body { display: flex; flex: 1 1 auto; min-height: 0; }
+.sim-side { width: 330px; flex: 0 0 330px; overflow-y: auto; padding: 10px 14px 40px 14px; background: white;
+  border-right: 1px solid #e2e8f0; }
+.sim-main { flex: 1 1 auto; overflow-y: auto; padding: 10px 18px 40px 18px; min-width: 0; }
+.sim-ctl .v-slider.v-input--horizontal { margin-inline: 6px 6px; }
+.sim-ctl .v-slider .v-input__control { min-height: 26px; }
+.sim-ctl .v-selection-control { min-height: 30px; }
+.sim-ctl .v-switch .v-label, .sim-ctl .v-checkbox .v-label { font-size: 0.86rem; }
+.sim-header { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 6px; }
+.sim-period { font-size: 1.55rem; font-weight: 700; color: #1a202c; margin-right: 10px; min-width: 11ch; }
+.sim-period small { font-size: 0.95rem; font-weight: 400; color: #4a5568; }
+.sim-title { font-size: 1.35rem; font-weight: 700; color: #1a202c; margin: 2px 0 2px 0; }
+.sim-desc { color: #4a5568; margin-bottom: 6px; }
+.sim-box { border-radius: 6px; padding: 8px 12px; margin: 4px 0; font-size: 0.95rem; line-height: 1.35; }
+.sim-notice { background: #ebf8ff; border-left: 5px solid #3182ce; }
+.sim-try { background: #f0fff4; border-left: 5px solid #38a169; }
+.sim-box b { display: block; font-size: 0.8rem; letter-spacing: .05em; text-transform: uppercase; color: #2d3748; }
+table.sim-kpi { border-collapse: collapse; width: 100%; font-size: 0.98rem; margin: 4px 0 8px 0; }
+table.sim-kpi th { text-align: right; font-weight: 600; color: #4a5568; padding: 3px 8px; border-bottom: 2px solid #cbd5e0;
+  font-size: 0.82rem; }
+table.sim-kpi td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #edf2f7; font-variant-numeric: tabular-nums; }
+table.sim-kpi th:first-child, table.sim-kpi td:first-child { text-align: left; }
+.sim-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin-right: 6px; vertical-align: -1px; }
+table.sim-log { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
+table.sim-log td, table.sim-log th { padding: 2px 6px; border-bottom: 1px solid #edf2f7; text-align: left; vertical-align: top; }
+table.sim-log th { color: #4a5568; font-weight: 600; }
+.sim-pending { background: #fffaf0; border-left: 4px solid #dd6b20; padding: 4px 8px; margin-bottom: 6px; font-size: 0.88rem; }
+.sim-muted { color: #718096; font-size: 0.85rem; }
+.sim-ctl { margin: 0 0 2px 0; }
+.sim-ctl-head { display: flex; justify-content: space-between; font-size: 0.86rem; color: #2d3748; margin-bottom: -6px; }
+.sim-ctl-head .val { font-variant-numeric: tabular-nums; font-weight: 600; }
+.sim-ctl-head .val.staged { color: #c05621; }
+.sim-firm-head { font-weight: 700; font-size: 1.0rem; margin: 8px 0 2px 0; padding-left: 6px; }
+.sim-section { font-weight: 700; font-size: 0.8rem; letter-spacing: .06em; text-transform: uppercase; color: #4a5568;
+  margin: 14px 0 4px 0; border-bottom: 1px solid #e2e8f0; }
+.sim-card { background: white; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 14px; margin-bottom: 10px; }
+.sim-card h3 { font-size: 1.05rem; margin: 0 0 4px 0; }
+.sim-figure img { width: 100%; height: auto; }
+"""
+
+
+# ---------------------------------------------------------------- HTML pieces
+def _fmt(col: str, v) -> str:
+    if v != v:  # NaN
+        return "–"
+    if col in ("share", "churn_rate"):
+        return f"{100 * v:.1f}%"
+    if col == "mean_satisfaction":
+        return f"{v:+.2f}"
+    if col in ("profit", "price"):
+        return f"{v:,.2f}"
+    return f"{int(v):,}"
+
+
+KPI_COLUMNS = (("share", "Share"), ("mean_satisfaction", "Satisfaction"), ("churn_rate", "Churn / month"),
+               ("complaints", "Complaints"), ("wom_pos", "WOM +"), ("wom_neg", "WOM −"),
+               ("referrals", "Referrals"), ("profit", "Profit"), ("price", "Price"))
+
+
+def kpi_html(run: Run) -> str:
+    """This period's outcomes per firm. Each cell carries ``data-firm``, ``data-kpi`` and
+    the unrounded ``data-value`` (the browser test reads them)."""
+    k = run.kpis()
+    period = int(run.model.period)
+    head = "".join(f"<th>{html.escape(t)}</th>" for _, t in KPI_COLUMNS)
+    rows = []
+    for j, r in k.iterrows():
+        name = html.escape(str(r["name"]))
+        sw = f'<span class="sim-swatch" style="background:{F.firm_color(int(j))}"></span>'
+        state = "" if r["active"] else ' <span class="sim-muted">(not yet in the market)</span>'
+        cells = "".join(
+            f'<td data-firm="{name}" data-kpi="{c}" data-value="{float(r[c])!r}">{_fmt(c, float(r[c]))}</td>'
+            for c, _ in KPI_COLUMNS)
+        rows.append(f"<tr><td>{sw}<b>{name}</b>{state}</td>{cells}</tr>")
+    return (f'<table class="sim-kpi" data-period="{period}"><thead><tr><th>Firm, month {period}</th>{head}</tr>'
+            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def log_html(run: Run, limit: int = 10) -> str:
+    """Staged changes and the latest lever changes (the event log's ``lever`` rows)."""
+    parts = []
+    pend = run.pending()
+    if pend:
+        nxt = run.model.period + 1
+        items = "<br>".join(html.escape(p) for p in pend)
+        parts.append(f'<div class="sim-pending"><b>Takes effect from month {nxt}:</b><br>{items}</div>')
+    log = run.lever_log(limit)
+    if log.empty:
+        parts.append('<div class="sim-muted">No lever changes yet. Move a slider, then press Step: the change '
+                     "takes effect from the next month and is listed here.</div>")
+    else:
+        rows = "".join(f"<tr><td>{int(r.period)}</td><td>{int(r.effective)}</td><td>{html.escape(str(r.firm))}</td>"
+                       f"<td>{html.escape(str(r.change))}</td></tr>" for r in log.itertuples())
+        parts.append('<table class="sim-log"><thead><tr><th>made</th><th>from</th><th>firm</th><th>change</th>'
+                     f"</tr></thead><tbody>{rows}</tbody></table>")
+    m = run.model.market_frame().iloc[-1]
+    if run.model.period > 0:
+        parts.append(f'<div class="sim-muted" style="margin-top:6px">Month {int(m.period)} in the whole market: '
+                     f"{int(m.complaints)} complaints, {int(m.referrals)} referrals, {int(m.switches)} switches, "
+                     f"{int(m.lapsed_now)} left the market; NPS {m.nps:+.0f}.</div>")
+    return "".join(parts)
+
+
+def scenario_html(run: Run) -> str:
+    sc = run.scenario
+    out = [f'<div class="sim-title">{html.escape(run.title)}</div>']
+    if sc.description:
+        out.append(f'<div class="sim-desc">{html.escape(sc.description)}</div>')
+    if sc.notice:
+        out.append(f'<div class="sim-box sim-notice"><b>What to notice</b>{html.escape(sc.notice)}</div>')
+    if sc.try_:
+        out.append(f'<div class="sim-box sim-try"><b>What to try</b>{html.escape(sc.try_)}</div>')
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- controls
+def _css_id(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in str(text))
+
+
+@solara.component
+def Control(run: Run, control, on_change, firm: int | None = None):
+    """One slider, switch or choice, with its label, value and help; staged values are
+    shown in orange until the next step commits them."""
+    key = control.key
+    value = run.value(key, firm)
+    committed = (getattr(run.model.firms[firm].levers, key) if firm is not None
+                 else None)
+    staged = ((firm, key) in run.pending_levers) if firm is not None else (
+        key in run.pending_params or key in run.structure_pending())
+    prefix = f"lever-{_css_id(run.firm_names()[firm])}" if firm is not None else "param"
+    css = f"sim-ctl {prefix}-{_css_id(key)}"
+    del committed
+
+    def set_value(v):
+        on_change(key, v, firm)
+
+    with solara.Div(classes=[css]):
+        if control.kind == "bool":
+            with solara.Tooltip(control.help):
+                solara.Switch(label=control.label, value=bool(value), on_value=set_value)
+            return
+        if control.kind == "choice":
+            rv.Select(label=control.label, items=list(NETWORK_KINDS), v_model=value, dense=True,
+                      on_v_model=set_value, hide_details=True)
+            return
+        lo, hi, step = run.bounds(control)
+        shown = control.none_label if value is None else (f"{value:,.0f}" if control.kind == "int" or step >= 1
+                                                          else f"{value:.2f}")
+        with solara.Tooltip(control.help):
+            solara.HTML(tag="div", classes=["sim-ctl-head"],
+                        unsafe_innerHTML=f'<span>{html.escape(control.label)}</span>'
+                                         f'<span class="val{" staged" if staged else ""}">{html.escape(shown)}</span>')
+        if control.none_label:
+            solara.Switch(label=control.none_label, value=value is None,
+                          on_value=lambda none: set_value(None if none else _default_for(run, control, firm)))
+            if value is None:
+                return
+        if control.kind == "int" or step >= 1:
+            solara.SliderInt("", value=int(value), min=int(lo), max=int(hi), step=int(step),
+                             on_value=set_value, thumb_label=False)
+        else:
+            solara.SliderFloat("", value=float(value), min=lo, max=hi, step=step, on_value=set_value,
+                               thumb_label=False)
+
+
+def _default_for(run: Run, control, firm: int | None) -> float:
+    """A sensible value when an optional lever is switched from None to a number."""
+    if control.key == "capacity" and firm is not None:
+        f = run.firms()
+        last = f[(f["firm"] == firm) & (f["period"] == f["period"].max())]
+        buyers = float(last["buyers"].iloc[0]) if len(last) and float(last["buyers"].iloc[0]) > 0 else \
+            0.8 * run.model.params.market.n_customers / max(run.model.n_firms, 1)
+        _, hi, step = run.bounds(control)
+        return float(min(hi, max(step, round(buyers / step) * step)))
+    if control.key == "promise" and firm is not None:
+        return round(run.model.firms[firm].promise_level(), 2)
+    return control.lo
+
+
+@solara.component
+def FirmControls(ctrl: Controller, run: Run):
+    def change(key, value, firm):
+        ctrl.set_lever(firm, key, value)
+
+    for j, name in enumerate(run.firm_names()):
+        solara.HTML(tag="div", classes=["sim-firm-head", f"firm-{_css_id(name)}"],
+                    style=f"border-left: 6px solid {F.firm_color(j)}",
+                    unsafe_innerHTML=f"Firm {html.escape(name)}")
+        for c in FIRM_CONTROLS:
+            if c.key == "loyalty_discount" and not run.value("loyalty", j):
+                continue
+            Control(run, c, change, firm=j)
+
+
+@solara.component
+def MarketControls(ctrl: Controller, run: Run):
+    def change(key, value, firm):
+        ctrl.set_param(key, value)
+
+    solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Mechanisms (from the next month)")
+    for c in LIVE_PARAMS:
+        Control(run, c, change)
+    solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Market (applies at reset)")
+    for c in STRUCTURE:
+        Control(run, c, change)
+    if run.structure_pending():
+        solara.HTML(tag="div", classes=["sim-pending"],
+                    unsafe_innerHTML="Press <b>Reset</b> to rebuild the market with these settings.")
+
+
+@solara.component
+def ScenarioPicker(ctrl: Controller, side: str, label: str = "Scenario"):
+    current = {"explore": ctrl.run, "left": ctrl.left, "right": ctrl.right}[side].name
+    items = [{"title": ctrl.label(n), "value": n} for n in ctrl.scenario_names()]
+    with solara.Div(classes=[f"sim-picker-{side}"]):
+        rv.Select(label=label, items=items, v_model=current, on_v_model=lambda n: ctrl.pick(n, side),
+                  hide_details=True, dense=True)
+
+
+@solara.component
+def RunControls(ctrl: Controller):
+    runs = ctrl.runs()
+    period = max(r.model.period for r in runs)
+    horizon = max(r.horizon for r in runs)
+
+    def toggle():
+        ctrl.playing = not ctrl.playing
+        ctrl.changed()
+
+    with solara.Div(classes=["sim-header"]):
+        solara.HTML(tag="div", classes=["sim-period"], attributes={"data-period": str(period)},
+                    unsafe_innerHTML=f"Month {period} <small>of {horizon}</small>")
+        solara.Button("Pause" if ctrl.playing else "Play", icon_name="mdi-pause" if ctrl.playing else "mdi-play",
+                      color="primary", on_click=toggle, classes=["sim-play"])
+        solara.Button("Step", icon_name="mdi-skip-next", color="primary", outlined=True,
+                      on_click=lambda: ctrl.step(1), disabled=ctrl.playing, classes=["sim-step"])
+        solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=ctrl.reset, classes=["sim-reset"])
+
+        def set_speed(label):
+            ctrl.speed = SPEEDS[label]
+            ctrl.changed()
+
+        speed_label = next(k for k, v in SPEEDS.items() if v == ctrl.speed)
+        with solara.Div(style="width: 150px"):
+            rv.Select(label="Play speed (per frame)", items=list(SPEEDS), v_model=speed_label,
+                      on_v_model=set_speed, dense=True, hide_details=True)
+
+
+# ---------------------------------------------------------------- views
+def _figure(png: bytes, css: str):
+    with solara.Div(classes=["sim-figure", css]):
+        solara.Image(png, width="100%")
+
+
+@solara.component
+def NetworkView(ctrl: Controller, run: Run):
+    color_by, set_color_by = solara.use_state("firm")
+    key = (id(run), run.generation, run.model.period, color_by)
+
+    def draw():
+        from .session import network_sample
+
+        nodes, pos, edges = network_sample(run.model)
+        return F.network_png(run.model, nodes, pos, edges, color_by=color_by, cascade=run.latest_cascade()), \
+            nodes.size
+
+    png, shown = solara.use_memo(draw, key)
+    casc = run.latest_cascade()
+    n = run.model.pop.n
+    with solara.Div(classes=["sim-card"]):
+        with solara.Row(style="align-items: center; justify-content: space-between"):
+            solara.HTML(tag="h3", unsafe_innerHTML="Friendship network")
+            solara.ToggleButtonsSingle(value=color_by, values=["firm", "satisfaction"], on_value=set_color_by,
+                                       classes=["sim-colour-by"])
+        _figure(png, "sim-network")
+        what = (f"All {n:,} customers." if shown >= n else
+                f"A sample of {shown} of {n:,} customers: a few neighbourhoods, with the ties among them.")
+        if casc:
+            what += (f" Latest referral cascade (firm {html.escape(casc['firm_name'])}): {casc['size']} customer"
+                     f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
+                     f"{'s' if casc['depth'] != 1 else ''} deep, months {casc['start']}–{casc['end']}; "
+                     "customers outside the sample are placed next to their friends.")
+        else:
+            what += " No referrals yet."
+        solara.HTML(tag="div", classes=["sim-muted"], unsafe_innerHTML=what)
+
+
+@solara.component
+def ExploreView(ctrl: Controller):
+    run = ctrl.run
+    key = (id(run), run.generation, run.model.period)
+    png = solara.use_memo(lambda: F.indicator_png(run.firms(), horizon=run.horizon,
+                                                  lever_periods=run.lever_periods()), key)
+    with solara.Div(classes=["sim-card"]):
+        solara.HTML(tag="div", unsafe_innerHTML=scenario_html(run))
+    with solara.Div(classes=["sim-card"]):
+        solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(run))
+        _figure(png, "sim-indicators")
+    with solara.Columns([3, 2]):
+        NetworkView(ctrl, run)
+        with solara.Div(classes=["sim-card", "sim-events"]):
+            solara.HTML(tag="h3", unsafe_innerHTML="Event log: lever changes")
+            solara.HTML(tag="div", unsafe_innerHTML=log_html(run))
+
+
+@solara.component
+def CompareView(ctrl: Controller):
+    runs = (ctrl.left, ctrl.right)
+    key = tuple((id(r), r.generation, r.model.period) for r in runs)
+
+    def draw():
+        lim = F.panel_limits([r.firms() for r in runs])
+        return [F.indicator_png(r.firms(), horizon=r.horizon, lever_periods=r.lever_periods(), limits=lim,
+                                ncols=2, width=7.6) for r in runs]
+
+    pngs = solara.use_memo(draw, key)
+    solara.HTML(tag="div", classes=["sim-muted"],
+                unsafe_innerHTML="Two scenarios run side by side, month by month, with the same axes. Play, Step "
+                                 "and Reset act on both.")
+    with solara.Columns([1, 1]):
+        for side, r, png in zip(("left", "right"), runs, pngs, strict=True):
+            with solara.Div(classes=["sim-card", f"sim-compare-{side}"]):
+                ScenarioPicker(ctrl, side, label="Scenario " + ("1" if side == "left" else "2"))
+                solara.HTML(tag="div", unsafe_innerHTML=scenario_html(r))
+                solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(r))
+                _figure(png, f"sim-indicators-{side}")
+
+
+@solara.component
+def Dashboard(ctrl: Controller):
+    """The whole page for one controller (tests render this with their own controller)."""
+    version, set_version = solara.use_state(ctrl.version)
+    ctrl.on_change = lambda: set_version(ctrl.version)
+    del version
+
+    def play(cancel: threading.Event):
+        start = max(r.model.period for r in ctrl.runs())
+        while ctrl.playing and not cancel.is_set():
+            t0 = time.perf_counter()
+            if not ctrl.advance(start):
+                break
+            cancel.wait(max(0.02, FRAME - (time.perf_counter() - t0)))
+
+    solara.use_thread(play, dependencies=[ctrl.playing, ctrl.mode], intrusive_cancel=False)
+
+    solara.Style(CSS)
+    solara.Title("sim classroom: customer markets")
+    with solara.Div(classes=["sim-shell"]):
+        with solara.Div(classes=["sim-topbar"]):
+            solara.HTML(tag="div", classes=["sim-brand"],
+                        unsafe_innerHTML="<b>sim classroom</b> <span>customer markets, agent by agent</span>")
+            solara.ToggleButtonsSingle(value=ctrl.mode, values=list(Controller.MODES), on_value=ctrl.set_mode,
+                                       classes=["sim-mode"])
+        with solara.Div(classes=["sim-body"]):
+            with solara.Div(classes=["sim-side"]):
+                if ctrl.mode == "Explore":
+                    ScenarioPicker(ctrl, "explore")
+                    solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Firms (from the next month)")
+                    FirmControls(ctrl, ctrl.run)
+                    MarketControls(ctrl, ctrl.run)
+                else:
+                    solara.HTML(tag="div", classes=["sim-muted"],
+                                unsafe_innerHTML="Compare mode runs each scenario as written, with its own seed. "
+                                                 "Pick the two scenarios above their plots; switch back to "
+                                                 "Explore to change levers.")
+            with solara.Div(classes=["sim-main"]):
+                RunControls(ctrl)
+                if ctrl.mode == "Explore":
+                    ExploreView(ctrl)
+                else:
+                    CompareView(ctrl)
+
+
+@solara.component
+def Page():
+    ctrl = solara.use_memo(lambda: Controller(os.environ.get(ENV_SCENARIO) or None), [])
+    Dashboard(ctrl)
+
+
+@solara.component
+def Layout(children=[]):  # noqa: B006 (solara's layout signature)
+    """No app bar or drawer: the page draws its own top bar and side panel."""
+    return solara.Div(children=children)

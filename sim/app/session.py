@@ -1,0 +1,600 @@
+"""The dashboard's state, kept apart from the page: scenarios, live runs and the controls.
+
+Nothing here imports solara, so the logic is tested without a browser. The page
+(:mod:`sim.app.page`) only draws what a :class:`Controller` holds and calls its methods.
+
+A :class:`Run` is one live :class:`~sim.model.MarketModel` built from a scenario. Controls
+changed in the dashboard are *staged* and committed at the start of the next period: a firm
+lever through :meth:`~sim.agents.Firm.set_lever` (``source="dashboard"``), a mechanism
+parameter by setting it on the model's parameters and logging a ``lever`` event with firm
+``-1``. Either way the change takes effect from the next period and appears in the event log
+at the period in which it was made, like any lever change. Staging means that a slider
+dragged through many values logs one change, with the value it was left at.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import referral_cascades
+from ..model import MarketModel
+from ..params import ModelParams
+from ..scenario import Scenario, load_scenario
+
+__all__ = ["Control", "FIRM_CONTROLS", "LIVE_PARAMS", "STRUCTURE", "Run", "Controller",
+           "scenario_dir", "list_scenarios", "resolve_scenario", "network_sample"]
+
+ENV_SCENARIO = "SIM_DASHBOARD_SCENARIO"
+ENV_SCENARIO_DIR = "SIM_DASHBOARD_SCENARIOS"
+
+
+# ---------------------------------------------------------------- controls
+@dataclass(frozen=True)
+class Control:
+    """One input of the dashboard.
+
+    ``key`` is a firm lever (:data:`FIRM_CONTROLS`) or a dotted parameter path
+    (``"wom.negative_reach"``). ``kind`` is ``float``, ``int`` or ``bool``. ``none_label``
+    names the ``None`` value of an optional lever (capacity: unlimited; promise: honest);
+    ``scale`` multiplies ``lo``/``hi`` by a market quantity (``"price"``: the reference
+    price, ``"customers"``: the number of customers).
+    """
+
+    key: str
+    label: str
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.01
+    kind: str = "float"
+    help: str = ""
+    none_label: str = ""
+    scale: str = ""
+
+
+#: firm levers shown for every firm, in this order
+FIRM_CONTROLS: tuple[Control, ...] = (
+    Control("price", "Price", 0.3, 2.0, 0.01, scale="price",
+            help="Posted price (the reference price is 1). Enters perceived value and satisfaction."),
+    Control("quality", "Quality", help="Product quality delivered (0–1)."),
+    Control("service", "Service level", help="Service delivered (0–1): personnel, speed, attitude."),
+    Control("promise", "Promise", none_label="honest",
+            help="Advertised performance; expectations are pulled towards it. Honest = what the firm delivers."),
+    Control("complaint_ease", "Complaint ease", help="How easy complaining is (scales the complaint probability)."),
+    Control("resolve_share", "Complaints resolved", help="Share of complaints the firm resolves."),
+    Control("resolve_speed", "Resolved quickly", help="Share of resolutions made within the period (the rest arrive late)."),
+    Control("capacity", "Capacity", 0.0, 0.6, 0.005, none_label="unlimited", scale="customers",
+            help="Purchases the firm can serve per period; above it service falls and queues form."),
+    Control("loyalty", "Loyalty programme", kind="bool",
+            help="Points on each purchase raise the cost of switching; members get a discount."),
+    Control("loyalty_discount", "Member discount", 0.0, 0.3, 0.01, help="Discount for members (fraction of price)."),
+    Control("referral_reward", "Referral reward", 0.0, 2.0, 0.05, scale="price",
+            help="Paid for each customer a customer brings; raises the referral probability."),
+    Control("marketing", "Marketing reach", 0.0, 0.3, 0.005,
+            help="Probability per period that a person unaware of the firm learns of it."),
+)
+
+#: mechanism parameters that can change while a run goes on (they are read every period)
+LIVE_PARAMS: tuple[Control, ...] = (
+    Control("choice.inertia", "Inertia γ", 0.0, 6.0, 0.1, help="Switching cost added to the current firm's value."),
+    Control("satisfaction.loss_weight", "Loss weight λ⁻", 0.0, 10.0, 0.1,
+            help="How much a shortfall below expectation hurts (λ⁺ = 2)."),
+    Control("complaints.max_prob", "Complaint propensity", 0.0, 1.0, 0.01,
+            help="Complaint probability at full ease and a large shortfall."),
+    Control("wom.positive_reach", "Positive reach R⁺", 0, 20, 1, kind="int", help="Friends told per positive talk."),
+    Control("wom.negative_reach", "Negative reach R⁻", 0, 20, 1, kind="int", help="Friends told per negative talk."),
+    Control("referrals.prob", "Referral probability ρ₀", 0.0, 0.3, 0.005,
+            help="Chance that a positive message converts a friend."),
+    Control("acquisition.imitation", "Imitation q", 0.0, 1.0, 0.01,
+            help="Bass internal influence: learning of a firm from its customers among friends."),
+    Control("churn.base_rate", "Base churn h₀", 0.0, 0.2, 0.005,
+            help="Monthly hazard of leaving for a fully satisfied customer."),
+    Control("complaints.enabled", "Complaints", kind="bool", help="Complaints and their handling on or off."),
+    Control("wom.enabled", "Word of mouth", kind="bool", help="Word of mouth (and referrals) on or off."),
+    Control("referrals.enabled", "Referrals", kind="bool", help="Referrals on or off."),
+    Control("churn.enabled", "Churn", kind="bool", help="Leaving, win-back and returns on or off."),
+)
+
+#: market structure: applies when the run is reset
+STRUCTURE: tuple[Control, ...] = (
+    Control("market.n_customers", "Customers", 100, 10_000, 100, kind="int",
+            help="Number of customers (applies at reset)."),
+    Control("network.kind", "Network", kind="choice",
+            help="Friendship network (applies at reset)."),
+    Control("network.degree", "Friends per customer", 2, 30, 1, kind="int",
+            help="Mean degree of the network (applies at reset)."),
+    Control("seed", "Seed", 0, 10_000, 1, kind="int", help="Random seed (applies at reset)."),
+)
+NETWORK_KINDS = ("small_world", "scale_free", "random")
+
+_BY_KEY = {c.key: c for c in (*FIRM_CONTROLS, *LIVE_PARAMS, *STRUCTURE)}
+
+
+def _get_path(params: ModelParams, path: str) -> Any:
+    obj: Any = params
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set_path(params: ModelParams, path: str, value: Any) -> None:
+    *head, last = path.split(".")
+    obj: Any = params
+    for part in head:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def _cast(control: Control, value: Any) -> Any:
+    if value is None:
+        if not control.none_label:
+            raise ValueError(f"{control.key}: a value is required")
+        return None
+    if control.kind == "bool":
+        return bool(value)
+    if control.kind == "int":
+        return int(round(float(value)))
+    if control.kind == "choice":
+        return str(value)
+    return float(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(float(a) - float(b)) < 1e-12
+    return a == b
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+# ---------------------------------------------------------------- scenarios
+def scenario_dir() -> Path:
+    """The scenario library: $SIM_DASHBOARD_SCENARIOS, else the repository's scenarios/."""
+    env = os.environ.get(ENV_SCENARIO_DIR)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def list_scenarios(folder: Path | None = None) -> dict[str, Path]:
+    """Scenario name → file, for every ``*.toml`` in the library (sorted by name)."""
+    folder = scenario_dir() if folder is None else Path(folder)
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+def resolve_scenario(arg: str | None, folder: Path | None = None) -> Path:
+    """A scenario argument (a file, or a name in the library) → its file.
+
+    Raises FileNotFoundError with a one-line message when there is no such scenario."""
+    lib = list_scenarios(folder)
+    if not arg:
+        if "baseline" in lib:
+            return lib["baseline"]
+        if lib:
+            return next(iter(lib.values()))
+        return Path("")  # no library: the documented defaults
+    p = Path(arg)
+    if p.is_file():
+        return p.resolve()
+    name = p.stem if p.suffix == ".toml" else arg
+    if name in lib:
+        return lib[name]
+    known = ", ".join(lib) or "none found"
+    raise FileNotFoundError(f"scenario {arg!r} not found (a .toml file, or one of: {known})")
+
+
+def load(path: Path | str) -> Scenario:
+    """Load a scenario file; an empty path gives the documented defaults."""
+    if not str(path):
+        return Scenario(name="defaults", params=ModelParams(), title="Documented defaults",
+                        description="A symmetric duopoly with every parameter at its default.")
+    return load_scenario(path)
+
+
+# ---------------------------------------------------------------- network view
+_LAYOUTS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_LAYOUT_LOCK = threading.Lock()
+
+
+def network_sample(model: MarketModel, size: int = 400, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes to draw, their 2-D positions and the edges among them.
+
+    Markets of at most ``size`` customers are drawn whole. Larger ones are sampled as a few
+    local neighbourhoods (breadth-first balls of about 50 customers around random
+    customers), so that ties, clusters and cascades stay visible. The spring layout is
+    computed once per network and cached (the network does not change during a run, and a
+    reset with the same seed rebuilds the same network).
+
+    Returns ``(nodes, pos, edges)``: node ids (sorted), an array of shape (len(nodes), 2),
+    and edges as pairs of *positions in nodes*.
+    """
+    net = model.network
+    np_ = model.params.network
+    key = (net.n, int(net.indices.size), np_.kind, int(np_.degree), float(np_.rewire), np_.path,
+           int(model.params.seed), size, seed)
+    with _LAYOUT_LOCK:
+        hit = _LAYOUTS.get(key)
+    if hit is not None:
+        return hit
+    import networkx as nx
+
+    n = net.n
+    rng = np.random.default_rng(seed)
+    if n <= size:
+        nodes = np.arange(n)
+    else:
+        chosen: set[int] = set()
+        ball = 50
+        while len(chosen) < size:
+            start = int(rng.integers(n))
+            if start in chosen:
+                continue
+            frontier, got = [start], {start}
+            while frontier and len(got) < ball:
+                nxt = []
+                for u in frontier:
+                    for v in rng.permutation(net.neighbors(u))[:4]:
+                        v = int(v)
+                        if v not in got and v not in chosen and len(got) < ball:
+                            got.add(v)
+                            nxt.append(v)
+                frontier = nxt
+            chosen |= got
+        nodes = np.array(sorted(chosen)[:size])
+    index = -np.ones(n, np.int64)
+    index[nodes] = np.arange(nodes.size)
+    src_all = np.repeat(np.arange(n), net.degree)
+    inside = index[src_all] >= 0
+    src, dst = src_all[inside], net.indices[inside].astype(np.int64)
+    keep = (index[dst] >= 0) & (src < dst)
+    edges = np.stack([index[src[keep]], index[dst[keep]]], axis=1)
+    g = nx.Graph()
+    g.add_nodes_from(range(nodes.size))
+    g.add_edges_from(map(tuple, edges.tolist()))
+    pos_d = nx.spring_layout(g, seed=seed, iterations=60, k=1.6 / np.sqrt(max(nodes.size, 1)))
+    pos = np.array([pos_d[i] for i in range(nodes.size)], dtype=float)
+    out = (nodes, pos, edges)
+    with _LAYOUT_LOCK:
+        if len(_LAYOUTS) > 16:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        _LAYOUTS[key] = out
+    return out
+
+
+# ---------------------------------------------------------------- one live run
+class Run:
+    """A scenario's live model, the staged dashboard changes and the caches of its views."""
+
+    def __init__(self, scenario: Scenario, path: Path | str = "", *,
+                 structure: dict[str, Any] | None = None, live: dict[str, Any] | None = None) -> None:
+        self.scenario = scenario
+        self.path = Path(path) if str(path) else Path("")
+        self.structure: dict[str, Any] = dict(structure or {})
+        self.live: dict[str, Any] = dict(live or {})
+        self.pending_levers: dict[tuple[int, str], Any] = {}
+        self.pending_params: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        self.generation = 0
+        self.reset()
+
+    # --- construction
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def title(self) -> str:
+        return self.scenario.title or self.scenario.name
+
+    @property
+    def horizon(self) -> int:
+        return int(self.model.params.market.periods)
+
+    def base_params(self) -> ModelParams:
+        """The scenario's parameters with the dashboard's structure and live settings."""
+        p = copy.deepcopy(self.scenario.params)
+        for key, value in {**self.structure, **self.live}.items():
+            _set_path(p, key, value)
+        return p
+
+    def reset(self) -> None:
+        """Restart from period 0: the scenario's firms and timeline, the dashboard's market
+        settings (structure and mechanism parameters). Staged changes are dropped."""
+        with self.lock:
+            self.model = MarketModel(self.base_params())
+            self.pending_levers.clear()
+            self.pending_params.clear()
+            self.generation += 1
+            self._cache: dict[str, Any] = {}
+
+    # --- reading
+    def value(self, key: str, firm: int | None = None) -> Any:
+        """Current value of a control, staged changes included."""
+        if firm is not None:
+            if (firm, key) in self.pending_levers:
+                return self.pending_levers[(firm, key)]
+            return getattr(self.model.firms[firm].levers, key)
+        if key in self.pending_params:
+            return self.pending_params[key]
+        if key in self.structure:
+            return self.structure[key]
+        return _get_path(self.model.params, key)
+
+    def bounds(self, control: Control) -> tuple[float, float, float]:
+        """(min, max, step) of a control's slider in this market."""
+        if control.scale == "price":
+            r = float(self.model.params.market.reference_price)
+            return control.lo * r, control.hi * r, control.step * r
+        if control.scale == "customers":
+            n = float(self.model.params.market.n_customers)
+            step = max(1.0, round(control.step * n))
+            return 0.0, max(step, round(control.hi * n)), step
+        return control.lo, control.hi, control.step
+
+    def firm_names(self) -> list[str]:
+        return [f.name for f in self.model.firms]
+
+    # --- changing
+    def set_lever(self, firm: int | str, lever: str, value: Any) -> None:
+        """Stage a firm lever change; committed (``Firm.set_lever``, logged) at the next step."""
+        control = _BY_KEY.get(lever)
+        if control is None or control not in FIRM_CONTROLS:
+            raise ValueError(f"lever {lever!r} is not a dashboard control")
+        with self.lock:
+            j = self.model.firm_by_name(firm).index if isinstance(firm, str) else int(firm)
+            value = _cast(control, value)
+            if _same(value, getattr(self.model.firms[j].levers, lever)):
+                self.pending_levers.pop((j, lever), None)
+            else:
+                self.pending_levers[(j, lever)] = value
+
+    def set_param(self, key: str, value: Any) -> None:
+        """Stage a mechanism parameter (committed at the next step) or set a structural one
+        (applies at the next reset)."""
+        control = _BY_KEY.get(key)
+        if control is None or control in FIRM_CONTROLS:
+            raise ValueError(f"parameter {key!r} is not a dashboard control")
+        with self.lock:
+            value = _cast(control, value)
+            if control in STRUCTURE:
+                if key == "network.kind" and value not in NETWORK_KINDS:
+                    raise ValueError(f"network.kind = {value!r}; allowed: {', '.join(NETWORK_KINDS)}")
+                self.structure[key] = value
+                return
+            if _same(value, _get_path(self.model.params, key)):
+                self.pending_params.pop(key, None)
+            else:
+                self.pending_params[key] = value
+
+    def structure_pending(self) -> dict[str, Any]:
+        """Structural settings that differ from the running model (apply at reset)."""
+        out = {}
+        for key, value in self.structure.items():
+            if not _same(value, _get_path(self.model.params, key)):
+                out[key] = value
+        return out
+
+    def _commit(self) -> None:
+        m = self.model
+        for (j, lever), value in sorted(self.pending_levers.items()):
+            m.firms[j].set_lever(lever, value, source="dashboard")
+        for key, value in self.pending_params.items():
+            old = _get_path(m.params, key)
+            _set_path(m.params, key, value)
+            self.live[key] = value
+            if m.params.record_events:
+                num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+                m.recorder.add_events(m.period, "lever", [-1], -1, value=num,
+                                      detail=f"{key}: {_show(old)} -> {_show(value)} (dashboard)")
+        self.pending_levers.clear()
+        self.pending_params.clear()
+
+    def step(self, periods: int = 1) -> int:
+        """Commit staged changes, then advance ``periods`` periods. Returns the period."""
+        with self.lock:
+            for _ in range(int(periods)):
+                self._commit()
+                self.model.step()
+            self._cache.clear()
+            return self.model.period
+
+    # --- views (cached until the next step or reset)
+    def _cached(self, name: str, fn: Callable[[], Any]) -> Any:
+        with self.lock:
+            if name not in self._cache:
+                self._cache[name] = fn()
+            return self._cache[name]
+
+    def firms(self) -> pd.DataFrame:
+        return self._cached("firms", self.model.firm_frame)
+
+    def events(self) -> pd.DataFrame:
+        return self._cached("events", self.model.events)
+
+    def kpis(self) -> pd.DataFrame:
+        """The latest period's outcomes, one row per firm."""
+        f = self.firms()
+        last = f[f["period"] == f["period"].max()]
+        cols = ["name", "active", "customers", "share", "mean_satisfaction", "churn_rate", "complaints",
+                "wom_pos", "wom_neg", "referrals", "profit", "price"]
+        return last[cols].reset_index(drop=True)
+
+    def lever_log(self, limit: int = 12) -> pd.DataFrame:
+        """Lever changes (dashboard, timeline, policies), newest first: period the change was
+        made, period it takes effect, firm, what changed."""
+        ev = self.events()
+        lv = ev[ev["event"] == "lever"]
+        out = pd.DataFrame({"period": lv["period"].to_numpy(), "effective": lv["period"].to_numpy() + 1,
+                            "firm": np.where(lv["firm_name"].to_numpy() == "", "market",
+                                             lv["firm_name"].to_numpy()),
+                            "change": lv["detail"].to_numpy()})
+        return out.iloc[::-1].head(limit).reset_index(drop=True)
+
+    def pending(self) -> list[str]:
+        """Staged changes as readable lines."""
+        names = self.firm_names()
+        lines = [f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
+                 for (j, lever), v in sorted(self.pending_levers.items())]
+        lines += [f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
+                  for k, v in self.pending_params.items()]
+        return lines
+
+    def latest_cascade(self) -> dict | None:
+        """The referral cascade with the most recent referral (the largest, on ties).
+
+        Returns ``firm`` (index), ``firm_name``, ``root``, ``edges`` (referrer, referred)
+        pairs in order, ``size`` (customers referred), ``depth``, ``start``, ``end``; or
+        None when nobody has referred anyone yet."""
+        def make():
+            c = referral_cascades(self.events())
+            if c.empty:
+                return None
+            g = c.groupby(["firm", "root"])
+            stats = g.agg(end=("period", "max"), start=("period", "min"), size=("referred", "size"),
+                          depth=("depth", "max")).reset_index()
+            best = stats.sort_values(["end", "size", "depth"], ascending=False).iloc[0]
+            rows = c[(c["firm"] == best["firm"]) & (c["root"] == best["root"])]
+            return {"firm": int(best["firm"]), "firm_name": str(rows["firm_name"].iloc[0]),
+                    "root": int(best["root"]), "edges": list(zip(rows["referrer"].astype(int),
+                                                                  rows["referred"].astype(int), strict=True)),
+                    "size": int(best["size"]), "depth": int(best["depth"]),
+                    "start": int(best["start"]), "end": int(best["end"])}
+        return self._cached("cascade", make)
+
+    def lever_periods(self) -> list[int]:
+        """Periods from which a lever change took effect (for marking the plots)."""
+        ev = self.events()
+        return sorted({int(p) + 1 for p in ev.loc[ev["event"] == "lever", "period"]})
+
+
+# ---------------------------------------------------------------- the dashboard session
+class Controller:
+    """Everything one browser session holds: the explore run, the two compare runs, the
+    mode and whether it is playing. The page calls these methods and redraws when
+    ``version`` changes (``on_change`` is called after every change)."""
+
+    MODES = ("Explore", "Compare")
+
+    def __init__(self, scenario: str | Path | None = None, *, folder: Path | None = None,
+                 compare_with: str | None = None) -> None:
+        self.folder = scenario_dir() if folder is None else Path(folder)
+        self.library = list_scenarios(self.folder)
+        first = resolve_scenario(str(scenario) if scenario else None, self.folder)
+        if str(first) and first.stem not in self.library:
+            self.library = {first.stem: first, **self.library}
+        elif str(first) and self.library.get(first.stem) != first:
+            self.library[first.stem] = first
+        if not self.library:
+            self.library = {"defaults": Path("")}
+        self.titles = {name: (load(p).title or name) for name, p in self.library.items()}
+        self.run = Run(load(first), first)
+        names = list(self.library)
+        other = compare_with or next((n for n in names if n != self.run.name), self.run.name)
+        if other not in self.library:
+            raise ValueError(f"scenario {other!r} unknown; known: {', '.join(names)}")
+        self.left = Run(load(first), first)
+        self.right = Run(load(self.library[other]), self.library[other])
+        self.mode = "Explore"
+        self.playing = False
+        self.speed = 1
+        self.version = 0
+        self.on_change: Callable[[], None] | None = None
+        self.lock = threading.RLock()
+
+    # --- notification
+    def changed(self) -> None:
+        self.version += 1
+        if self.on_change is not None:
+            self.on_change()
+
+    # --- scenarios
+    def scenario_names(self) -> list[str]:
+        return list(self.library)
+
+    def label(self, name: str) -> str:
+        return f"{self.titles.get(name, name)} ({name})"
+
+    def pick(self, name: str, side: str = "explore") -> None:
+        """Load a scenario from the library into the explore run or one compare side. The
+        explore run keeps the dashboard's market structure settings."""
+        if name not in self.library:
+            raise ValueError(f"scenario {name!r} unknown; known: {', '.join(self.library)}")
+        with self.lock:
+            self.playing = False
+            path = self.library[name]
+            if side == "explore":
+                self.run = Run(load(path), path, structure=self.run.structure)
+            elif side == "left":
+                self.left = Run(load(path), path)
+            elif side == "right":
+                self.right = Run(load(path), path)
+            else:
+                raise ValueError(f"side {side!r}; allowed: explore, left, right")
+        self.changed()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode {mode!r}; allowed: {', '.join(self.MODES)}")
+        self.playing = False
+        self.mode = mode
+        self.changed()
+
+    # --- running
+    def runs(self) -> list[Run]:
+        return [self.run] if self.mode == "Explore" else [self.left, self.right]
+
+    def step(self, periods: int = 1) -> None:
+        with self.lock:
+            for r in self.runs():
+                r.step(periods)
+        self.changed()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.playing = False
+            for r in self.runs():
+                r.reset()
+        self.changed()
+
+    def set_lever(self, firm: int | str, lever: str, value: Any) -> None:
+        self.run.set_lever(firm, lever, value)
+        self.changed()
+
+    def set_param(self, key: str, value: Any) -> None:
+        self.run.set_param(key, value)
+        self.changed()
+
+    def advance(self, start_period: int) -> bool:
+        """One tick of play: step ``speed`` periods. Returns False when play should stop
+        (the horizon reached, if play started before it)."""
+        runs = self.runs()
+        horizon = max(r.horizon for r in runs)
+        period = max(r.model.period for r in runs)
+        if start_period < horizon <= period:
+            self.playing = False
+            self.changed()
+            return False
+        n = self.speed
+        if start_period < horizon:
+            n = max(1, min(n, horizon - period))
+        self.step(n)
+        return True
