@@ -278,7 +278,7 @@ class MarketModel(mesa.Model):
     def observe(self, firm: Firm) -> dict:
         """What a firm can see at the start of a period about the last one.
 
-        Returns a dict with ``period`` (periods completed), ``own`` (its own row of the
+        Returns a dict with ``period`` (the period about to be played), ``own`` (its own row of the
         firm table for the last period: sales, customers, share, revenue, costs, profit,
         complaints, churn …), ``levers`` (its current levers), ``survey`` (mean
         satisfaction of a random sample of ``survey_size`` of its customers, each answer

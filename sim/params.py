@@ -137,7 +137,7 @@ class FirmParams:
     winback_cost: float = P(0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact.")
     fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.")
     enter_at: int = P(0, "period", 0, 1_000_000, "scenario input (seed 002: a rival opens opposite)", "Period at which the firm enters the market (0 = incumbent).")
-    policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers each period ('fixed' keeps them; timeline events apply whatever the policy).")
+    policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers: a strategy name or a table {name = ..., parameters} (docs/strategies.md); 'fixed' keeps them. Timeline events apply whatever the policy.")
 
 
 # --------------------------------------------------------------------------- mechanisms

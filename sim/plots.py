@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 __all__ = ["INDICATORS", "plot_indicator", "plot_run", "plot_cascade_sizes", "plot_compare", "save_run_plots",
-           "plot_levers", "plot_service_levels", "plot_complaint_handling", "levers_move"]
+           "plot_levers", "plot_service_levels", "plot_complaint_handling", "plot_marketing", "levers_move"]
 
 #: (column, title, y label) of the standard per-firm indicators
 INDICATORS = [
@@ -104,6 +104,13 @@ def plot_complaint_handling(ax, firms: pd.DataFrame) -> None:
     ax.grid(alpha=0.3)
 
 
+def plot_marketing(ax, firms: pd.DataFrame) -> None:
+    """Marketing reach per firm over time (from zero, so a constant line looks flat)."""
+    plot_indicator(ax, firms, "marketing", "Marketing reach", "probability per period")
+    top = float(firms["marketing"].max()) if len(firms) else 0.0
+    ax.set_ylim(0.0, max(1.25 * top, 0.05))
+
+
 #: lever columns of the firm table shown by :func:`plot_levers`
 LEVER_COLUMNS = ("price", "service", "quality", "complaint_ease", "resolve_share", "resolve_speed",
                  "marketing")
@@ -123,7 +130,7 @@ def plot_levers(firms: pd.DataFrame, title: str = ""):
     plot_indicator(ax[0], firms, "price", "Price", "cu per unit")
     plot_service_levels(ax[1], firms)
     plot_complaint_handling(ax[2], firms)
-    plot_indicator(ax[3], firms, "marketing", "Marketing reach", "probability per period")
+    plot_marketing(ax[3], firms)
     for a in ax:
         a.legend(fontsize=7)
     moving = levers_move(firms)
@@ -172,7 +179,7 @@ def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, 
     plot_cascade_sizes(ax[8], cascades)
     plot_service_levels(ax[9], firms)
     plot_complaint_handling(ax[10], firms)
-    plot_indicator(ax[11], firms, "marketing", "Marketing reach", "probability per period")
+    plot_marketing(ax[11], firms)
     for a in [*ax[:7], *ax[9:]]:
         a.legend(fontsize=7)
     if title:

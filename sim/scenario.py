@@ -273,7 +273,7 @@ def _check_policy(src: str, path: str, policy: Any) -> Any:
         from .strategies import make_policy
 
         make_policy(policy)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ScenarioError(src, path, policy, f"bad policy parameters ({exc})") from None
     return policy
 

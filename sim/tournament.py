@@ -286,9 +286,10 @@ def _summaries(matches: pd.DataFrame, labels: list[str], size: int):
     ranking = ranking.reset_index()
     ranking = ranking[["strategy", "rank_profit", "profit", "profit_se", "rank_share", "share",
                        "rank_satisfaction", "satisfaction", "churn", "win_share"]]
-    if size == 2:
+    if size == 2:  # rows and columns in ranking order
+        order = list(ranking["strategy"])
         payoff = (matches.groupby(["strategy", "opponents"])["profit"].mean().unstack("opponents")
-                  .reindex(index=labels, columns=labels))
+                  .reindex(index=order, columns=order))
         payoff.index.name = "strategy"
     else:
         payoff = pd.DataFrame()
@@ -471,8 +472,10 @@ def main(argv: list[str] | None = None) -> int:
         out_root = Path(a.out)
         if out_root.exists() and not out_root.is_dir():
             raise TournamentError(f"--out {a.out}: exists and is not a folder")
-        for path in a.scenarios:
-            load_scenario(path)  # fail fast, before anything runs
+        # fail fast, before anything runs
+        _normalise_strategies(specs)
+        _load_scenarios(a.scenarios, size=a.size, replications=a.replications, seed=a.seed,
+                        periods=a.periods, customers=a.customers)
         print(f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
               f"{a.replications} replication(s)", file=sys.stderr)
         result = run_tournament(specs, a.scenarios, size=a.size, replications=a.replications, seed=a.seed,

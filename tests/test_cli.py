@@ -48,7 +48,7 @@ def test_run_folder_has_everything(run_dir, capsys):
         assert len(pq) == len(csv) > 0
     plots = {p.name for p in (run_dir / "plots").iterdir()}
     for p in ("share.png", "mean_satisfaction.png", "churn_rate.png", "complaints_resolution.png",
-              "wom.png", "cascade_sizes.png", "profit.png", "overview.png"):
+              "wom.png", "cascade_sizes.png", "profit.png", "overview.png", "levers.png"):
         assert p in plots
     m = json.loads((run_dir / "manifest.json").read_text())
     assert m["seed"] == 42 and m["periods"] == 18 and m["customers"] == 400

@@ -248,6 +248,27 @@ def test_integer_parameters_are_detected_from_the_scenario_schema():
     plan = small_sweep(LatinHypercube({"wom.positive_reach": (0, 6), "firms.B.price": (0.8, 1.2)}, 8)).plan()
     assert plan.types == {"wom.positive_reach": "int", "firms.B.price": "float"}
     assert plan.params_of(3).wom.positive_reach == plan.columns["wom.positive_reach"][3]
+    grid = small_sweep(Grid({"wom.negative_reach": Range(2, 5, num=7)})).plan()
+    assert grid.columns["wom.negative_reach"] == [2, 3, 4, 5] and grid.types["wom.negative_reach"] == "int"
+
+
+def test_the_base_can_be_model_params_or_a_loaded_scenario():
+    from sim import ModelParams
+
+    p = ModelParams()
+    p.market.n_customers = 100
+    plan = Sweep(p, Grid({"firms.B.price": [0.9, 1.1]})).plan()
+    assert plan.params_of(1).firms[1].price == 1.1 and plan.params_of(1).market.n_customers == 100
+    sc = load_scenario(ROOT / "scenarios" / "price_war.toml")
+    plan = Sweep(sc, Grid({"firms.A.quality": [0.6]}), overrides=["market.n_customers=100"]).plan()
+    q = plan.params_of(0)
+    assert q.firms[0].quality == 0.6 and q.market.n_customers == 100 and q.events == sc.params.events
+    assert not q.record_events and q.panel_size == 0             # sweeps switch the event log off
+
+
+def test_opening_a_folder_that_is_not_a_store_says_so(tmp_path):
+    with pytest.raises(SweepError, match="not a sweep store"):
+        ResultSet(tmp_path)
 
 
 # ---------------------------------------------------------------- store, resume, executors
@@ -299,13 +320,12 @@ def test_summary_record_equals_the_summary_of_the_period_record(grid_rs, tmp_pat
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
 
 
-def test_every_executor_gives_identical_results(grid_rs, tmp_path):
-    design = Grid({"firms.B.price": [0.8, 1.0, 1.2]})
+def test_any_executor_gives_identical_results(grid_rs, tmp_path):
+    # (a process pool: tests/test_experiments_resume.py; a Dask cluster: test_experiments_dask.py)
     with cf.ThreadPoolExecutor(2) as ex:
-        threads = small_sweep(design, replications=3).run(tmp_path / "t", ex, progress=False)
-    procs = small_sweep(design, replications=3).run(tmp_path / "p", 2, progress=False)
+        threads = small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(
+            tmp_path / "t", ex, progress=False)
     frame_equal(threads.periods, grid_rs.periods)
-    frame_equal(procs.periods, grid_rs.periods)
 
 
 class CountingExecutor(cf.ThreadPoolExecutor):

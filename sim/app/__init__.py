@@ -16,9 +16,19 @@ import socket
 import subprocess
 import sys
 
-__all__ = ["main", "server_command"]
+__all__ = ["main", "server_command", "SERVER_ENV"]
 
 DEFAULT_PORT = 8765
+
+#: environment of the server: no telemetry, no banner, no browser-less matplotlib backend trouble,
+#: and no warning about same-site cookies on plain-http 127.0.0.1
+SERVER_ENV = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_SHOW_BANNER": "False",
+    "SOLARA_THEME_TITLE": "sim classroom",
+    "MPLBACKEND": "Agg",
+    "PYTHONWARNINGS": "ignore:Cookies with samesite:UserWarning",
+}
 
 
 class _ArgError(Exception):
@@ -101,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env = dict(os.environ)
     env[ENV_SCENARIO] = str(path)
-    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
-    env.setdefault("MPLBACKEND", "Agg")
+    env.update(SERVER_ENV)
     url = f"http://{a.host}:{port}/"
     print(f"sim dashboard: {scenario.title or scenario.name} at {url}  (Ctrl-C to stop)", flush=True)
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None

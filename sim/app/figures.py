@@ -16,7 +16,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-__all__ = ["FIRM_COLORS", "firm_color", "PANELS", "indicator_png", "network_png", "panel_limits",
+__all__ = ["FIRM_COLORS", "firm_color", "PANELS", "IndicatorFigure", "indicator_png", "network_png", "panel_limits",
            "cascade_positions"]
 
 #: firm colours (no red or green: those mean satisfaction in the network view)
@@ -80,58 +80,94 @@ def panel_limits(frames: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
     return lim
 
 
-def indicator_png(firms: pd.DataFrame, *, horizon: int, lever_periods: list[int] = (),
-                  limits: dict | None = None, ncols: int = 3, width: float = 13.0,
-                  title: str = "") -> bytes:
-    """The six live plots: share, satisfaction, churn, complaints, word of mouth, profit."""
-    nrows = int(np.ceil(len(PANELS) / ncols))
-    height = 2.7 * nrows + (0.5 if title else 0.0) + 0.45
-    fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=0.055 * 13 / width, right=0.99, top=1 - (0.45 + (0.5 if title else 0)) / height - 0.04,
-                        bottom=0.5 / height, wspace=0.3 if ncols > 1 else 0.2, hspace=0.42)
-    with _rc():
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+class IndicatorFigure:
+    """The six live plots (share, satisfaction, churn, complaints, word of mouth, profit),
+    built once and updated in place: redrawing an existing figure costs a third of
+    building a new one, which is what keeps play smooth."""
+
+    def __init__(self, firm_names: list[str] | tuple[str, ...], *, ncols: int = 3, width: float = 13.0) -> None:
+        self.names = list(firm_names)
+        self.ncols = ncols
+        nrows = int(np.ceil(len(PANELS) / ncols))
+        height = 2.7 * nrows + 0.45
+        self.fig = fig = Figure(figsize=(width, height))
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(left=0.055 * 13 / width, right=0.99, top=1 - 0.45 / height - 0.04,
+                            bottom=0.5 / height, wspace=0.3 if ncols > 1 else 0.2, hspace=0.42)
+        self.lines: dict[tuple[str, int], Line2D] = {}
+        self.marks = {}
+        with _rc():
+            axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+            self.axes = dict(zip([c for c, _, _ in PANELS], axes, strict=False))
+            for ax, (col, ttl, ylab) in zip(axes, PANELS, strict=False):
+                for j in range(len(self.names)):
+                    if col == "wom":
+                        self.lines[("wom_pos", j)], = ax.plot([], [], "-", color=firm_color(j), lw=1.8, ms=3)
+                        self.lines[("wom_neg", j)], = ax.plot([], [], "--", color=firm_color(j), lw=1.4, ms=3)
+                    else:
+                        self.lines[(col, j)], = ax.plot([], [], "-", color=firm_color(j), lw=1.8, ms=3)
+                if col == "wom":
+                    ax.legend(handles=[Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
+                                       Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative")],
+                              loc="upper left", fontsize=8, frameon=True, framealpha=0.85, edgecolor="none",
+                              ncols=2, borderaxespad=0.2, handlelength=1.8)
+                self.marks[col] = ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), colors="#a0aec0",
+                                            lw=0.9, linestyles=":", zorder=0)
+                ax.set_title(ttl, loc="left")
+                ax.set_ylabel(ylab)
+                if col == "mean_satisfaction":
+                    ax.axhline(0, color="#718096", lw=0.6)
+                ax.grid(alpha=0.25)
+            for ax in axes[len(PANELS):]:
+                ax.set_visible(False)
+            for ax in axes[-ncols:]:
+                ax.set_xlabel("period (month)")
+            handles = [Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}")
+                       for j, nm in enumerate(self.names)]
+            handles.append(Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect"))
+            fig.legend(handles=handles, loc="upper right", ncols=len(handles), frameon=False, fontsize=10,
+                       bbox_to_anchor=(0.99, 1.0))
+
+    def png(self, firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None) -> bytes:
+        """Draw a firm table (one row per firm and period) and return the PNG."""
         last = int(firms["period"].max()) if not firms.empty else 0
         xmax = max(horizon, last, 1)
-        names = dict(zip(firms["firm"], firms["name"], strict=False))
-        for ax, (col, ttl, ylab) in zip(axes, PANELS, strict=False):
-            if col == "wom":
-                for j, g in _series(firms, "wom_pos").items():
-                    mk = "o" if len(g) < 3 else None
-                    ax.plot(g["period"], g["wom_pos"], "-", color=firm_color(j), lw=1.8, marker=mk, ms=3)
-                    ax.plot(g["period"], g["wom_neg"], "--", color=firm_color(j), lw=1.4, marker=mk, ms=3)
-                ax.legend(handles=[Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
-                                   Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative")],
-                          loc="upper left", fontsize=8, frameon=False, ncols=2)
-            else:
-                for j, g in _series(firms, col).items():
-                    ax.plot(g["period"], g[col], "-", color=firm_color(j), lw=1.8, label=names.get(j, j),
-                            marker="o" if len(g) < 3 else None, ms=3)
-            for p in lever_periods:
-                if 0 < p <= xmax:
-                    ax.axvline(p, color="#a0aec0", lw=0.8, ls=":", zorder=0)
-            ax.set_title(ttl, loc="left")
-            ax.set_ylabel(ylab)
-            ax.set_xlim(0, xmax)
-            if col == "share":
-                ax.set_ylim(0, 1)
-            elif col == "mean_satisfaction":
-                ax.set_ylim(-1, 1)
-                ax.axhline(0, color="#718096", lw=0.6)
-            if limits and col in limits:
-                ax.set_ylim(*limits[col])
-            ax.grid(alpha=0.25)
-        for ax in axes[len(PANELS):]:
-            ax.set_visible(False)
-        for ax in axes[-ncols:]:
-            ax.set_xlabel("period (month)")
-        handles = [Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}") for j, nm in sorted(names.items())]
-        handles.append(Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect"))
-        fig.legend(handles=handles, loc="upper right", ncols=len(handles), frameon=False, fontsize=10,
-                   bbox_to_anchor=(0.99, 1.0 - (0.5 / height if title else 0.0)))
-        if title:
-            fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
-    return _png(fig)
+        cols = {c for c, _ in self.lines}
+        data = {int(j): (g["period"].to_numpy(float), g["active"].to_numpy(bool),
+                         {c: g[c].to_numpy(float) for c in cols})
+                for j, g in firms.groupby("firm", sort=True)}
+        with _rc():
+            for (col, j), ln in self.lines.items():
+                if j not in data:
+                    ln.set_data([], [])
+                    continue
+                t, active, vals = data[j]
+                # stocks are shown from period 0, flows from period 1; only while in the market
+                keep = active & ((t > 0) | (col in ("share", "mean_satisfaction")))
+                ln.set_data(t[keep], vals[col][keep])
+                ln.set_marker("o" if keep.sum() < 3 else "None")
+            marks = [float(p) for p in lever_periods if 0 < p <= xmax]
+            for col, ax in self.axes.items():
+                self.marks[col].set_segments([[(x, 0.0), (x, 1.0)] for x in marks])
+                ax.set_xlim(0, xmax)
+                if limits and col in limits:
+                    ax.set_ylim(*limits[col])
+                elif col == "share":
+                    ax.set_ylim(0, 1)
+                elif col == "mean_satisfaction":
+                    ax.set_ylim(-1, 1)
+                else:
+                    ax.relim()
+                    ax.autoscale_view(scalex=False)
+        return _png(self.fig)
+
+
+def indicator_png(firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None,
+                  ncols: int = 3, width: float = 13.0) -> bytes:
+    """The six live plots as a PNG, in one go (see :class:`IndicatorFigure`)."""
+    names = firms.drop_duplicates("firm").sort_values("firm")["name"].tolist() if not firms.empty else []
+    return IndicatorFigure(names, ncols=ncols, width=width).png(firms, horizon=horizon, lever_periods=lever_periods,
+                                                               limits=limits)
 
 
 def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: list[tuple[int, int]],
@@ -162,11 +198,13 @@ def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: lis
     return out
 
 
-def network_png(model, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *, color_by: str = "firm",
-                cascade: dict | None = None, width: float = 6.4) -> bytes:
+def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *,
+                color_by: str = "firm", width: float = 6.4) -> bytes:
     """The friendship network (or a sample of it), coloured by firm or by satisfaction,
-    with the latest referral cascade drawn on top."""
-    pop = model.pop
+    with the latest referral cascade drawn on top. ``snap`` is a
+    :class:`~sim.app.session.Snapshot` (``firm_of``, ``satisfaction``, ``cascade``)."""
+    firm_of, sat = snap.firm_of, snap.satisfaction
+    cascade = snap.cascade
     fig = Figure(figsize=(width, width * 0.82), layout="constrained")
     with _rc():
         ax = fig.subplots()
@@ -174,24 +212,24 @@ def network_png(model, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *,
         if edges.size:
             seg = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
             ax.add_collection(LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1))
-        firm = pop.firm[nodes].astype(int)
+        firm = firm_of[nodes].astype(int)
         has = firm >= 0
         sat_norm = Normalize(-1, 1)
         if color_by == "satisfaction":
             cmap = _cmap(SAT_CMAP)
-            colors = np.where(has[:, None], cmap(sat_norm(pop.satisfaction[nodes])), _rgba(NO_FIRM))
+            colors = np.where(has[:, None], cmap(sat_norm(sat[nodes])), _rgba(NO_FIRM))
         else:
             colors = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in firm])
         ax.scatter(pos[:, 0], pos[:, 1], s=22, c=colors, linewidths=0.3, edgecolors="white", zorder=2)
         if cascade:
-            where = cascade_positions(model.network, nodes, pos, cascade["edges"])
+            where = cascade_positions(network, nodes, pos, cascade["edges"])
             seg = np.array([[where[a], where[b]] for a, b in cascade["edges"]])
             ax.add_collection(LineCollection(seg, colors="#1a202c", linewidths=2.4, zorder=3))
             members = list(where)
             xy = np.array([where[v] for v in members])
-            mf = pop.firm[members].astype(int)
+            mf = firm_of[members].astype(int)
             if color_by == "satisfaction":
-                mc = np.where((mf >= 0)[:, None], _cmap(SAT_CMAP)(sat_norm(pop.satisfaction[members])), _rgba(NO_FIRM))
+                mc = np.where((mf >= 0)[:, None], _cmap(SAT_CMAP)(sat_norm(sat[members])), _rgba(NO_FIRM))
             else:
                 mc = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in mf])
             ax.scatter(xy[:, 0], xy[:, 1], s=70, c=mc, edgecolors="#1a202c", linewidths=1.6, zorder=4)
@@ -208,8 +246,8 @@ def network_png(model, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *,
             cb.set_label("remembered satisfaction")
             handles = [Line2D([], [], marker="o", ls="", color=NO_FIRM, label="no firm")]
         else:
-            handles = [Line2D([], [], marker="o", ls="", color=firm_color(f.index), markersize=8,
-                              label=f"customer of {f.name}") for f in model.firms]
+            handles = [Line2D([], [], marker="o", ls="", color=firm_color(j), markersize=8,
+                              label=f"customer of {name}") for j, name in enumerate(snap.firm_names)]
             handles.append(Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm"))
         if cascade:
             handles.append(Line2D([], [], color="#1a202c", lw=2.4, label="latest referral cascade"))

@@ -16,11 +16,21 @@ import reacton.ipyvuetify as rv
 import solara
 
 from . import figures as F
-from .session import ENV_SCENARIO, FIRM_CONTROLS, LIVE_PARAMS, NETWORK_KINDS, STRUCTURE, Controller, Run
+from .session import (
+    ENV_SCENARIO,
+    FIRM_CONTROLS,
+    LIVE_PARAMS,
+    NETWORK_KINDS,
+    STRUCTURE,
+    Controller,
+    Run,
+    Snapshot,
+    network_sample,
+)
 
 __all__ = ["Page", "Dashboard", "kpi_html", "log_html"]
 
-SPEEDS = {"1 month": 1, "3 months": 3, "6 months": 6, "1 year": 12}
+SPEEDS = {"1 month a frame": 1, "3 months a frame": 3, "6 months a frame": 6, "1 year a frame": 12}
 #: seconds between frames while playing (a frame also waits for its drawing)
 FRAME = 0.3
 
@@ -30,15 +40,18 @@ CSS = """
   padding: 6px 18px; flex: 0 0 auto; }
 .sim-brand b { font-size: 1.3rem; margin-right: 10px; }
 .sim-brand span { color: #bee3f8; font-size: 0.95rem; }
-.sim-topbar .v-btn { color: white !important; }
-.sim-topbar .v-btn--active { background: rgba(255,255,255,0.22) !important; }
+.sim-topbar .v-btn-group, .sim-topbar .v-btn-toggle { background: transparent !important; }
+.sim-topbar .v-btn { color: white !important; background: transparent !important; border: 1px solid rgba(255,255,255,0.5) !important; }
+.sim-topbar .v-btn--active { background: rgba(255,255,255,0.25) !important; }
 .sim-body { display: flex; flex: 1 1 auto; min-height: 0; }
 .sim-side { width: 330px; flex: 0 0 330px; overflow-y: auto; padding: 10px 14px 40px 14px; background: white;
   border-right: 1px solid #e2e8f0; }
 .sim-main { flex: 1 1 auto; overflow-y: auto; padding: 10px 18px 40px 18px; min-width: 0; }
 .sim-ctl .v-slider.v-input--horizontal { margin-inline: 6px 6px; }
 .sim-ctl .v-slider .v-input__control { min-height: 26px; }
-.sim-ctl .v-selection-control { min-height: 30px; }
+.sim-ctl .v-selection-control { min-height: 28px; }
+.sim-ctl .v-input__details { display: none; }
+.sim-ctl .v-switch .v-selection-control__wrapper { transform: scale(0.85); }
 .sim-ctl .v-switch .v-label, .sim-ctl .v-checkbox .v-label { font-size: 0.86rem; }
 .sim-header { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 6px; }
 .sim-period { font-size: 1.55rem; font-weight: 700; color: #1a202c; margin-right: 10px; min-width: 11ch; }
@@ -54,6 +67,8 @@ table.sim-kpi th { text-align: right; font-weight: 600; color: #4a5568; padding:
   font-size: 0.82rem; }
 table.sim-kpi td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #edf2f7; font-variant-numeric: tabular-nums; }
 table.sim-kpi th:first-child, table.sim-kpi td:first-child { text-align: left; }
+table.sim-kpi.compact { font-size: 0.9rem; }
+table.sim-kpi.compact th, table.sim-kpi.compact td { padding: 3px 5px; }
 .sim-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin-right: 6px; vertical-align: -1px; }
 table.sim-log { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 table.sim-log td, table.sim-log th { padding: 2px 6px; border-bottom: 1px solid #edf2f7; text-align: left; vertical-align: top; }
@@ -91,12 +106,13 @@ KPI_COLUMNS = (("share", "Share"), ("mean_satisfaction", "Satisfaction"), ("chur
                ("referrals", "Referrals"), ("profit", "Profit"), ("price", "Price"))
 
 
-def kpi_html(run: Run) -> str:
+def kpi_html(snap: Snapshot, compact: bool = False) -> str:
     """This period's outcomes per firm. Each cell carries ``data-firm``, ``data-kpi`` and
     the unrounded ``data-value`` (the browser test reads them)."""
-    k = run.kpis()
-    period = int(run.model.period)
-    head = "".join(f"<th>{html.escape(t)}</th>" for _, t in KPI_COLUMNS)
+    k = snap.kpis()
+    period = snap.period
+    columns = [c for c in KPI_COLUMNS if not compact or c[0] not in ("referrals", "price")]
+    head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     rows = []
     for j, r in k.iterrows():
         name = html.escape(str(r["name"]))
@@ -104,21 +120,23 @@ def kpi_html(run: Run) -> str:
         state = "" if r["active"] else ' <span class="sim-muted">(not yet in the market)</span>'
         cells = "".join(
             f'<td data-firm="{name}" data-kpi="{c}" data-value="{float(r[c])!r}">{_fmt(c, float(r[c]))}</td>'
-            for c, _ in KPI_COLUMNS)
+            for c, _ in columns)
         rows.append(f"<tr><td>{sw}<b>{name}</b>{state}</td>{cells}</tr>")
-    return (f'<table class="sim-kpi" data-period="{period}"><thead><tr><th>Firm, month {period}</th>{head}</tr>'
-            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+    first = f"Month {period}" if compact else f"Firm, month {period}"
+    cls = "sim-kpi compact" if compact else "sim-kpi"
+    return (f'<table class="{cls}" data-period="{period}"><thead><tr><th>{first}</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def log_html(run: Run, limit: int = 10) -> str:
+def log_html(snap: Snapshot, pending: list[str], limit: int = 10) -> str:
     """Staged changes and the latest lever changes (the event log's ``lever`` rows)."""
     parts = []
-    pend = run.pending()
-    if pend:
-        nxt = run.model.period + 1
+    if pending:
+        nxt = snap.period + 1
+        pend = pending
         items = "<br>".join(html.escape(p) for p in pend)
         parts.append(f'<div class="sim-pending"><b>Takes effect from month {nxt}:</b><br>{items}</div>')
-    log = run.lever_log(limit)
+    log = snap.lever_log(limit)
     if log.empty:
         parts.append('<div class="sim-muted">No lever changes yet. Move a slider, then press Step: the change '
                      "takes effect from the next month and is listed here.</div>")
@@ -127,8 +145,8 @@ def log_html(run: Run, limit: int = 10) -> str:
                        f"<td>{html.escape(str(r.change))}</td></tr>" for r in log.itertuples())
         parts.append('<table class="sim-log"><thead><tr><th>made</th><th>from</th><th>firm</th><th>change</th>'
                      f"</tr></thead><tbody>{rows}</tbody></table>")
-    m = run.model.market_frame().iloc[-1]
-    if run.model.period > 0:
+    m = snap.market.iloc[-1]
+    if snap.period > 0:
         parts.append(f'<div class="sim-muted" style="margin-top:6px">Month {int(m.period)} in the whole market: '
                      f"{int(m.complaints)} complaints, {int(m.referrals)} referrals, {int(m.switches)} switches, "
                      f"{int(m.lapsed_now)} left the market; NPS {m.nps:+.0f}.</div>")
@@ -153,7 +171,7 @@ def _css_id(text: str) -> str:
 
 
 @solara.component
-def Control(run: Run, control, on_change, firm: int | None = None):
+def Control(run: Run, control, on_change, firm: int | None = None, version: int = 0):
     """One slider, switch or choice, with its label, value and help; staged values are
     shown in orange until the next step commits them."""
     key = control.key
@@ -172,7 +190,7 @@ def Control(run: Run, control, on_change, firm: int | None = None):
     with solara.Div(classes=[css]):
         if control.kind == "bool":
             with solara.Tooltip(control.help):
-                solara.Switch(label=control.label, value=bool(value), on_value=set_value)
+                solara.Switch(label=control.label, value=bool(value), on_value=set_value, color="primary")
             return
         if control.kind == "choice":
             rv.Select(label=control.label, items=list(NETWORK_KINDS), v_model=value, dense=True,
@@ -186,7 +204,7 @@ def Control(run: Run, control, on_change, firm: int | None = None):
                         unsafe_innerHTML=f'<span>{html.escape(control.label)}</span>'
                                          f'<span class="val{" staged" if staged else ""}">{html.escape(shown)}</span>')
         if control.none_label:
-            solara.Switch(label=control.none_label, value=value is None,
+            solara.Switch(label=control.none_label, value=value is None, color="primary",
                           on_value=lambda none: set_value(None if none else _default_for(run, control, firm)))
             if value is None:
                 return
@@ -201,7 +219,7 @@ def Control(run: Run, control, on_change, firm: int | None = None):
 def _default_for(run: Run, control, firm: int | None) -> float:
     """A sensible value when an optional lever is switched from None to a number."""
     if control.key == "capacity" and firm is not None:
-        f = run.firms()
+        f = run.snapshot().firms
         last = f[(f["firm"] == firm) & (f["period"] == f["period"].max())]
         buyers = float(last["buyers"].iloc[0]) if len(last) and float(last["buyers"].iloc[0]) > 0 else \
             0.8 * run.model.params.market.n_customers / max(run.model.n_firms, 1)
@@ -213,7 +231,7 @@ def _default_for(run: Run, control, firm: int | None) -> float:
 
 
 @solara.component
-def FirmControls(ctrl: Controller, run: Run):
+def FirmControls(ctrl: Controller, run: Run, version: int = 0):
     def change(key, value, firm):
         ctrl.set_lever(firm, key, value)
 
@@ -224,27 +242,27 @@ def FirmControls(ctrl: Controller, run: Run):
         for c in FIRM_CONTROLS:
             if c.key == "loyalty_discount" and not run.value("loyalty", j):
                 continue
-            Control(run, c, change, firm=j)
+            Control(run, c, change, firm=j, version=version)
 
 
 @solara.component
-def MarketControls(ctrl: Controller, run: Run):
+def MarketControls(ctrl: Controller, run: Run, version: int = 0):
     def change(key, value, firm):
         ctrl.set_param(key, value)
 
     solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Mechanisms (from the next month)")
     for c in LIVE_PARAMS:
-        Control(run, c, change)
+        Control(run, c, change, version=version)
     solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Market (applies at reset)")
     for c in STRUCTURE:
-        Control(run, c, change)
+        Control(run, c, change, version=version)
     if run.structure_pending():
         solara.HTML(tag="div", classes=["sim-pending"],
                     unsafe_innerHTML="Press <b>Reset</b> to rebuild the market with these settings.")
 
 
 @solara.component
-def ScenarioPicker(ctrl: Controller, side: str, label: str = "Scenario"):
+def ScenarioPicker(ctrl: Controller, side: str, label: str = "Scenario", version: int = 0):
     current = {"explore": ctrl.run, "left": ctrl.left, "right": ctrl.right}[side].name
     items = [{"title": ctrl.label(n), "value": n} for n in ctrl.scenario_names()]
     with solara.Div(classes=[f"sim-picker-{side}"]):
@@ -253,10 +271,10 @@ def ScenarioPicker(ctrl: Controller, side: str, label: str = "Scenario"):
 
 
 @solara.component
-def RunControls(ctrl: Controller):
-    runs = ctrl.runs()
-    period = max(r.model.period for r in runs)
-    horizon = max(r.horizon for r in runs)
+def RunControls(ctrl: Controller, version: int = 0):
+    snaps = [r.snapshot() for r in ctrl.runs()]
+    period = max(s.period for s in snaps)
+    horizon = max(s.horizon for s in snaps)
 
     def toggle():
         ctrl.playing = not ctrl.playing
@@ -276,8 +294,8 @@ def RunControls(ctrl: Controller):
             ctrl.changed()
 
         speed_label = next(k for k, v in SPEEDS.items() if v == ctrl.speed)
-        with solara.Div(style="width: 150px"):
-            rv.Select(label="Play speed (per frame)", items=list(SPEEDS), v_model=speed_label,
+        with solara.Div(style="width: 190px"):
+            rv.Select(label="Play speed", items=list(SPEEDS), v_model=speed_label,
                       on_v_model=set_speed, dense=True, hide_details=True)
 
 
@@ -288,20 +306,16 @@ def _figure(png: bytes, css: str):
 
 
 @solara.component
-def NetworkView(ctrl: Controller, run: Run):
+def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
     color_by, set_color_by = solara.use_state("firm")
-    key = (id(run), run.generation, run.model.period, color_by)
 
     def draw():
-        from .session import network_sample
-
         nodes, pos, edges = network_sample(run.model)
-        return F.network_png(run.model, nodes, pos, edges, color_by=color_by, cascade=run.latest_cascade()), \
-            nodes.size
+        return F.network_png(snap, run.model.network, nodes, pos, edges, color_by=color_by), nodes.size
 
-    png, shown = solara.use_memo(draw, key)
-    casc = run.latest_cascade()
-    n = run.model.pop.n
+    png, shown = solara.use_memo(draw, [snap.key, color_by])
+    casc = snap.cascade
+    n = snap.n_customers
     with solara.Div(classes=["sim-card"]):
         with solara.Row(style="align-items: center; justify-content: space-between"):
             solara.HTML(tag="h3", unsafe_innerHTML="Friendship network")
@@ -321,43 +335,48 @@ def NetworkView(ctrl: Controller, run: Run):
 
 
 @solara.component
-def ExploreView(ctrl: Controller):
+def ExploreView(ctrl: Controller, version: int = 0):
     run = ctrl.run
-    key = (id(run), run.generation, run.model.period)
-    png = solara.use_memo(lambda: F.indicator_png(run.firms(), horizon=run.horizon,
-                                                  lever_periods=run.lever_periods()), key)
+    snap = run.snapshot()
+    fig = solara.use_memo(lambda: F.IndicatorFigure(snap.firm_names), [id(run), run.generation])
+    png = solara.use_memo(lambda: fig.png(snap.firms, horizon=snap.horizon, lever_periods=snap.lever_periods()),
+                          [snap.key])
     with solara.Div(classes=["sim-card"]):
         solara.HTML(tag="div", unsafe_innerHTML=scenario_html(run))
     with solara.Div(classes=["sim-card"]):
-        solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(run))
+        solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(snap))
         _figure(png, "sim-indicators")
     with solara.Columns([3, 2]):
-        NetworkView(ctrl, run)
+        NetworkView(ctrl, run, snap, version=version)
         with solara.Div(classes=["sim-card", "sim-events"]):
             solara.HTML(tag="h3", unsafe_innerHTML="Event log: lever changes")
-            solara.HTML(tag="div", unsafe_innerHTML=log_html(run))
+            solara.HTML(tag="div", classes=["sim-log"], unsafe_innerHTML=log_html(snap, run.pending()))
 
 
 @solara.component
-def CompareView(ctrl: Controller):
+def CompareView(ctrl: Controller, version: int = 0):
     runs = (ctrl.left, ctrl.right)
-    key = tuple((id(r), r.generation, r.model.period) for r in runs)
+    snaps = [r.snapshot() for r in runs]
+
+    figs = solara.use_memo(lambda: [F.IndicatorFigure(s.firm_names, ncols=2, width=7.6) for s in snaps],
+                           [(id(r), r.generation) for r in runs])
 
     def draw():
-        lim = F.panel_limits([r.firms() for r in runs])
-        return [F.indicator_png(r.firms(), horizon=r.horizon, lever_periods=r.lever_periods(), limits=lim,
-                                ncols=2, width=7.6) for r in runs]
+        lim = F.panel_limits([s.firms for s in snaps])
+        return [f.png(s.firms, horizon=s.horizon, lever_periods=s.lever_periods(), limits=lim)
+                for f, s in zip(figs, snaps, strict=True)]
 
-    pngs = solara.use_memo(draw, key)
+    pngs = solara.use_memo(draw, [s.key for s in snaps])
     solara.HTML(tag="div", classes=["sim-muted"],
-                unsafe_innerHTML="Two scenarios run side by side, month by month, with the same axes. Play, Step "
-                                 "and Reset act on both.")
+                unsafe_innerHTML="Two scenarios run side by side, month by month, on the same axes; each runs as "
+                                 "written, with its own seed. Play, Step and Reset act on both. Switch back to "
+                                 "Explore to change levers.")
     with solara.Columns([1, 1]):
-        for side, r, png in zip(("left", "right"), runs, pngs, strict=True):
+        for side, r, snap, png in zip(("left", "right"), runs, snaps, pngs, strict=True):
             with solara.Div(classes=["sim-card", f"sim-compare-{side}"]):
-                ScenarioPicker(ctrl, side, label="Scenario " + ("1" if side == "left" else "2"))
+                ScenarioPicker(ctrl, side, label="Scenario " + ("1" if side == "left" else "2"), version=version)
                 solara.HTML(tag="div", unsafe_innerHTML=scenario_html(r))
-                solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(r))
+                solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(snap, compact=True))
                 _figure(png, f"sim-indicators-{side}")
 
 
@@ -366,7 +385,8 @@ def Dashboard(ctrl: Controller):
     """The whole page for one controller (tests render this with their own controller)."""
     version, set_version = solara.use_state(ctrl.version)
     ctrl.on_change = lambda: set_version(ctrl.version)
-    del version
+
+    solara.use_effect(lambda: ctrl.mark_drawn(version), [version])
 
     def play(cancel: threading.Event):
         start = max(r.model.period for r in ctrl.runs())
@@ -374,6 +394,7 @@ def Dashboard(ctrl: Controller):
             t0 = time.perf_counter()
             if not ctrl.advance(start):
                 break
+            ctrl.wait_drawn(cancel)  # one frame at a time: never outrun the drawing
             cancel.wait(max(0.02, FRAME - (time.perf_counter() - t0)))
 
     solara.use_thread(play, dependencies=[ctrl.playing, ctrl.mode], intrusive_cancel=False)
@@ -387,23 +408,18 @@ def Dashboard(ctrl: Controller):
             solara.ToggleButtonsSingle(value=ctrl.mode, values=list(Controller.MODES), on_value=ctrl.set_mode,
                                        classes=["sim-mode"])
         with solara.Div(classes=["sim-body"]):
-            with solara.Div(classes=["sim-side"]):
-                if ctrl.mode == "Explore":
-                    ScenarioPicker(ctrl, "explore")
+            if ctrl.mode == "Explore":
+                with solara.Div(classes=["sim-side"]):
+                    ScenarioPicker(ctrl, "explore", version=version)
                     solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Firms (from the next month)")
-                    FirmControls(ctrl, ctrl.run)
-                    MarketControls(ctrl, ctrl.run)
-                else:
-                    solara.HTML(tag="div", classes=["sim-muted"],
-                                unsafe_innerHTML="Compare mode runs each scenario as written, with its own seed. "
-                                                 "Pick the two scenarios above their plots; switch back to "
-                                                 "Explore to change levers.")
+                    FirmControls(ctrl, ctrl.run, version=version)
+                    MarketControls(ctrl, ctrl.run, version=version)
             with solara.Div(classes=["sim-main"]):
-                RunControls(ctrl)
+                RunControls(ctrl, version=version)
                 if ctrl.mode == "Explore":
-                    ExploreView(ctrl)
+                    ExploreView(ctrl, version=version)
                 else:
-                    CompareView(ctrl)
+                    CompareView(ctrl, version=version)
 
 
 @solara.component

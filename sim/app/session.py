@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from ..model import MarketModel
 from ..params import ModelParams
 from ..scenario import Scenario, load_scenario
 
-__all__ = ["Control", "FIRM_CONTROLS", "LIVE_PARAMS", "STRUCTURE", "Run", "Controller",
+__all__ = ["Control", "FIRM_CONTROLS", "LIVE_PARAMS", "STRUCTURE", "Run", "Snapshot", "Controller",
            "scenario_dir", "list_scenarios", "resolve_scenario", "network_sample"]
 
 ENV_SCENARIO = "SIM_DASHBOARD_SCENARIO"
@@ -414,76 +415,117 @@ class Run:
             for _ in range(int(periods)):
                 self._commit()
                 self.model.step()
-            self._cache.clear()
             return self.model.period
 
-    # --- views (cached until the next step or reset)
-    def _cached(self, name: str, fn: Callable[[], Any]) -> Any:
+    # --- views
+    def snapshot(self) -> Snapshot:
+        """A consistent view of the run as it stands (cached until the next step or reset).
+
+        Taken under the run's lock, so a page drawing while the play thread steps never
+        sees half a period."""
         with self.lock:
-            if name not in self._cache:
-                self._cache[name] = fn()
-            return self._cache[name]
+            key = (id(self), self.generation, int(self.model.period))
+            snap = self._cache.get("snapshot")
+            if snap is None or snap.key != key:
+                snap = self._cache["snapshot"] = Snapshot.take(self, key)
+            return snap
 
     def firms(self) -> pd.DataFrame:
-        return self._cached("firms", self.model.firm_frame)
+        return self.snapshot().firms
 
-    def events(self) -> pd.DataFrame:
-        return self._cached("events", self.model.events)
+    def kpis(self) -> pd.DataFrame:
+        return self.snapshot().kpis()
+
+    def lever_log(self, limit: int = 12) -> pd.DataFrame:
+        return self.snapshot().lever_log(limit)
+
+    def latest_cascade(self) -> dict | None:
+        return self.snapshot().cascade
+
+    def pending(self) -> list[str]:
+        """Staged changes as readable lines."""
+        with self.lock:
+            names = self.firm_names()
+            lines = [f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
+                     for (j, lever), v in sorted(self.pending_levers.items())]
+            lines += [f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
+                      for k, v in self.pending_params.items()]
+            return lines
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """A run at the end of a period: its tables and the state the network view colours by."""
+
+    key: tuple
+    period: int
+    horizon: int
+    n_customers: int
+    firm_names: tuple[str, ...]
+    firms: pd.DataFrame
+    market: pd.DataFrame
+    levers: pd.DataFrame
+    cascade: dict | None
+    firm_of: np.ndarray
+    satisfaction: np.ndarray
+
+    @classmethod
+    def take(cls, run: Run, key: tuple) -> Snapshot:
+        m = run.model
+        ev = m.events()
+        lv = ev[ev["event"] == "lever"]
+        detail = lv["detail"].astype(str).to_numpy()
+        made = lv["period"].to_numpy().astype(int)
+        # dashboard (and API) changes are made between periods and act from the next one;
+        # timeline events and policies act in the period in which they are applied
+        inside = np.array([d.endswith("(timeline)") or "(policy " in d for d in detail], dtype=bool)
+        levers = pd.DataFrame({"period": made, "effective": np.where(inside, made, made + 1),
+                               "firm": np.where(lv["firm_name"].to_numpy() == "", "market",
+                                                lv["firm_name"].to_numpy()),
+                               "change": detail}).iloc[::-1].reset_index(drop=True)
+        return cls(key=key, period=int(m.period), horizon=int(m.params.market.periods),
+                   n_customers=int(m.pop.n), firm_names=tuple(f.name for f in m.firms),
+                   firms=m.firm_frame(), market=m.market_frame(), levers=levers,
+                   cascade=_latest_cascade(ev), firm_of=m.pop.firm.copy(),
+                   satisfaction=m.pop.satisfaction.copy())
 
     def kpis(self) -> pd.DataFrame:
         """The latest period's outcomes, one row per firm."""
-        f = self.firms()
+        f = self.firms
         last = f[f["period"] == f["period"].max()]
         cols = ["name", "active", "customers", "share", "mean_satisfaction", "churn_rate", "complaints",
                 "wom_pos", "wom_neg", "referrals", "profit", "price"]
         return last[cols].reset_index(drop=True)
 
     def lever_log(self, limit: int = 12) -> pd.DataFrame:
-        """Lever changes (dashboard, timeline, policies), newest first: period the change was
-        made, period it takes effect, firm, what changed."""
-        ev = self.events()
-        lv = ev[ev["event"] == "lever"]
-        out = pd.DataFrame({"period": lv["period"].to_numpy(), "effective": lv["period"].to_numpy() + 1,
-                            "firm": np.where(lv["firm_name"].to_numpy() == "", "market",
-                                             lv["firm_name"].to_numpy()),
-                            "change": lv["detail"].to_numpy()})
-        return out.iloc[::-1].head(limit).reset_index(drop=True)
-
-    def pending(self) -> list[str]:
-        """Staged changes as readable lines."""
-        names = self.firm_names()
-        lines = [f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
-                 for (j, lever), v in sorted(self.pending_levers.items())]
-        lines += [f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
-                  for k, v in self.pending_params.items()]
-        return lines
-
-    def latest_cascade(self) -> dict | None:
-        """The referral cascade with the most recent referral (the largest, on ties).
-
-        Returns ``firm`` (index), ``firm_name``, ``root``, ``edges`` (referrer, referred)
-        pairs in order, ``size`` (customers referred), ``depth``, ``start``, ``end``; or
-        None when nobody has referred anyone yet."""
-        def make():
-            c = referral_cascades(self.events())
-            if c.empty:
-                return None
-            g = c.groupby(["firm", "root"])
-            stats = g.agg(end=("period", "max"), start=("period", "min"), size=("referred", "size"),
-                          depth=("depth", "max")).reset_index()
-            best = stats.sort_values(["end", "size", "depth"], ascending=False).iloc[0]
-            rows = c[(c["firm"] == best["firm"]) & (c["root"] == best["root"])]
-            return {"firm": int(best["firm"]), "firm_name": str(rows["firm_name"].iloc[0]),
-                    "root": int(best["root"]), "edges": list(zip(rows["referrer"].astype(int),
-                                                                  rows["referred"].astype(int), strict=True)),
-                    "size": int(best["size"]), "depth": int(best["depth"]),
-                    "start": int(best["start"]), "end": int(best["end"])}
-        return self._cached("cascade", make)
+        """Lever changes (dashboard, timeline, policies), newest first: ``period`` (made),
+        ``effective`` (first period it acts in), ``firm`` ("market" for mechanism
+        parameters), ``change``."""
+        return self.levers.head(limit).reset_index(drop=True)
 
     def lever_periods(self) -> list[int]:
-        """Periods from which a lever change took effect (for marking the plots)."""
-        ev = self.events()
-        return sorted({int(p) + 1 for p in ev.loc[ev["event"] == "lever", "period"]})
+        """Periods from which a lever change acts (marked on the plots)."""
+        return sorted(set(self.levers["effective"].astype(int).tolist()))
+
+
+def _latest_cascade(events: pd.DataFrame) -> dict | None:
+    """The referral cascade with the most recent referral (the largest, on ties).
+
+    Returns ``firm`` (index), ``firm_name``, ``root``, ``edges`` (referrer, referred) pairs
+    in order, ``size`` (customers referred), ``depth``, ``start``, ``end``; or None before
+    the first referral."""
+    c = referral_cascades(events)
+    if c.empty:
+        return None
+    stats = c.groupby(["firm", "root"]).agg(end=("period", "max"), start=("period", "min"),
+                                            size=("referred", "size"), depth=("depth", "max")).reset_index()
+    best = stats.sort_values(["end", "size", "depth", "root"], ascending=False).iloc[0]
+    rows = c[(c["firm"] == best["firm"]) & (c["root"] == best["root"])]
+    return {"firm": int(best["firm"]), "firm_name": str(rows["firm_name"].iloc[0]), "root": int(best["root"]),
+            "edges": list(zip(rows["referrer"].astype(int).tolist(), rows["referred"].astype(int).tolist(),
+                              strict=True)),
+            "size": int(best["size"]), "depth": int(best["depth"]), "start": int(best["start"]),
+            "end": int(best["end"])}
 
 
 # ---------------------------------------------------------------- the dashboard session
@@ -517,14 +559,34 @@ class Controller:
         self.playing = False
         self.speed = 1
         self.version = 0
+        self.drawn = 0
+        self._drawn = threading.Condition()
         self.on_change: Callable[[], None] | None = None
         self.lock = threading.RLock()
 
     # --- notification
     def changed(self) -> None:
-        self.version += 1
+        with self._drawn:
+            self.version += 1
         if self.on_change is not None:
             self.on_change()
+
+    def mark_drawn(self, version: int) -> None:
+        """The page calls this once it has drawn ``version``."""
+        with self._drawn:
+            self.drawn = max(self.drawn, int(version))
+            self._drawn.notify_all()
+
+    def wait_drawn(self, cancel: threading.Event | None = None, timeout: float = 10.0) -> bool:
+        """Wait until the page has drawn the latest version (play never outruns drawing)."""
+        end = time.monotonic() + timeout
+        with self._drawn:
+            while self.drawn < self.version:
+                left = end - time.monotonic()
+                if left <= 0 or (cancel is not None and cancel.is_set()):
+                    return False
+                self._drawn.wait(min(left, 0.05))
+        return True
 
     # --- scenarios
     def scenario_names(self) -> list[str]:

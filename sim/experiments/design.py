@@ -103,7 +103,7 @@ class Design:
         raise NotImplementedError
 
     def ranges(self) -> dict[str, Range]:
-        """Ranges of the sampled parameters (empty for explicit designs)."""
+        """The parameters given as ranges (every parameter of a sampled design)."""
         return {}
 
     def points(self, integer: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -147,6 +147,12 @@ class Grid(Design):
     @property
     def parameters(self) -> list[str]:
         return self._check_names(self.values)
+
+    def ranges(self) -> dict[str, Range]:
+        out = {k: v for k, v in self.values.items() if isinstance(v, Range)}
+        for k, r in out.items():
+            r.check(f"design.parameters.{k}", grid=True)
+        return out
 
     def points(self, integer: Iterable[str] = ()) -> list[dict[str, Any]]:
         integer = set(integer)

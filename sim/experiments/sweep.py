@@ -389,7 +389,7 @@ class Sweep:
                 needed; a folder of the same sweep is resumed; another sweep's folder is
                 refused.
             executor: ``None`` (sequential, in this process: safe in notebooks); an
-                integer N (a local pool of N processes, 'spawn' start method); any
+                integer N (a local pool of N processes; see :func:`pool_context`); any
                 ``concurrent.futures.Executor``; or a ``dask.distributed.Client``.
             progress: a progress bar with ETA on stderr.
             max_in_flight: runs submitted but not yet written (default twice the workers);
@@ -407,13 +407,13 @@ class Sweep:
         st.check_usable(manifest)
         with _executor(executor) as (ex, width):
             st.open(manifest)
-            done = st.done()
-            todo = [(p, r) for p in range(plan.n_points) for r in range(plan.replications) if (p, r) not in done]
+            done = {(p, r) for p, r in st.done() if p < plan.n_points and r < plan.replications}
+            todo = ((p, r) for p in range(plan.n_points) for r in range(plan.replications) if (p, r) not in done)
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=plan.n_runs, initial=plan.n_runs - len(todo), desc=plan.name, unit="run",
+                bar = tqdm(total=plan.n_runs, initial=len(done), desc=plan.name, unit="run",
                            file=sys.stderr, smoothing=0.1)
 
             def store_result(key: tuple[int, int], df: pd.DataFrame) -> None:
@@ -435,6 +435,20 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def pool_context() -> mp.context.BaseContext:
+    """The start method of local pools: ``forkserver`` where the platform has it, with
+    ``sim.experiments.sweep`` preloaded in the server, so each worker is forked with sim
+    already imported (pool start about twice as fast as ``spawn``); ``spawn`` elsewhere.
+    Neither forks the calling process, so threads in it (a notebook kernel, a Dask
+    client) are no hazard; both need the worker function importable, which
+    :func:`run_task` is."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["__main__", "sim.experiments.sweep"])
+        return ctx
+    return mp.get_context("spawn")
+
+
 def _is_dask_client(obj: Any) -> bool:
     mod = type(obj).__module__ or ""
     return mod.startswith("distributed") and hasattr(obj, "get_executor")
@@ -452,7 +466,7 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
         if executor == 0:
             yield None, 1
             return
-        pool = cf.ProcessPoolExecutor(executor, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+        pool = cf.ProcessPoolExecutor(executor, mp_context=pool_context(), initializer=_ignore_sigint)
         try:
             yield pool, 2 * executor
         finally:

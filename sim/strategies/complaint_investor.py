@@ -23,9 +23,13 @@ class ComplaintInvestor(Policy):
     - After ``relax_after`` calm reviews in a row (0: never) it cuts back: each lever goes
       down by ``step`` (at least ``min_level``), saving the cost of remedies.
 
-    Making complaining easier brings more complaints by itself, so in the review after
-    it raised ``complaint_ease`` the firm takes the new complaint rate as its reference
-    instead of reacting to it.
+    Two refinements. It makes complaining easier only once it resolves at least
+    ``invite_above`` of complaints (when ``resolve_share`` is among its levers): a
+    complaint that is heard but not resolved makes the customer talk to many people
+    (TARP), so inviting complaints it cannot handle backfires. And making complaining
+    easier brings more complaints by itself, so in the review after it raised
+    ``complaint_ease`` it takes the new complaint rate as its reference instead of
+    reacting to it.
 
     Parameters:
         levers: handling levers raised together, from resolve_share, resolve_speed,
@@ -38,6 +42,8 @@ class ComplaintInvestor(Policy):
             or None. Default None.
         relax_after: calm reviews before cutting back (0 = never), in [0, 1000]. Default 0.
         max_level, min_level: bounds for the levers, in [0, 1]. Defaults 1 and 0.
+        invite_above: share resolved needed before complaint_ease is raised, in [0, 1].
+            Default 0.5 (0: raise everything together).
         decide_every: periods between reviews (≥ 1). Default 3.
 
     Literature: TARP (1979–1986) and Goodman (1999) on the return of complaint handling;
@@ -53,7 +59,7 @@ class ComplaintInvestor(Policy):
     def __init__(self, levers: list[str] | tuple[str, ...] = ("resolve_share", "resolve_speed", "complaint_ease"),
                  step: float = 0.1, tolerance: float = 0.25, memory: float = 0.3,
                  target_churn: float | None = None, relax_after: int = 0, max_level: float = 1.0,
-                 min_level: float = 0.0, *, decide_every: int = 3) -> None:
+                 min_level: float = 0.0, invite_above: float = 0.5, *, decide_every: int = 3) -> None:
         super().__init__(decide_every=decide_every)
         self.levers = check_levers(self.name, "levers", levers, _HANDLING)
         self.step = check_number(self.name, "step", step, 0.0, 1.0, lo_open=True)
@@ -63,6 +69,7 @@ class ComplaintInvestor(Policy):
         self.relax_after = check_int(self.name, "relax_after", relax_after, 0, 1000)
         self.max_level = check_number(self.name, "max_level", max_level, 0.0, 1.0)
         self.min_level = check_number(self.name, "min_level", min_level, 0.0, 1.0)
+        self.invite_above = check_number(self.name, "invite_above", invite_above, 0.0, 1.0)
         if self.min_level > self.max_level:
             raise PolicyParameterError(f"policy 'complaint_investor': min_level = {min_level!r} must not "
                                        f"exceed max_level = {max_level!r}")
@@ -99,8 +106,12 @@ class ComplaintInvestor(Policy):
         self.rebase_complaints_ = False
         if rising:
             self.calm_ = 0
-            for lever in self.levers:
+            for lever in sorted(self.levers, key=lambda x: x == "complaint_ease"):  # ease last
                 new = min(float(lv[lever]) + self.step, self.max_level)
+                if lever == "complaint_ease" and "resolve_share" in self.levers:
+                    resolved = out.get("resolve_share", float(lv["resolve_share"]))
+                    if resolved < self.invite_above:
+                        continue  # fix the handling before inviting more complaints
                 if new > float(lv[lever]):
                     out[lever] = new
             if "complaint_ease" in out:

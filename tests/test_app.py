@@ -1,0 +1,273 @@
+"""The classroom dashboard without a browser: the page is rendered with solara and driven
+through its widgets; the state rules are checked on the controller and the model."""
+
+from __future__ import annotations
+
+import copy
+import html
+
+import numpy as np
+import pytest
+
+solara = pytest.importorskip("solara")
+v = pytest.importorskip("ipyvuetify")
+ipywidgets = pytest.importorskip("ipywidgets")
+
+from sim import MarketModel  # noqa: E402
+from sim.app import main  # noqa: E402
+from sim.app import figures as F  # noqa: E402
+from sim.app.page import Dashboard  # noqa: E402
+from sim.app.session import Controller, list_scenarios, load, network_sample  # noqa: E402
+
+LIBRARY = list_scenarios()
+
+
+# ---------------------------------------------------------------- widget helpers
+def _classes(w) -> list[str]:
+    own = getattr(w, "class_", None) or ""
+    attrs = (getattr(w, "attributes", None) or {}).get("class", "")
+    return f"{own} {attrs}".split()
+
+
+def _walk(w):
+    yield w
+    kids = list(getattr(w, "children", None) or [])
+    for slot in getattr(w, "v_slots", None) or []:  # e.g. a tooltip's activator
+        c = slot.get("children")
+        kids += c if isinstance(c, list) else [c]
+    for child in kids:
+        if hasattr(child, "keys"):
+            yield from _walk(child)
+
+
+def text(root) -> str:
+    """All raw HTML under a widget."""
+    return " ".join(w.unsafe_innerHTML for w in _walk(root) if getattr(w, "unsafe_innerHTML", None))
+
+
+def find(root, css: str, kind=None):
+    """The one widget under ``root`` with CSS class ``css`` (or, with ``kind``, the one
+    widget of that type inside it)."""
+    hits = [w for w in _walk(root) if css in _classes(w)]
+    assert len(hits) == 1, f"{len(hits)} widgets with class {css!r}"
+    if kind is None:
+        return hits[0]
+    inner = [w for w in _walk(hits[0]) if isinstance(w, kind)]
+    assert len(inner) == 1, f"{len(inner)} {kind.__name__} in {css!r}"
+    return inner[0]
+
+
+def period_shown(box) -> int:
+    return int(find(box, "sim-period").attributes["data-period"])
+
+
+@pytest.fixture
+def page():
+    ctrl = Controller("baseline")
+    box, rc = solara.render(Dashboard(ctrl), handle_error=False)
+    try:
+        yield ctrl, box
+    finally:
+        ctrl.playing = False
+        rc.close()
+
+
+# ---------------------------------------------------------------- the page
+def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
+    ctrl, box = page
+    run = ctrl.run
+    firm_a = run.model.firm_by_name("A")
+    find(box, "lever-A-price", v.Slider).v_model = 1.6
+    # staged: shown in the control and the event log; the model is untouched until the step
+    assert firm_a.levers.price == 1.0
+    assert run.value("price", 0) == 1.6
+    assert '<span class="val staged">1.60</span>' in text(find(box, "lever-A-price"))
+    assert "Takes effect from month 1" in find(box, "sim-log").unsafe_innerHTML
+    find(box, "sim-step").click()
+    assert firm_a.levers.price == 1.6
+    ev = run.model.events()
+    lever = ev[ev["event"] == "lever"]
+    assert len(lever) == 1
+    row = lever.iloc[0]
+    assert (row["period"], row["firm_name"]) == (0, "A")
+    assert row["detail"] == "price: 1.0 -> 1.6 (dashboard)"
+    f = run.model.firm_frame()
+    assert f.loc[(f["name"] == "A") & (f["period"] == 1), "price"].item() == 1.6  # in force in period 1
+    log = find(box, "sim-log").unsafe_innerHTML
+    assert "price: 1.0 -&gt; 1.6 (dashboard)" in log and "Takes effect" not in log
+    # the outcome moves: A's share falls below the unchanged market's
+    twin = MarketModel(copy.deepcopy(load(LIBRARY["baseline"]).params))
+    twin.step()
+    share = lambda fr: fr.loc[(fr["name"] == "A") & (fr["period"] == 1), "share"].item()  # noqa: E731
+    assert share(f) < share(twin.firm_frame()) - 0.02
+    assert f'data-firm="A" data-kpi="share" data-value="{share(f)!r}"' in find(box, "sim-kpis").unsafe_innerHTML
+
+
+def test_dragging_a_slider_logs_one_change_with_the_final_value(page):
+    ctrl, box = page
+    slider = find(box, "lever-B-service", v.Slider)
+    for value in (0.72, 0.75, 0.8, 0.85):
+        slider.v_model = value
+    slider = find(box, "lever-B-service", v.Slider)
+    slider.v_model = 0.7  # back to where it was: nothing staged
+    assert ctrl.run.pending() == []
+    find(box, "lever-B-service", v.Slider).v_model = 0.9
+    find(box, "sim-step").click()
+    ev = ctrl.run.model.events()
+    assert ev.loc[ev["event"] == "lever", "detail"].tolist() == ["service: 0.7 -> 0.9 (dashboard)"]
+
+
+def test_step_advances_the_period_and_the_plots(page):
+    ctrl, box = page
+    assert period_shown(box) == 0
+    before = find(box, "sim-indicators", ipywidgets.Image).value
+    find(box, "sim-step").click()
+    assert period_shown(box) == 1 == ctrl.run.model.period
+    assert "Month 1" in find(box, "sim-period").unsafe_innerHTML
+    assert 'data-period="1"' in find(box, "sim-kpis").unsafe_innerHTML
+    assert find(box, "sim-indicators", ipywidgets.Image).value != before
+    find(box, "sim-step").click()
+    assert period_shown(box) == 2
+    find(box, "sim-reset").click()
+    assert period_shown(box) == 0 == ctrl.run.model.period
+
+
+def test_mechanism_parameter_changes_from_next_period_and_is_logged(page):
+    ctrl, box = page
+    find(box, "param-wom-negative-reach", v.Slider).v_model = 9
+    find(box, "param-complaints-enabled", v.Switch).v_model = False
+    assert ctrl.run.model.params.wom.negative_reach == 4
+    find(box, "sim-step").click()
+    m = ctrl.run.model
+    assert m.params.wom.negative_reach == 9 and m.params.complaints.enabled is False
+    ev = m.events()
+    lever = ev[ev["event"] == "lever"]
+    assert set(lever["detail"]) == {"wom.negative_reach: 4 -> 9 (dashboard)",
+                                    "complaints.enabled: on -> off (dashboard)"}
+    assert set(lever["firm"]) == {-1} and set(lever["period"]) == {0}
+    find(box, "sim-step").click()
+    assert m.firm_frame().query("period == 2")["complaints"].sum() == 0  # complaints are off
+    # mechanism settings survive a reset
+    find(box, "sim-reset").click()
+    assert ctrl.run.model.params.wom.negative_reach == 9
+
+
+def test_market_structure_applies_at_reset(page):
+    ctrl, box = page
+    find(box, "param-market-n-customers", v.Slider).v_model = 3000
+    assert ctrl.run.model.pop.n == 2000
+    assert "Press <b>Reset</b>" in text(box)
+    find(box, "sim-reset").click()
+    assert ctrl.run.model.pop.n == 3000
+    assert 'data-kpi="share"' in find(box, "sim-kpis").unsafe_innerHTML
+
+
+def test_optional_levers_capacity_and_loyalty(page):
+    ctrl, box = page
+    find(box, "lever-A-capacity", v.Switch).v_model = False  # no longer unlimited
+    staged = ctrl.run.value("capacity", 0)
+    assert isinstance(staged, float) and 0 < staged <= 2000
+    find(box, "lever-A-capacity", v.Slider).v_model = 300.0
+    find(box, "lever-B-loyalty", v.Switch).v_model = True
+    find(box, "sim-step").click()
+    a, b = ctrl.run.model.firms
+    assert a.levers.capacity == 300.0 and b.levers.loyalty is True
+    f = ctrl.run.model.firm_frame().query("period == 1").set_index("name")
+    assert f.loc["A", "capacity"] == 300.0 and f.loc["A", "load"] > 1  # A now turns customers away
+    find(box, "lever-B-loyalty-discount", v.Slider)  # the member discount appears with the programme
+
+
+def test_scenario_picker_loads_each_scenario(page):
+    ctrl, box = page
+    assert len(LIBRARY) >= 10
+    for name in sorted(LIBRARY, reverse=True):
+        find(box, "sim-picker-explore", v.Select).v_model = name
+        sc = load(LIBRARY[name])
+        assert ctrl.run.name == name and ctrl.run.model.period == 0
+        assert [f.name for f in ctrl.run.model.firms] == [f.name for f in sc.params.firms]
+        shown = text(box)
+        for part in (sc.title, sc.notice, sc.try_):
+            assert html.escape(part) in shown, (name, part)
+        for f in sc.params.firms:  # every firm gets its controls
+            find(box, f"lever-{f.name}-price", v.Slider)
+    find(box, "sim-step").click()
+    assert ctrl.run.model.period == 1 and period_shown(box) == 1
+
+
+def test_compare_mode_runs_two_scenarios_side_by_side(page):
+    ctrl, box = page
+    mode = [w for w in _walk(box) if "sim-mode" in _classes(w)][0]
+    mode.v_model = 1  # Compare
+    assert ctrl.mode == "Compare"
+    find(box, "sim-picker-left", v.Select).v_model = "price_war"
+    find(box, "sim-picker-right", v.Select).v_model = "complaint_handling"
+    for _ in range(3):
+        find(box, "sim-step").click()
+    assert (ctrl.left.name, ctrl.right.name) == ("price_war", "complaint_handling")
+    assert ctrl.left.model.period == ctrl.right.model.period == 3
+    for side in ("left", "right"):
+        card = find(box, f"sim-compare-{side}")
+        inner = text(card)
+        assert 'data-period="3"' in inner
+        assert load(LIBRARY[ctrl.left.name if side == "left" else ctrl.right.name]).notice[:40] in inner
+        find(box, f"sim-indicators-{side}", ipywidgets.Image)
+    assert ctrl.run.model.period == 0  # the explore run is left alone
+
+
+# ---------------------------------------------------------------- state rules
+def test_play_advances_and_stops_at_the_horizon():
+    ctrl = Controller("baseline")
+    ctrl.run.step(ctrl.run.horizon - 2)
+    ctrl.playing, ctrl.speed = True, 12
+    start = ctrl.run.model.period
+    assert ctrl.advance(start) and ctrl.run.model.period == ctrl.run.horizon  # clipped at the horizon
+    assert not ctrl.advance(start) and not ctrl.playing
+    ctrl.playing = True  # pressed again at the horizon: plays on
+    assert ctrl.advance(ctrl.run.model.period) and ctrl.run.model.period == ctrl.run.horizon + 12
+
+
+def test_network_view_samples_large_markets_and_caches_the_layout():
+    ctrl = Controller("baseline")
+    ctrl.run.set_param("market.n_customers", 5000)
+    ctrl.run.reset()
+    m = ctrl.run.model
+    nodes, pos, edges = network_sample(m)
+    assert 300 <= nodes.size <= 400 and pos.shape == (nodes.size, 2) and np.isfinite(pos).all()
+    assert edges.size and edges.max() < nodes.size
+    assert network_sample(m)[1] is pos  # computed once
+    # every drawn tie is a tie of the network
+    for a, b in edges[:200]:
+        assert nodes[b] in m.network.neighbors(nodes[a])
+    ctrl.run.reset()  # same seed, same network: the cached layout is reused
+    assert network_sample(ctrl.run.model)[1] is pos
+    png = F.network_png(ctrl.run.snapshot(), m.network, nodes, pos, edges, color_by="satisfaction")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_latest_cascade_follows_the_event_log():
+    ctrl = Controller("referral_programme")
+    ctrl.run.step(24)
+    casc = ctrl.run.latest_cascade()
+    assert casc is not None and casc["size"] == len(casc["edges"]) >= 1
+    ev = ctrl.run.model.events()
+    ref = ev[(ev["event"] == "referral") & (ev["firm"] == casc["firm"])]
+    pairs = set(zip(ref["other"].astype(int), ref["customer"].astype(int), strict=True))
+    assert set(casc["edges"]) <= pairs
+    assert casc["end"] == int(ref.loc[ref["customer"].isin([b for _, b in casc["edges"]]), "period"].max())
+    assert casc["edges"][0][0] == casc["root"]
+    nodes, pos, edges = network_sample(ctrl.run.model)
+    where = F.cascade_positions(ctrl.run.model.network, nodes, pos, casc["edges"])
+    assert {casc["root"], *(b for _, b in casc["edges"])} <= set(where)
+
+
+# ---------------------------------------------------------------- the command
+def test_main_rejects_bad_input_with_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[market]\nn_customers = "many"\n')
+    for argv in (["no_such_scenario"], ["baseline", "--port", "70000"], ["baseline", "--port", "x"],
+                 [str(bad)], ["baseline", "--bogus"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("sim dashboard: error: ") and err.count("\n") == 1, err
+    assert main(["baseline", "--check", "--port", "0"]) == 0
+    assert "baseline" in capsys.readouterr().out
