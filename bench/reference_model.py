@@ -97,15 +97,16 @@ MARKET_COLUMNS = ("period", "population", "customers", "unserved", "prospects", 
                   "revenue", "profit")
 
 
-def _logit_pick(utilities: dict[int, float], outside: float | None, u: float) -> int:
-    """Inverse-CDF logit draw over the available firms (ascending index), then buying
-    nothing. Returns the firm index, or -1 for buying nothing / nothing available."""
-    if not utilities and outside is None:
+def _logit_pick(options: list[tuple[int, float]], outside: float | None, u: float) -> int:
+    """Inverse-CDF logit draw over the available firms ``(index, utility)`` in index
+    order, then buying nothing. Returns the firm index, or -1 for buying nothing (or
+    nothing available)."""
+    if not options and outside is None:
         return -1
-    top = max(utilities.values(), default=-math.inf)
-    if outside is not None:
-        top = max(top, outside)
-    weights = [(j, math.exp(v - top)) for j, v in sorted(utilities.items())]
+    top = max((v for _, v in options), default=-math.inf)
+    if outside is not None and outside > top:
+        top = outside
+    weights = [(j, math.exp(v - top)) for j, v in options]
     total = sum(w for _, w in weights) + (math.exp(outside - top) if outside is not None else 0.0)
     target = u * total
     acc = 0.0
@@ -350,20 +351,19 @@ class CustomerAgent(CellAgent):
             g += gamma_points * min(self.points / P.loyalty.points_cap, 1.0)
         return g
 
-    def price_at(self, j: int) -> float:
-        """Price this customer pays at firm j (member discount at its own firm)."""
-        f = self.model.firm_list[j]
-        if j == self.firm and self.points >= 1 and f.loyalty_on:
+    def price_at(self, f: Firm) -> float:
+        """Price this customer pays at firm ``f`` (member discount at its own firm)."""
+        if f.index == self.firm and self.points >= 1 and f.loyalty_on:
             return f.price * (1.0 - f.loyalty_discount)
         return f.price
 
-    def utility(self, j: int, *, inertia: bool = True, novelty: bool = True) -> float:
-        """V_ij (docs/model.md 7.1)."""
+    def utility(self, f: Firm, *, inertia: bool = True, novelty: bool = True) -> float:
+        """V_ij of firm ``f`` (docs/model.md 7.1)."""
         P = self.model.params
-        f = self.model.firm_list[j]
+        j = f.index
         v = (self.beta_perf * self.expect[j] + self.beta_brand * f.brand
              + self.beta_wom * math.tanh(self.attitude[j])
-             - self.beta_price * self.price_at(j) / P.market.reference_price
+             - self.beta_price * self.price_at(f) / P.market.reference_price
              - self.beta_time * (f.public_wait + f.effort))
         if novelty and not self.tried[j]:
             v -= P.choice.novelty_risk
@@ -410,7 +410,7 @@ class CustomerAgent(CellAgent):
                 self.new_expectation(f.index)
         if not any(self.aware) or rnd.random() >= m.initial_customers:
             return
-        v = {j: self.utility(j, inertia=False, novelty=False) for j in range(len(firms)) if self.aware[j]}
+        v = [(f.index, self.utility(f, inertia=False, novelty=False)) for f in firms if self.aware[f.index]]
         j = _logit_pick(v, None, rnd.random())
         f = firms[j]
         perf = self.w_quality * f.quality + (1 - self.w_quality) * f.service
@@ -464,14 +464,14 @@ class CustomerAgent(CellAgent):
         if not self.shopper:
             return
         P = self.model.params
-        v = {j: self.utility(j) for j, k in enumerate(self.known) if k}
+        v = [(f.index, self.utility(f)) for f in self.model.firm_list if self.known[f.index]]
         outside = P.choice.outside_utility if P.choice.outside_option else None
         j = _logit_pick(v, outside, self.random.random())
         if j < 0:
             return
         f = self.model.firm_list[j]
         self.bf = j
-        self.paid = self.price_at(j)
+        self.paid = self.price_at(f)
         self.list_price = f.price
         prev = self.firm
         self.new_rel = prev != j
@@ -675,8 +675,8 @@ class CustomerAgent(CellAgent):
             if rnd.random() >= h:
                 return
             cur = self.firm
-            v = {f.index: self.utility(f.index, inertia=False) for f in firms
-                 if f.index != cur and f.active and self.aware[f.index]}
+            v = [(f.index, self.utility(f, inertia=False)) for f in firms
+                 if f.index != cur and f.active and self.aware[f.index]]
             dest = _logit_pick(v, P.choice.outside_utility, rnd.random())
             if dest >= 0:
                 self.join(dest, cur, "churn")

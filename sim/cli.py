@@ -325,6 +325,15 @@ def _delegate(module: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # delegated commands parse their own arguments (options may come first)
+    for name, module, _ in DELEGATED:
+        if argv[:1] == [name]:
+            try:
+                return _delegate(module)(argparse.Namespace(args=argv[1:]))
+            except UsageError as exc:
+                print(f"sim: error: {exc}", file=sys.stderr)
+                return 2
     ap = build_parser()
     a = ap.parse_args(argv)
     try:

@@ -14,8 +14,8 @@ v = pytest.importorskip("ipyvuetify")
 ipywidgets = pytest.importorskip("ipywidgets")
 
 from sim import MarketModel  # noqa: E402
-from sim.app import main  # noqa: E402
 from sim.app import figures as F  # noqa: E402
+from sim.app import main  # noqa: E402
 from sim.app.page import Dashboard  # noqa: E402
 from sim.app.session import Controller, list_scenarios, load, network_sample  # noqa: E402
 
@@ -147,9 +147,12 @@ def test_mechanism_parameter_changes_from_next_period_and_is_logged(page):
     assert set(lever["firm"]) == {-1} and set(lever["period"]) == {0}
     find(box, "sim-step").click()
     assert m.firm_frame().query("period == 2")["complaints"].sum() == 0  # complaints are off
-    # mechanism settings survive a reset
+    # mechanism settings survive a reset (staged ones too) and a change of scenario
+    find(box, "param-churn-base-rate", v.Slider).v_model = 0.05
     find(box, "sim-reset").click()
-    assert ctrl.run.model.params.wom.negative_reach == 9
+    assert ctrl.run.model.params.wom.negative_reach == 9 and ctrl.run.model.params.churn.base_rate == 0.05
+    find(box, "sim-picker-explore", v.Select).v_model = "price_war"
+    assert ctrl.run.model.params.wom.negative_reach == 9 and ctrl.run.model.params.complaints.enabled is False
 
 
 def test_market_structure_applies_at_reset(page):
@@ -222,8 +225,11 @@ def test_play_advances_and_stops_at_the_horizon():
     start = ctrl.run.model.period
     assert ctrl.advance(start) and ctrl.run.model.period == ctrl.run.horizon  # clipped at the horizon
     assert not ctrl.advance(start) and not ctrl.playing
-    ctrl.playing = True  # pressed again at the horizon: plays on
-    assert ctrl.advance(ctrl.run.model.period) and ctrl.run.model.period == ctrl.run.horizon + 12
+    ctrl.playing = True  # pressed again at the horizon: plays on, for one more scenario length
+    start = ctrl.run.model.period
+    while ctrl.advance(start):
+        pass
+    assert ctrl.run.model.period == 2 * ctrl.run.horizon and not ctrl.playing
 
 
 def test_network_view_samples_large_markets_and_caches_the_layout():

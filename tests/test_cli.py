@@ -238,3 +238,13 @@ def test_cascades_report(run_dir, capsys):
     out = capsys.readouterr().out
     assert "Referral cascades" in out and "max_depth" in out and "wom_neg" in out
     assert sim("cascades", run_dir.parent) == 2
+
+
+@pytest.mark.parametrize("command", ["sweep", "tournament", "dashboard"])
+def test_delegated_commands_take_options_first(command, capsys):
+    try:
+        code = sim(command, "--help")
+    except SystemExit as e:  # argparse's own exit
+        code = e.code
+    assert code == 0
+    assert f"usage: sim {command}" in capsys.readouterr().out

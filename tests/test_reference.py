@@ -40,7 +40,7 @@ def _load_reference():
 reference = _load_reference()
 ReferenceModel = reference.ReferenceModel
 
-N_CUSTOMERS = 300
+N_CUSTOMERS = 400
 PERIODS = 24
 REPLICATIONS = 10
 SEEDS = range(500, 500 + REPLICATIONS)
@@ -48,12 +48,12 @@ SEEDS = range(500, 500 + REPLICATIONS)
 #: outcome -> absolute slack added to 4 standard errors
 SLACK = {
     "share": 0.01,
-    "mean_satisfaction": 0.01,
-    "churn_rate": 0.003,
-    "complaints_per_customer": 0.002,
-    "wom_pos_per_customer": 0.01,
-    "wom_neg_per_customer": 0.01,
-    "referrals_per_customer": 0.001,
+    "mean_satisfaction": 0.005,
+    "churn_rate": 0.002,
+    "complaints_per_customer": 0.001,
+    "wom_pos_per_customer": 0.005,
+    "wom_neg_per_customer": 0.005,
+    "referrals_per_customer": 0.0005,
     "profit_per_customer": 0.005,
 }
 
@@ -65,7 +65,7 @@ def scenario(name: str) -> ModelParams:
     if name == "asymmetric":  # B is cheaper and handles complaints better
         b = p.firms[1]
         b.price = 0.9
-        b.complaint_ease = 0.5
+        b.complaint_ease = 0.8
         b.resolve_share = 0.9
         b.resolve_speed = 0.8
     return p

@@ -173,28 +173,38 @@ def indicator_png(firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits
 def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: list[tuple[int, int]],
                       ) -> dict[int, np.ndarray]:
     """Positions for every customer of a referral cascade: drawn customers keep theirs;
-    the others are placed at the mean of their drawn friends, or next to their referrer."""
+    the others go to the mean of their drawn friends, else next to a cascade neighbour
+    (referrer or referred) already placed, else at a random spot."""
     where = {int(v): pos[i] for i, v in enumerate(nodes)}
-    out: dict[int, np.ndarray] = {}
     span = (pos.max(axis=0) - pos.min(axis=0)) if pos.size else np.ones(2)
-    step = 0.06 * float(np.max(span) or 1.0)
+    step = 0.05 * float(np.max(span) or 1.0)
     lo = pos.min(axis=0) if pos.size else np.zeros(2)
+    members = list(dict.fromkeys(v for edge in edges_rc for v in edge))
+    links: dict[int, list[int]] = {v: [] for v in members}
     for a, b in edges_rc:
-        for v, parent in ((a, None), (b, a)):
-            if v in out:
-                continue
-            if v in where:
-                out[v] = where[v]
-                continue
-            friends = [where[int(u)] for u in network.neighbors(v) if int(u) in where]
-            rng = np.random.default_rng(v)
-            if friends:
-                out[v] = np.mean(friends, axis=0) + rng.normal(0, step / 3, 2)
-            elif parent is not None and parent in out:
-                ang = rng.uniform(0, 2 * np.pi)
-                out[v] = out[parent] + step * np.array([np.cos(ang), np.sin(ang)])
-            else:
-                out[v] = lo + rng.uniform(0, 1, 2) * span
+        links[a].append(b)
+        links[b].append(a)
+    out: dict[int, np.ndarray] = {}
+    for v in members:
+        if v in where:
+            out[v] = where[v]
+            continue
+        friends = [where[int(u)] for u in network.neighbors(v) if int(u) in where]
+        if friends:
+            out[v] = np.mean(friends, axis=0) + np.random.default_rng(v).normal(0, step / 3, 2)
+    todo = [v for v in members if v not in out]
+    while todo:
+        placed = False
+        for v in todo:
+            near = [out[u] for u in links[v] if u in out]
+            if near:
+                ang = np.random.default_rng(v).uniform(0, 2 * np.pi)
+                out[v] = near[0] + step * np.array([np.cos(ang), np.sin(ang)])
+                placed = True
+        todo = [v for v in todo if v not in out]
+        if todo and not placed:  # a part of the cascade with no anchor: start it somewhere
+            v = todo[0]
+            out[v] = lo + np.random.default_rng(v).uniform(0.1, 0.9, 2) * span
     return out
 
 

@@ -101,6 +101,10 @@ def _fmt(col: str, v) -> str:
     return f"{int(v):,}"
 
 
+def _n(k: int, word: str) -> str:
+    return f"{k:,} {word}" + ("" if k == 1 else ("es" if word.endswith("ch") else "s"))
+
+
 KPI_COLUMNS = (("share", "Share"), ("mean_satisfaction", "Satisfaction"), ("churn_rate", "Churn / month"),
                ("complaints", "Complaints"), ("wom_pos", "WOM +"), ("wom_neg", "WOM −"),
                ("referrals", "Referrals"), ("profit", "Profit"), ("price", "Price"))
@@ -147,9 +151,11 @@ def log_html(snap: Snapshot, pending: list[str], limit: int = 10) -> str:
                      f"</tr></thead><tbody>{rows}</tbody></table>")
     m = snap.market.iloc[-1]
     if snap.period > 0:
+        counts = ", ".join(_n(int(m[c]), word) for c, word in (("complaints", "complaint"), ("referrals", "referral"),
+                                                             ("switches", "switch")))
+        nps = f"; NPS {m.nps:+.0f}" if m.nps == m.nps else ""
         parts.append(f'<div class="sim-muted" style="margin-top:6px">Month {int(m.period)} in the whole market: '
-                     f"{int(m.complaints)} complaints, {int(m.referrals)} referrals, {int(m.switches)} switches, "
-                     f"{int(m.lapsed_now)} left the market; NPS {m.nps:+.0f}.</div>")
+                     f"{counts}; {int(m.lapsed_now):,} left the market{nps}.</div>")
     return "".join(parts)
 
 
@@ -327,7 +333,9 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
         if casc:
             what += (f" Latest referral cascade (firm {html.escape(casc['firm_name'])}): {casc['size']} customer"
                      f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
-                     f"{'s' if casc['depth'] != 1 else ''} deep, months {casc['start']}–{casc['end']}; "
+                     f"{'s' if casc['depth'] != 1 else ''} deep, "
+                     + (f"month {casc['end']}" if casc['start'] == casc['end'] else
+                        f"months {casc['start']}–{casc['end']}") + "; "
                      "customers outside the sample are placed next to their friends.")
         else:
             what += " No referrals yet."

@@ -319,8 +319,10 @@ class Run:
 
     def reset(self) -> None:
         """Restart from period 0: the scenario's firms and timeline, the dashboard's market
-        settings (structure and mechanism parameters). Staged changes are dropped."""
+        settings (structure and mechanism parameters, staged ones included). Staged firm
+        lever changes are dropped."""
         with self.lock:
+            self.live.update(self.pending_params)  # mechanism settings are settings: keep them
             self.model = MarketModel(self.base_params())
             self.pending_levers.clear()
             self.pending_params.clear()
@@ -597,14 +599,15 @@ class Controller:
 
     def pick(self, name: str, side: str = "explore") -> None:
         """Load a scenario from the library into the explore run or one compare side. The
-        explore run keeps the dashboard's market structure settings."""
+        explore run keeps the dashboard's market and mechanism settings."""
         if name not in self.library:
             raise ValueError(f"scenario {name!r} unknown; known: {', '.join(self.library)}")
         with self.lock:
             self.playing = False
             path = self.library[name]
             if side == "explore":
-                self.run = Run(load(path), path, structure=self.run.structure)
+                self.run = Run(load(path), path, structure=self.run.structure,
+                               live={**self.run.live, **self.run.pending_params})
             elif side == "left":
                 self.left = Run(load(path), path)
             elif side == "right":
@@ -646,17 +649,17 @@ class Controller:
         self.changed()
 
     def advance(self, start_period: int) -> bool:
-        """One tick of play: step ``speed`` periods. Returns False when play should stop
-        (the horizon reached, if play started before it)."""
+        """One tick of play: step ``speed`` periods. Returns False (and stops playing) at
+        the end: the scenario's last period if play started before it, otherwise one more
+        scenario length (so a forgotten tab never runs for ever)."""
         runs = self.runs()
         horizon = max(r.horizon for r in runs)
         period = max(r.model.period for r in runs)
-        if start_period < horizon <= period:
+        stop = horizon if start_period < horizon else start_period + horizon
+        if period >= stop:
             self.playing = False
             self.changed()
             return False
-        n = self.speed
-        if start_period < horizon:
-            n = max(1, min(n, horizon - period))
+        n = max(1, min(self.speed, stop - period))
         self.step(n)
         return True

@@ -6,11 +6,11 @@ seeds) without running or writing anything; :meth:`Sweep.run` then runs what the
 does not hold yet, on the chosen executor, writing each run as it finishes.
 
 Seeds (the same sweep always gets the same seeds): the seed of replication ``r`` of
-design point ``p`` is the first 63 bits of ``numpy.random.SeedSequence(root,
-spawn_key=(r,))`` with common random numbers (the default: every design point's
+design point ``p`` is ``SeedSequence(root, spawn_key=(r,)).generate_state(1, uint64)[0]
+>> 1`` (63 bits) with common random numbers (the default: every design point's
 replication ``r`` uses the same seed, so two points differ by their parameters, not by
-their luck), or of ``SeedSequence(root, spawn_key=(p, r))`` with independent streams.
-Inside a run the model spawns one child stream per mechanism from that seed.
+their luck), or the same with ``spawn_key=(p, r)`` for independent streams. Inside a
+run the model spawns one child stream per mechanism from that seed.
 """
 
 from __future__ import annotations
