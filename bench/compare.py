@@ -3,7 +3,7 @@
 One command::
 
     .venv/bin/python bench/compare.py                      # 1k, 10k, 100k customers; writes bench/results.md
-    .venv/bin/python bench/compare.py --sizes 1000 10000 --ref-periods 100 30 --out /tmp/r.md
+    .venv/bin/python bench/compare.py --sizes 1000 10000 --ref-periods 100 20 --out /tmp/r.md
 
 Both models run the same market: the default ``ModelParams`` (two identical firms, all
 mechanisms on, a degree-10 small-world network; the same network for the same seed) with
@@ -20,7 +20,7 @@ Each configuration runs in a fresh Python subprocess (so its peak memory,
 Mesa, numpy and pandas). Reported per configuration: build time, run time, µs per
 customer-period (run time / customers / periods) and peak memory; the speed ratio is
 reference µs per customer-period / package µs per customer-period. The package runs
-100 periods at every size; the reference runs fewer at 10k and 100k (defaults 30 and 5):
+100 periods at every size; the reference runs fewer at 10k and 100k (defaults 50 and 10):
 its µs per customer-period is measured on those periods, and the "time for 100 periods"
 column scales it to 100 periods (per-period cost is flat after the first periods, but
 it is an extrapolation: the table says which rows are scaled).
@@ -117,7 +117,7 @@ def main() -> int:
     ap.add_argument("--pkg-periods", type=int, nargs="+", default=[100],
                     help="package periods per size (one value: the same at every size; default 100)")
     ap.add_argument("--ref-periods", type=int, nargs="+", default=None,
-                    help="reference periods per size (default: 100 at 1k and below, 30 up to 10k, 5 above)")
+                    help="reference periods per size (default: 100 at 1k and below, 50 up to 10k, 10 above)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.md"),
                     help="Markdown file to write ('' to skip)")
@@ -129,7 +129,7 @@ def main() -> int:
         return values * len(a.sizes) if len(values) == 1 else values
 
     pkg_T = per_size(a.pkg_periods, lambda n: 100)
-    ref_T = per_size(a.ref_periods, lambda n: 100 if n <= 1_000 else (30 if n <= 10_000 else 5))
+    ref_T = per_size(a.ref_periods, lambda n: 100 if n <= 1_000 else (50 if n <= 10_000 else 10))
     if not (len(pkg_T) == len(ref_T) == len(a.sizes)):
         ap.error("give one period count, or one per size")
 

@@ -42,13 +42,13 @@ ReferenceModel = reference.ReferenceModel
 
 N_CUSTOMERS = 400
 PERIODS = 24
-REPLICATIONS = 10
+REPLICATIONS = 14
 SEEDS = range(500, 500 + REPLICATIONS)
 
 #: outcome -> absolute slack added to 4 standard errors
 SLACK = {
     "share": 0.01,
-    "mean_satisfaction": 0.005,
+    "mean_satisfaction": 0.003,
     "churn_rate": 0.002,
     "complaints_per_customer": 0.001,
     "wom_pos_per_customer": 0.005,

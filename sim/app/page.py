@@ -182,13 +182,10 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
     shown in orange until the next step commits them."""
     key = control.key
     value = run.value(key, firm)
-    committed = (getattr(run.model.firms[firm].levers, key) if firm is not None
-                 else None)
     staged = ((firm, key) in run.pending_levers) if firm is not None else (
         key in run.pending_params or key in run.structure_pending())
     prefix = f"lever-{_css_id(run.firm_names()[firm])}" if firm is not None else "param"
     css = f"sim-ctl {prefix}-{_css_id(key)}"
-    del committed
 
     def set_value(v):
         on_change(key, v, firm)
@@ -203,6 +200,8 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
                       on_v_model=set_value, hide_details=True)
             return
         lo, hi, step = run.bounds(control)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # a scenario may go beyond
+            lo, hi = min(lo, value), max(hi, value)
         shown = control.none_label if value is None else (f"{value:,.0f}" if control.kind == "int" or step >= 1
                                                           else f"{value:.2f}")
         with solara.Tooltip(control.help):
