@@ -103,11 +103,14 @@ def _logit_pick(options: list[tuple[int, float]], outside: float | None, u: floa
     nothing available)."""
     if not options and outside is None:
         return -1
-    top = max((v for _, v in options), default=-math.inf)
-    if outside is not None and outside > top:
-        top = outside
+    top = -math.inf if outside is None else outside
+    for _, v in options:
+        if v > top:
+            top = v
     weights = [(j, math.exp(v - top)) for j, v in options]
-    total = sum(w for _, w in weights) + (math.exp(outside - top) if outside is not None else 0.0)
+    total = 0.0 if outside is None else math.exp(outside - top)
+    for _, w in weights:
+        total += w
     target = u * total
     acc = 0.0
     for j, w in weights:
@@ -147,6 +150,12 @@ class Firm(mesa.Agent):
         else:
             w = m.mean_w_quality
             self.promise_level = w * self.quality + (1 - w) * self.service
+        # the parts of its customers' switching cost γ_i the firm sets (docs/model.md 7.11)
+        P = m.params
+        self.base_gamma = P.choice.inertia + self.switching_cost
+        gamma_points = P.loyalty.points_switching_cost if P.loyalty.enabled else 0.0
+        self.points_gamma = gamma_points if self.loyalty_on else 0.0
+        self.points_cap = P.loyalty.points_cap
         self.flows = dict.fromkeys(FLOWS, 0.0)
         self.customers_start = self.customers
         self.factor, self.wait_now, self.load_now = 1.0, 0.0, 0.0
@@ -343,13 +352,10 @@ class CustomerAgent(CellAgent):
         """γ_i = γ + structural switching cost + Γ · min(points / cap, 1) (0 without a firm)."""
         if self.firm < 0:
             return 0.0
-        P = self.model.params
         f = self.model.firm_list[self.firm]
-        g = P.choice.inertia + f.switching_cost
-        gamma_points = P.loyalty.points_switching_cost if P.loyalty.enabled else 0.0
-        if gamma_points > 0 and f.loyalty_on:
-            g += gamma_points * min(self.points / P.loyalty.points_cap, 1.0)
-        return g
+        if f.points_gamma > 0:
+            return f.base_gamma + f.points_gamma * min(self.points / f.points_cap, 1.0)
+        return f.base_gamma
 
     def price_at(self, f: Firm) -> float:
         """Price this customer pays at firm ``f`` (member discount at its own firm)."""
@@ -451,11 +457,12 @@ class CustomerAgent(CellAgent):
 
     # stage 3: purchase occasion ----------------------------------------------------------------
     def stage_occasion(self) -> None:
-        self.known = [a and f.active for a, f in zip(self.aware, self.model.firm_list, strict=True)]
+        known = [f.active and self.aware[f.index] for f in self.model.firm_list]
+        self.known = known
         self.bf = -1
         self.outcome = SILENT
         self.wom_w = None
-        self.shopper = (self.status != LAPSED and any(self.known)
+        self.shopper = (self.status != LAPSED and True in known
                         and self.random.random() < self.purchase_prob)
 
     # stage 4: choice -----------------------------------------------------------------------------
@@ -587,6 +594,8 @@ class CustomerAgent(CellAgent):
             if not (self.experienced and lf >= 0 and firms[lf].active):
                 return
             S = self.satisfaction
+            if wp.negative_threshold <= S <= wp.positive_threshold:
+                return  # the silent middle of the U: no talk
             p_pos = wp.positive_talk * min(1.0, max(0.0, (S - wp.positive_threshold) / max(1.0 - wp.positive_threshold, 1e-9)))
             p_neg = wp.negative_talk * min(1.0, max(0.0, (wp.negative_threshold - S) / max(1.0 + wp.negative_threshold, 1e-9)))
             u = self.random.random()
@@ -728,24 +737,26 @@ class CustomerAgent(CellAgent):
     def tally(self) -> None:
         """Add this customer to the firm and market stocks of the period."""
         m = self.model
-        firms = m.firm_list
-        for j, a in enumerate(self.aware):
-            if a:
-                firms[j].tally["aware"] += 1
-        if not any(a and f.active for a, f in zip(self.aware, firms, strict=True)):
-            m.market_tally["unaware"] += 1
+        mt = m.market_tally
+        knows_active = False
+        for f in m.firm_list:
+            if self.aware[f.index]:
+                f.tally["aware"] += 1
+                knows_active = knows_active or f.active
+        if not knows_active:
+            mt["unaware"] += 1
         if self.status == PROSPECT:
-            m.market_tally["prospects"] += 1
+            mt["prospects"] += 1
         elif self.status == LAPSED:
-            m.market_tally["lapsed"] += 1
+            mt["lapsed"] += 1
         if self.firm >= 0:
-            tl = firms[self.firm].tally
+            tl = m.firm_list[self.firm].tally
             tl["customers"] += 1
             tl["exp_sum"] += self.expect[self.firm]
             if self.last_firm == self.firm:
                 tl["sat_sum"] += self.satisfaction
                 tl["sat_n"] += 1
-                m.market_tally["sat"].append(self.satisfaction)
+                mt["sat"].append(self.satisfaction)
 
 
 # --------------------------------------------------------------------------- model

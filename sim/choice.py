@@ -27,30 +27,46 @@ __all__ = ["utilities", "logit_probabilities", "logit_choice"]
 
 
 def utilities(*, expect, attitude, tried, current, beta_perf, beta_price, beta_time, beta_wom,
-              beta_brand, price, brand, wait_effort, ref_price, novelty_risk, inertia_current):
-    """V_ij for the given customers (rows) and all firms (columns).
+              beta_brand, price, brand, wait_effort, ref_price, novelty_risk, inertia_current,
+              rows=None):
+    """V_ij for the customers (rows) and all firms (columns).
 
     ``price`` may be (K,) or (n, K) (member discounts); ``inertia_current`` is (n,):
     the inertia γ added to the current firm's utility (``current`` = -1 for none).
-    Computed firm by firm on length-n columns (K is small; numpy is slow on a trailing
-    axis of length 2 or 3).
+    With ``rows``, ``expect``, ``attitude`` and ``tried`` are the full (N, K) arrays and
+    the given rows are taken column by column (much cheaper than a row gather); the
+    other per-customer arrays are already for those rows. Computed firm by firm on
+    length-n columns (K is small; numpy is slow on a trailing axis of length 2 or 3).
     """
-    n, k = expect.shape
+    k = expect.shape[1]
+    n = expect.shape[0] if rows is None else rows.size
+
+    def column(a, j):
+        return a[:, j] if rows is None else a[rows, j]
+
     v = np.empty((n, k))
     price = np.asarray(price, dtype=float)
     for j in range(k):
-        col = beta_perf * expect[:, j]
+        col = beta_perf * column(expect, j)
         col += beta_brand * brand[j]
         if beta_wom is not None:
-            col += beta_wom * np.tanh(attitude[:, j])
+            col += beta_wom * np.tanh(column(attitude, j))
         pj = price[:, j] if price.ndim == 2 else price[j]
         col -= beta_price * (pj / ref_price)
         col -= beta_time * wait_effort[j]
         if novelty_risk:
-            col -= novelty_risk * ~tried[:, j]
+            col -= novelty_risk * ~column(tried, j)
         col += np.where(current == j, inertia_current, 0.0)
         v[:, j] = col
     return v
+
+
+def take_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``a[rows]`` for an (N, K) array with small K, gathered column by column."""
+    out = np.empty((rows.size, a.shape[1]), dtype=a.dtype)
+    for j in range(a.shape[1]):
+        out[:, j] = a[rows, j]
+    return out
 
 
 def logit_probabilities(v: np.ndarray, available: np.ndarray, outside_utility: float | None):

@@ -41,7 +41,7 @@ from . import complaints as cmp
 from .acquisition import adopter_counts, awareness_probability
 from .agents import LEVERS, CustomerViews, Firm
 from .capacity import load_effects
-from .choice import logit_choice, utilities
+from .choice import logit_choice, take_rows, utilities
 from .churn import churn_hazard, winback_success
 from .expectations import update_expectations
 from .experience import composite, perceived_performance
@@ -197,7 +197,7 @@ class MarketModel(mesa.Model):
         pop = self.pop
         firm = pop.firm[rows].astype(np.int64)
         price = member_price(L["price"], L["loyalty_discount"], L["loyalty"], firm, pop.points[rows])
-        v = utilities(expect=pop.expect[rows], attitude=pop.attitude[rows], tried=pop.tried[rows],
+        v = utilities(expect=pop.expect, attitude=pop.attitude, tried=pop.tried, rows=rows,
                       current=firm if inertia else np.full(rows.size, -1),
                       beta_perf=pop.beta_perf[rows], beta_price=pop.beta_price[rows],
                       beta_time=pop.beta_time[rows], beta_wom=pop.beta_wom[rows],
@@ -384,7 +384,7 @@ class MarketModel(mesa.Model):
         u = streams["choice"].random(n)[shopper]
         v, price_nk = self._utilities(shopper, L, gamma)
         outside = P.choice.outside_utility if P.choice.outside_option else None
-        choice = logit_choice(v, known[shopper], outside, u)
+        choice = logit_choice(v, take_rows(known, shopper), outside, u)
         bought = choice >= 0
         buyers = shopper[bought]
         bf = choice[bought]
@@ -667,7 +667,7 @@ class MarketModel(mesa.Model):
         if leave.size:
             active = L["active"]
             cur = pop.firm[leave].astype(np.int64)
-            avail = pop.aware[leave] & active[None, :]
+            avail = take_rows(pop.aware, leave) & active[None, :]
             avail[np.arange(leave.size), cur] = False
             v, _ = self._utilities(leave, L, gamma, inertia=False)
             dest = logit_choice(v, avail, P.choice.outside_utility, u[1, leave])
