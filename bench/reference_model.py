@@ -31,12 +31,15 @@ How it is written (the usual Mesa way):
   column names and meanings as ``MarketModel.firm_frame()``, ``market_frame()`` the
   main columns of ``MarketModel.market_frame()``.
 
-Every parameter is read from ``sim.params.ModelParams``; nothing is hard-coded. Not
-reproduced: the event log and the panel (``record_events`` and ``panel_size`` are
-ignored), and firm policies other than ``fixed``/``scheduled`` (timeline events are
-applied). Two documented details of the package are followed on purpose: the switching
-cost γ used by referrals and churn is the one computed at the choice stage (stage 4),
-and the promise pull of stage 11 applies to the firms known at stage 3.
+Every parameter is read from ``sim.params.ModelParams``; nothing is hard-coded. The
+``market.warmup`` periods run before period 0 as in the package (unrecorded, incumbents
+active, no policies, customers' accounts reset afterwards) and, as docs/model.md section 5
+says, without timeline events. Not reproduced: the event log and the panel (``record_events``
+and ``panel_size`` are ignored), and firm policies other than ``fixed``/``scheduled``
+(timeline events are applied). As in the package, the switching cost γ used by churn
+(stage 12) is the one computed at the choice stage (stage 4; customers who moved since
+cannot churn this period anyway), referrals (stage 10) use the recipient's switching
+cost at that moment, and the promise pull of stage 11 applies to every firm known then.
 
 Usage::
 
@@ -642,7 +645,7 @@ class CustomerAgent(CellAgent):
             elif refers and rp.enabled and self.firm != f and firms[f].active:
                 u = self.random.random()
                 prob = rp.prob * (1 + rp.reward_gain * firms[f].referral_reward / P.market.reference_price)
-                prob *= math.exp(-P.churn.switching_cost_effect * self.gamma)
+                prob *= math.exp(-P.churn.switching_cost_effect * self.switching_cost())
                 if u < prob and (best is None or u < best[0]):
                     best = (u, f)
         self.inbox = []
@@ -665,7 +668,7 @@ class CustomerAgent(CellAgent):
                     self.expect[j] += pull * (self.wom_c[j] / w - self.expect[j])
         if xp.promise_weight > 0:
             for f in self.model.firm_list:
-                if self.known[f.index]:
+                if self.aware[f.index] and f.active:
                     self.expect[f.index] += xp.promise_weight * (f.promise_level - self.expect[f.index])
         self.wom_w = None
 

@@ -282,7 +282,8 @@ class MarketModel(mesa.Model):
         firm table for the last period: sales, customers, share, revenue, costs, profit,
         complaints, churn …), ``levers`` (its current levers), ``survey`` (mean
         satisfaction of a random sample of ``survey_size`` of its customers, each answer
-        with noise ``survey_noise``; NaN without customers), ``rivals`` (each rival's
+        with noise ``survey_noise``; NaN without customers, and NaN unless the policy's
+        classifier lists ``"survey"`` among what it observes, since surveys cost time), ``rivals`` (each rival's
         posted price, and its share when the policy's classifier says
         ``observes_rival_shares``) and, in full-information mode (classifier
         ``full_information``), ``model``: the model itself, for teaching and for checks
@@ -301,8 +302,9 @@ class MarketModel(mesa.Model):
             if see_shares and rows:
                 r["share"] = rows[-k + f.index]["share"]
             rivals[f.name] = r
+        survey = self._survey(firm) if "survey" in tuple(cls.get("observes", ())) else float("nan")
         obs = {"period": self.period, "own": own, "levers": dataclasses.asdict(firm.levers),
-               "survey": self._survey(firm), "rivals": rivals}
+               "survey": survey, "rivals": rivals}
         if cls.get("full_information", False):
             obs["model"] = self
         return obs
@@ -337,7 +339,8 @@ class MarketModel(mesa.Model):
         streams = self.streams
 
         # 1. timeline and policies ------------------------------------------------
-        self._apply_timeline(t)
+        if not self._warming:  # the warm-up runs without timeline events or policies
+            self._apply_timeline(t)
         for firm in (self.firms if not self._warming else ()):
             obs = self.observe(firm)
             for lever, value in (firm.policy.decide(firm, obs) or {}).items():
@@ -476,7 +479,7 @@ class MarketModel(mesa.Model):
         # 11. expectations --------------------------------------------------------------------
         xp = P.expectations
         if xp.enabled:
-            update_expectations(pop.expect, known, buyers=buyers, buyer_firm=bf,
+            update_expectations(pop.expect, pop.aware & active[None, :], buyers=buyers, buyer_firm=bf,
                                 perf=perf, alpha_e=xp.experience_weight, wom_weight_sum=wom_w,
                                 wom_content_sum=wom_c, psi=xp.wom_weight, promise=L["promise"],
                                 alpha_p=xp.promise_weight)
@@ -639,7 +642,12 @@ class MarketModel(mesa.Model):
             ur = self.streams["referrals"].random(cand.size)
             r_c, f_c = recip[cand], f[cand]
             prob = rp.prob * (1 + rp.reward_gain * L["referral_reward"][f_c] / P.market.reference_price)
-            prob = prob * np.exp(-P.churn.switching_cost_effect * gamma[r_c])
+            lp = P.loyalty
+            gamma_now = switching_cost(pop.firm[r_c], pop.points[r_c], inertia=P.choice.inertia,
+                                       firm_switching_cost=L["switching_cost"], loyalty_on=L["loyalty"],
+                                       points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
+                                       points_cap=lp.points_cap)
+            prob = prob * np.exp(-P.churn.switching_cost_effect * gamma_now)
             ok = ur < prob
             cand, ur = cand[ok], ur[ok]
             keep = cand[pick_referrals(recip[cand], ur)]

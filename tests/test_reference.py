@@ -153,3 +153,6 @@ def test_reference_uses_the_package_network_and_firm_table_columns():
     ref.run(2)
     assert set(pkg.firm_frame().columns) <= set(ref.firm_frame().columns)
     assert list(ref.firm_frame().period.unique()) == [0, 1, 2]
+    # the same seed reproduces the reference run exactly
+    again = ReferenceModel(p, seed=3).run(2)
+    pd.testing.assert_frame_equal(again.firm_frame(), ref.firm_frame())
