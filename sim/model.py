@@ -496,8 +496,8 @@ class MarketModel(mesa.Model):
         variable_i = L["unit_cost"][bf] * qty
         service_i = L["service_cost"][bf] * L["service"][bf] + L["serve_cost"][bf]
         contrib_i = rev_i - variable_i - service_i - cost_complaint_i
-        np.add.at(pop.profit, (buyers, bf), contrib_i)
-        np.add.at(pop.revenue, (buyers, bf), rev_i)
+        pop.profit[buyers, bf] += contrib_i  # each buyer appears once: no np.add.at needed
+        pop.revenue[buyers, bf] += rev_i
         fl["buyers"] = demand
         fl["units"] = np.bincount(bf, qty, minlength=k)
         fl["revenue"] = np.bincount(bf, list_price * qty, minlength=k)  # gross, at list prices
