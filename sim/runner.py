@@ -15,6 +15,7 @@ interrupted or failed run leaves no partial run folder.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -33,7 +34,8 @@ from .analysis import cascade_summary
 from .model import MarketModel
 from .scenario import Scenario, scenario_to_dict
 
-__all__ = ["RunResult", "run_scenario", "write_run", "read_run", "summarise", "RunFolderError"]
+__all__ = ["RunResult", "run_scenario", "write_run", "read_run", "summarise", "RunFolderError",
+           "atomic_folder"]
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
 
@@ -137,16 +139,12 @@ def _write_table(df: pd.DataFrame, folder: Path, name: str) -> list[str]:
     return [f"{name}.parquet", f"{name}.csv"]
 
 
-def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: str | None = None,
-              plots: bool = True, command: list[str] | None = None) -> Path:
-    """Write a run folder atomically; return its path."""
-    import tomli_w
-
-    sc = result.scenario
-    base = Path(out_root) / sc.name
+@contextlib.contextmanager
+def atomic_folder(base: Path, run_id: str):
+    """Yield ``(tmp, final)``: a temporary folder in ``base`` to fill, and the free name
+    ``base/run_id`` (or ``run_id-2`` …) it is renamed to when the block ends without an
+    error. On any error (or Ctrl-C) the temporary folder is removed: no partial folder."""
     base.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    run_id = run_id or f"{stamp}-seed{sc.seed}"
     final = base / run_id
     k = 2
     while final.exists():
@@ -157,6 +155,21 @@ def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: st
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
+        yield tmp, final
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: str | None = None,
+              plots: bool = True, command: list[str] | None = None) -> Path:
+    """Write a run folder atomically; return its path."""
+    import tomli_w
+
+    sc = result.scenario
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    with atomic_folder(Path(out_root) / sc.name, run_id or f"{stamp}-seed{sc.seed}") as (tmp, final):
         files: list[str] = []
         (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
         files.append("scenario.toml")
@@ -188,10 +201,6 @@ def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: st
             "command": command or [], "files": files + ["manifest.json"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

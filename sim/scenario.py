@@ -377,20 +377,29 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
     return out
 
 
+def read_toml(path: str | Path, error: type[ScenarioError] = ScenarioError,
+              what: str = "scenario file") -> dict:
+    """Parse a TOML file; a missing file, a folder, malformed TOML or a non-UTF-8 file
+    raises ``error(file, "", None, reason)``."""
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise error(src, "", None, "file not found")
+    if path.is_dir():
+        raise error(src, "", None, f"is a folder, not a {what}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(src, "", None, f"malformed TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise error(src, "", None, "not a UTF-8 text file") from None
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Read, override (``key.path=value`` strings) and validate a scenario file."""
     path = Path(path)
     src = str(path)
-    if not path.exists():
-        raise ScenarioError(src, "", None, "file not found")
-    if path.is_dir():
-        raise ScenarioError(src, "", None, "is a folder, not a scenario file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(src, "", None, f"malformed TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(src, "", None, "not a UTF-8 text file") from None
+    data = read_toml(path)
     for ov in overrides or []:
         apply_override(data, ov, source=f"{src} (--set)")
     return parse_scenario(data, source=src, base_dir=path.parent)

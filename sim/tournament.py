@@ -29,8 +29,6 @@ import copy
 import datetime as _dt
 import itertools
 import json
-import os
-import shutil
 import sys
 import time
 import tomllib
@@ -350,23 +348,12 @@ def plot_tournament(result: TournamentResult):
 def write_tournament(result: TournamentResult, out_root: str | Path = "results", *, run_id: str | None = None,
                      plots: bool = True, command: list[str] | None = None) -> Path:
     """Write ``<out_root>/tournament/<run-id>/`` atomically; return its path."""
-    from .runner import _versions
+    from .runner import _versions, atomic_folder
 
-    base = Path(out_root) / "tournament"
-    base.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
     seed = result.settings.get("seed")
     run_id = run_id or (f"{stamp}-seed{seed}" if seed is not None else stamp)
-    final = base / run_id
-    k = 2
-    while final.exists():
-        final = base / f"{run_id}-{k}"
-        k += 1
-    tmp = base / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_folder(Path(out_root) / "tournament", run_id) as (tmp, final):
         files = []
         for name in ("matches", "ranking", "by_scenario"):
             getattr(result, name).to_csv(tmp / f"{name}.csv", index=False)
@@ -390,10 +377,6 @@ def write_tournament(result: TournamentResult, out_root: str | Path = "results",
             "command": command or [], "files": files + ["manifest.json"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

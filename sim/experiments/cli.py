@@ -15,14 +15,13 @@ import argparse
 import os
 import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, read_toml
 
 from .design import Design, Grid, LatinHypercube, Points, Range, Saltelli, SweepError
 from .sweep import RunFailed, Sweep
@@ -119,16 +118,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFil
     structure; :meth:`Sweep.plan` validates the rest."""
     path = Path(path)
     src = str(path)
-    if not path.exists():
-        raise SweepError(src, "", None, "file not found")
-    if path.is_dir():
-        raise SweepError(src, "", None, "is a folder, not a sweep file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(src, "", None, f"malformed TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise SweepError(src, "", None, "not a UTF-8 text file") from None
+    data = read_toml(path, SweepError, "sweep file")
     for k, v in data.items():
         if k not in ("sweep", "design", "analysis"):
             raise SweepError(src, k, v, "unknown table; allowed: sweep, design, analysis")
