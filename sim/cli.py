@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
 
 
 # ---------------------------------------------------------------- run / validate
+def _check_out(flag: str, path: str) -> Path:
+    """``path`` can become (or is) a writable folder: fail before any work otherwise."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{flag} {path}: exists and is not a folder")
+    p = out
+    while not p.exists():
+        p = p.parent
+    if not p.is_dir():
+        raise UsageError(f"{flag} {path}: {p} is a file, not a folder")
+    if not os.access(p, os.W_OK):
+        raise UsageError(f"{flag} {path}: {p} is not writable")
+    return out
+
+
 def cmd_run(a) -> int:
     overrides = list(a.set or [])
     if a.seed is not None:
@@ -59,13 +75,14 @@ def cmd_run(a) -> int:
     if a.replications is not None:
         overrides.append(f"scenario.replications={a.replications}")
     sc = load_scenario(a.scenario, overrides)
-    out_root = Path(a.out)
-    if out_root.exists() and not out_root.is_dir():
-        raise UsageError(f"--out {a.out}: exists and is not a folder")
+    out_root = _check_out("--out", a.out)
     print(f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
           f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)", file=sys.stderr)
     result = run_scenario(sc, progress=not a.quiet)
-    folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+    try:
+        folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+    except OSError as exc:
+        raise UsageError(f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})") from None
     summary = summarise(result.firms)
     print()
     print(f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)")
@@ -102,19 +119,20 @@ def cmd_compare(a) -> int:
         labels.append(label)
         runs[label] = r
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    out = Path(a.out) if a.out else Path("results") / "compare" / stamp
-    out.mkdir(parents=True, exist_ok=True)
+    out = _check_out("--out", a.out) if a.out else Path("results") / "compare" / stamp
     table = []
     for label, r in runs.items():
         s = summarise(r["firms"])
         s.insert(0, "run", label)
         table.append(s)
     table = pd.concat(table, ignore_index=True)
-    table.to_csv(out / "comparison.csv", index=False)
     from .plots import plot_compare
+    from .runner import atomic_folder
 
-    fig = plot_compare({k: v["firms"] for k, v in runs.items()})
-    fig.savefig(out / "comparison.png", dpi=80)
+    with atomic_folder(out.parent, out.name) as (tmp, out):  # both files, or neither
+        table.to_csv(tmp / "comparison.csv", index=False)
+        fig = plot_compare({k: v["firms"] for k, v in runs.items()})
+        fig.savefig(tmp / "comparison.png", dpi=80)
     print(_fmt_table(table))
     print(f"\nwritten: {out / 'comparison.csv'}, {out / 'comparison.png'}")
     return 0

@@ -212,8 +212,23 @@ def read_run(folder: str | Path) -> dict:
     mf = folder / "manifest.json"
     if not mf.exists():
         raise RunFolderError(f"{folder}: not a run folder (no manifest.json); run folders are made by 'sim run'")
-    out: dict = {"path": folder, "manifest": json.loads(mf.read_text())}
+    try:
+        manifest = json.loads(mf.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{mf}: not a valid manifest ({exc})") from None
+    missing = [k for k in ("scenario", "firms") if k not in manifest] if isinstance(manifest, dict) else ["scenario", "firms"]
+    if missing:
+        raise RunFolderError(f"{mf}: manifest lacks {', '.join(missing)}; run folders are made by 'sim run'")
+    out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"
-        out[name] = pd.read_parquet(p) if p.exists() else pd.DataFrame()
+        if not p.exists():
+            if name in ("firms", "events", "customers"):
+                raise RunFolderError(f"{folder}: incomplete run folder ({p.name} is missing)")
+            out[name] = pd.DataFrame()
+            continue
+        try:
+            out[name] = pd.read_parquet(p)
+        except Exception as exc:  # a damaged file: say which
+            raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
     return out

@@ -213,6 +213,15 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
             path = base_dir / path
         if not path.exists():
             raise ScenarioError(src, "network.path", p.network.path, f"file not found (looked for {path})")
+        if not path.is_file():
+            raise ScenarioError(src, "network.path", p.network.path, "must be an edge-list file, not a folder")
+        from .network import read_edgelist
+
+        try:
+            read_edgelist(path, int(p.market.n_customers))
+        except (ValueError, OSError) as exc:
+            msg = str(exc).split(": ", 1)[-1]
+            raise ScenarioError(src, "network.path", p.network.path, msg) from None
         p.network.path = str(path)
     if p.network.kind == "complete" and p.market.n_customers > 20_000:
         raise ScenarioError(src, "network.kind", "complete", "a complete network allows at most 20000 customers (market.n_customers)")

@@ -248,3 +248,45 @@ def test_delegated_commands_take_options_first(command, capsys):
         code = e.code
     assert code == 0
     assert f"usage: sim {command}" in capsys.readouterr().out
+
+
+def test_bad_edgelist_is_caught_by_validate(tmp_path, capsys):
+    edges = tmp_path / "edges.txt"
+    edges.write_text("0 1\n1 99999\n")
+    f = tmp_path / "net.toml"
+    f.write_text(f'[market]\nn_customers = 100\n[network]\nkind = "edgelist"\npath = "{edges}"\n')
+    assert sim("validate", f) == 2
+    err = capsys.readouterr().err
+    assert "network.path" in err and "0..99" in err
+    f.write_text(f'[market]\nn_customers = 100\n[network]\nkind = "edgelist"\npath = "{tmp_path}"\n')
+    assert sim("run", f, "--out", tmp_path / "r", "--quiet") == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_out_under_a_file_fails_before_running(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert sim("run", BASE, "--out", blocker / "x", *SMALL) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_compare_out_onto_a_file(run_dir, tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert sim("compare", run_dir, run_dir, "--out", blocker) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_corrupt_run_folders_give_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{bad")
+    assert sim("explain", bad, "--customer", 1) == 2
+    assert "not a valid manifest" in capsys.readouterr().err
+    (bad / "manifest.json").write_text("{}")
+    assert sim("cascades", bad) == 2
+    assert "manifest lacks" in capsys.readouterr().err
+    (bad / "manifest.json").write_text('{"scenario": "x", "firms": ["A"]}')
+    assert sim("cascades", bad) == 2
+    assert "incomplete run folder" in capsys.readouterr().err
