@@ -78,26 +78,28 @@ def plot_complaints(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
 
 def plot_service_levels(ax, firms: pd.DataFrame) -> None:
     """Service (solid) and quality (dashed) levels per firm over time."""
-    for name, g in firms.groupby("name", sort=False):
-        g = g.groupby("period")[["service", "quality"]].mean()
-        line, = ax.plot(g.index, g["service"], "-", label=f"{name} service")
-        ax.plot(g.index, g["quality"], "--", color=line.get_color(), label=f"{name} quality")
-    ax.set_title("Service and quality levels")
-    ax.set_xlabel("period (month)")
-    ax.set_ylabel("level (0–1)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
+    _plot_lever_group(ax, firms, [("service", "-", "service"), ("quality", "--", "quality")],
+                      "Service and quality levels")
 
 
 def plot_complaint_handling(ax, firms: pd.DataFrame) -> None:
     """Complaint-handling levers per firm: ease (solid), share resolved (dashed), speed
     (dotted)."""
+    _plot_lever_group(ax, firms, [("complaint_ease", "-", "ease"), ("resolve_share", "--", "share resolved"),
+                                  ("resolve_speed", ":", "speed")], "Complaint handling")
+
+
+def _plot_lever_group(ax, firms: pd.DataFrame, columns, title: str) -> None:
+    """Several 0–1 levers per firm on one axis: one colour per firm, one line style per
+    lever (``columns``: (column, style, label) triples)."""
+    cols = [c for c, _, _ in columns]
     for name, g in firms.groupby("name", sort=False):
-        g = g.groupby("period")[["complaint_ease", "resolve_share", "resolve_speed"]].mean()
-        line, = ax.plot(g.index, g["complaint_ease"], "-", label=f"{name} ease")
-        ax.plot(g.index, g["resolve_share"], "--", color=line.get_color(), label=f"{name} share resolved")
-        ax.plot(g.index, g["resolve_speed"], ":", color=line.get_color(), label=f"{name} speed")
-    ax.set_title("Complaint handling")
+        g = g.groupby("period")[cols].mean()
+        color = None
+        for col, style, label in columns:
+            line, = ax.plot(g.index, g[col], style, color=color, label=f"{name} {label}")
+            color = line.get_color()
+    ax.set_title(title)
     ax.set_xlabel("period (month)")
     ax.set_ylabel("level (0–1)")
     ax.set_ylim(-0.02, 1.02)

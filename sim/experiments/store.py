@@ -119,16 +119,7 @@ class Store:
     def write_run(self, point: int, replication: int, table: pa.Table) -> Path:
         """Write one run's rows atomically (temporary file, fsync, ``os.replace``)."""
         final = self.runs_dir / run_file_name(point, replication)
-        tmp = self.runs_dir / f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                pq.write_table(table, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        _atomic_write(final, lambda fh: pq.write_table(table, fh))
         return final
 
     def read(self, manifest: dict, columns: list[str] | None = None) -> pd.DataFrame:
@@ -158,10 +149,16 @@ def arrow_schema(manifest: dict) -> pa.Schema:
 
 
 def _atomic_write_bytes(path: Path, blob: bytes) -> None:
+    _atomic_write(path, lambda fh: fh.write(blob))
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(fh)`` on a temporary file beside ``path``, fsync, then rename it to
+    ``path``; on any error the temporary file is removed and ``path`` is untouched."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(blob)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
