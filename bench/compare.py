@@ -77,8 +77,13 @@ print(json.dumps({"kind": kind, "n": n, "periods": T, "import_s": t_import, "bui
 
 def measure(kind: str, n: int, periods: int, seed: int) -> dict:
     """Run one configuration in a fresh subprocess and return its measurements."""
-    out = subprocess.run([sys.executable, "-c", CHILD, kind, str(n), str(periods), str(seed), str(ROOT)],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(n), str(periods), str(seed), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -100,11 +105,26 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    vers = subprocess.run([sys.executable, "-c",
-                           "import mesa, numpy, networkx; print(mesa.__version__, numpy.__version__, networkx.__version__)"],
-                          capture_output=True, text=True, check=True).stdout.split()
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": mem_gb, "python": platform.python_version(),
-            "mesa": vers[0], "numpy": vers[1], "networkx": vers[2], "os": platform.platform()}
+    vers = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import mesa, numpy, networkx; print(mesa.__version__, numpy.__version__, networkx.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gb": mem_gb,
+        "python": platform.python_version(),
+        "mesa": vers[0],
+        "numpy": vers[1],
+        "networkx": vers[2],
+        "os": platform.platform(),
+    }
 
 
 def _duration(seconds: float) -> str:
@@ -118,13 +138,26 @@ def fmt_load(load: tuple[float, float, float]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    ap.add_argument("--pkg-periods", type=int, nargs="+", default=[100],
-                    help="package periods per size (one value: the same at every size; default 100)")
-    ap.add_argument("--ref-periods", type=int, nargs="+", default=None,
-                    help="reference periods per size (default: 100 at 1k and below, 50 up to 10k, 10 above)")
+    ap.add_argument(
+        "--pkg-periods",
+        type=int,
+        nargs="+",
+        default=[100],
+        help="package periods per size (one value: the same at every size; default 100)",
+    )
+    ap.add_argument(
+        "--ref-periods",
+        type=int,
+        nargs="+",
+        default=None,
+        help="reference periods per size (default: 100 at 1k and below, 50 up to 10k, 10 above)",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results.md"),
-                    help="Markdown file to write ('' to skip)")
+    ap.add_argument(
+        "--out",
+        default=str(ROOT / "bench" / "results.md"),
+        help="Markdown file to write ('' to skip)",
+    )
     a = ap.parse_args()
 
     def per_size(values, default):
@@ -140,10 +173,15 @@ def main() -> int:
     mach = machine()
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M %Z")
-    print(f"machine: {mach['cpu']}, {mach['cores']} cores, {mach['mem_gb']:.0f} GB; Python {mach['python']}, "
-          f"Mesa {mach['mesa']}, numpy {mach['numpy']}; load average {fmt_load(load_before)}", flush=True)
-    head = (f"{'customers':>10} | {'pkg T':>5} {'pkg µs/cp':>10} {'pkg MB':>7} | "
-            f"{'ref T':>5} {'ref µs/cp':>10} {'ref MB':>7} | {'ratio':>6}")
+    print(
+        f"machine: {mach['cpu']}, {mach['cores']} cores, {mach['mem_gb']:.0f} GB; Python {mach['python']}, "
+        f"Mesa {mach['mesa']}, numpy {mach['numpy']}; load average {fmt_load(load_before)}",
+        flush=True,
+    )
+    head = (
+        f"{'customers':>10} | {'pkg T':>5} {'pkg µs/cp':>10} {'pkg MB':>7} | "
+        f"{'ref T':>5} {'ref µs/cp':>10} {'ref MB':>7} | {'ratio':>6}"
+    )
     print(head, flush=True)
     rows = []
     for n, tp, tr in zip(a.sizes, pkg_T, ref_T, strict=True):
@@ -151,13 +189,18 @@ def main() -> int:
         rf = measure("reference", n, tr, a.seed)
         ratio = rf["us_per_cp"] / pk["us_per_cp"]
         rows.append((pk, rf, ratio))
-        print(f"{n:>10} | {tp:>5} {pk['us_per_cp']:>10.3f} {pk['peak_mb']:>7.0f} | "
-              f"{tr:>5} {rf['us_per_cp']:>10.2f} {rf['peak_mb']:>7.0f} | {ratio:>5.0f}×", flush=True)
+        print(
+            f"{n:>10} | {tp:>5} {pk['us_per_cp']:>10.3f} {pk['peak_mb']:>7.0f} | "
+            f"{tr:>5} {rf['us_per_cp']:>10.2f} {rf['peak_mb']:>7.0f} | {ratio:>5.0f}×",
+            flush=True,
+        )
     load_after = os.getloadavg()
     print(f"load average after: {fmt_load(load_after)}")
 
     if a.out:
-        cmd = "python bench/compare.py" + ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
+        cmd = "python bench/compare.py" + (
+            "" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:])
+        )
         lines = [
             "# Speed: the package against idiomatic Mesa",
             "",
@@ -188,7 +231,8 @@ def main() -> int:
                 f"| {pk['n']:,} | {pk['periods']} | {pk['build_s']:.2f} | {pk['run_s']:.2f} | {pk['us_per_cp']:.3f} "
                 f"| {pk['peak_mb']:.0f} | {rf['periods']}{' (scaled)' if scaled else ''} | {rf['build_s']:.2f} "
                 f"| {rf['run_s']:.2f} | {rf['us_per_cp']:.2f} | {rf['peak_mb']:.0f} "
-                f"| {t100:.0f}{' (scaled from ' + str(rf['periods']) + ' periods)' if scaled else ''} | {ratio:.0f}× |")
+                f"| {t100:.0f}{' (scaled from ' + str(rf['periods']) + ' periods)' if scaled else ''} | {ratio:.0f}× |"
+            )
         ratios = ", ".join(f"{r:.0f}× at {pk['n']:,}" for pk, _, r in rows)
         big_pk, big_rf, _ = rows[-1]
         lines += [

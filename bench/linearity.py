@@ -32,8 +32,12 @@ print(json.dumps({"n": n, "degree": deg, "edges": m.network.n_edges, "run_s": dt
 def run(n: int, deg: int, T: int, reps: int = 2) -> dict:
     best = None
     for _ in range(reps):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(deg), str(T)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n), str(deg), str(T)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         best = r if best is None or r["run_s"] < best["run_s"] else best
     return best
@@ -55,14 +59,23 @@ def main() -> int:
     T = a.periods
     sizes = [run(n, 10, T) for n in (25_000, 50_000, 100_000, 200_000)]
     degrees = [run(100_000, d, T) for d in (4, 10, 20, 40)]
-    lines = [f"Command: `python bench/linearity.py {' '.join(sys.argv[1:])}`; {T} periods, event log off.", "",
-             "| customers | degree | ties | run (s) | µs per customer-period |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Command: `python bench/linearity.py {' '.join(sys.argv[1:])}`; {T} periods, event log off.",
+        "",
+        "| customers | degree | ties | run (s) | µs per customer-period |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for r in sizes + degrees:
-        lines.append(f"| {r['n']:,} | {r['degree']} | {r['edges']:,} | {r['run_s']:.2f} | {r['run_s'] / r['n'] / T * 1e6:.3f} |")
+        lines.append(
+            f"| {r['n']:,} | {r['degree']} | {r['edges']:,} | {r['run_s']:.2f} | {r['run_s'] / r['n'] / T * 1e6:.3f} |"
+        )
     a1, b1, r1 = fit([r["n"] for r in sizes], [r["run_s"] for r in sizes])
     a2, b2, r2 = fit([r["edges"] for r in degrees], [r["run_s"] for r in degrees])
-    lines += ["", f"- customers (degree 10): run = {a1:.3f} s + {b1 * 1e6 / T:.3f} µs × customers × periods; R² = {r1:.4f}",
-              f"- ties (100k customers): run = {a2:.3f} s + {b2 * 1e9 / T:.2f} ns × ties × periods; R² = {r2:.4f}"]
+    lines += [
+        "",
+        f"- customers (degree 10): run = {a1:.3f} s + {b1 * 1e6 / T:.3f} µs × customers × periods; R² = {r1:.4f}",
+        f"- ties (100k customers): run = {a2:.3f} s + {b2 * 1e9 / T:.2f} ns × ties × periods; R² = {r2:.4f}",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.write:

@@ -75,29 +75,112 @@ SILENT, QUICK, LATE, UNRESOLVED = 0, 1, 2, 3
 PROMOTER_S, DETRACTOR_S = 0.8, 0.2
 
 #: flows a firm accumulates during a period
-FLOWS = ("buyers", "units", "revenue", "variable", "service", "discounts", "complaint_costs",
-         "contribution", "complaints", "resolved_quick", "resolved_late", "unresolved",
-         "remedies_late", "wom_pos", "wom_neg", "referrals", "lost_to_rival", "lost_out",
-         "lost_after_negative_wom", "winback_contacts", *[f"acq_{c}" for c in ACQ_CHANNELS])
+FLOWS = (
+    "buyers",
+    "units",
+    "revenue",
+    "variable",
+    "service",
+    "discounts",
+    "complaint_costs",
+    "contribution",
+    "complaints",
+    "resolved_quick",
+    "resolved_late",
+    "unresolved",
+    "remedies_late",
+    "wom_pos",
+    "wom_neg",
+    "referrals",
+    "lost_to_rival",
+    "lost_out",
+    "lost_after_negative_wom",
+    "winback_contacts",
+    *[f"acq_{c}" for c in ACQ_CHANNELS],
+)
 
 #: columns of ``firm_frame()`` (those of ``MarketModel.firm_frame()``)
 FIRM_COLUMNS = (
-    "period", "firm", "name", "active", "price", "quality", "service", "promise", "capacity",
-    "complaint_ease", "resolve_share", "resolve_speed", "marketing", "switching_cost", "loyalty",
-    "referral_reward", "winback", "customers", "share", "penetration", "aware", "buyers", "units",
-    "sales_share", "acquired", *[f"acq_{c}" for c in ACQ_CHANNELS], "lost", "lost_to_rival",
-    "lost_out", "lost_after_negative_wom", "churn_rate", "mean_satisfaction", "mean_expectation",
-    "complaints", "resolved_quick", "resolved_late", "unresolved", "wom_pos", "wom_neg",
-    "referrals", "load", "wait", "revenue", "cost_variable", "cost_service", "cost_capacity",
-    "cost_complaints", "cost_marketing", "cost_programme", "cost_fixed", "cost_total", "profit",
-    "margin_per_customer", "retention", "clv",
+    "period",
+    "firm",
+    "name",
+    "active",
+    "price",
+    "quality",
+    "service",
+    "promise",
+    "capacity",
+    "complaint_ease",
+    "resolve_share",
+    "resolve_speed",
+    "marketing",
+    "switching_cost",
+    "loyalty",
+    "referral_reward",
+    "winback",
+    "customers",
+    "share",
+    "penetration",
+    "aware",
+    "buyers",
+    "units",
+    "sales_share",
+    "acquired",
+    *[f"acq_{c}" for c in ACQ_CHANNELS],
+    "lost",
+    "lost_to_rival",
+    "lost_out",
+    "lost_after_negative_wom",
+    "churn_rate",
+    "mean_satisfaction",
+    "mean_expectation",
+    "complaints",
+    "resolved_quick",
+    "resolved_late",
+    "unresolved",
+    "wom_pos",
+    "wom_neg",
+    "referrals",
+    "load",
+    "wait",
+    "revenue",
+    "cost_variable",
+    "cost_service",
+    "cost_capacity",
+    "cost_complaints",
+    "cost_marketing",
+    "cost_programme",
+    "cost_fixed",
+    "cost_total",
+    "profit",
+    "margin_per_customer",
+    "retention",
+    "clv",
 )
 
 #: columns of ``market_frame()``
-MARKET_COLUMNS = ("period", "population", "customers", "unserved", "prospects", "lapsed",
-                  "unaware", "buyers", "mean_satisfaction", "promoters", "detractors", "nps",
-                  "complaints", "wom_pos", "wom_neg", "referrals", "switches", "lapsed_now",
-                  "revenue", "profit")
+MARKET_COLUMNS = (
+    "period",
+    "population",
+    "customers",
+    "unserved",
+    "prospects",
+    "lapsed",
+    "unaware",
+    "buyers",
+    "mean_satisfaction",
+    "promoters",
+    "detractors",
+    "nps",
+    "complaints",
+    "wom_pos",
+    "wom_neg",
+    "referrals",
+    "switches",
+    "lapsed_now",
+    "revenue",
+    "profit",
+)
 
 
 def _logit_pick(options: list[tuple[int, float]], outside: float | None, u: float) -> int:
@@ -130,15 +213,17 @@ class Firm(mesa.Agent):
     def __init__(self, model: ReferenceModel, params: FirmParams, index: int) -> None:
         super().__init__(model)
         if params.policy not in ("fixed", "scheduled"):
-            raise NotImplementedError(f"ReferenceModel supports the fixed and scheduled policies, not {params.policy!r}")
+            raise NotImplementedError(
+                f"ReferenceModel supports the fixed and scheduled policies, not {params.policy!r}"
+            )
         self.index = index
         for f in FirmParams.__dataclass_fields__:
             setattr(self, f, copy.deepcopy(getattr(params, f)))
-        self.late_queue: list[tuple] = []      # (due, customer, z, loss, weight)
-        self.public_wait = 0.0                # last period's waiting (seen when choosing)
+        self.late_queue: list[tuple] = []  # (due, customer, z, loss, weight)
+        self.public_wait = 0.0  # last period's waiting (seen when choosing)
         self.public_load = 0.0
         self.flows = dict.fromkeys(FLOWS, 0.0)
-        self.customers = 0                     # stock at the end of the last recorded period
+        self.customers = 0  # stock at the end of the last recorded period
         self.begin_period()
 
     # levers as the period sees them ------------------------------------------------
@@ -212,23 +297,41 @@ class Firm(mesa.Agent):
         self.penetration = self.customers / n
         self.aware_share = tl["aware"] / n
         self.sales_share = fl["buyers"] / m.buyers_total if m.buyers_total > 0 else 0.0
-        self.cost_marketing = (self.marketing * self.marketing_cost * n
-                               if charge and P.acquisition.marketing_enabled else 0.0)
-        self.cost_capacity = (self.capacity_cost * self.capacity_level
-                              if charge and P.capacity.enabled and math.isfinite(self.capacity_level) else 0.0)
-        self.cost_programme = (fl["discounts"] + (self.loyalty_fixed_cost if charge and self.loyalty_on else 0.0)
-                               + fl["referrals"] * self.referral_reward
-                               + fl["winback_contacts"] * self.winback_cost)
+        self.cost_marketing = (
+            self.marketing * self.marketing_cost * n
+            if charge and P.acquisition.marketing_enabled
+            else 0.0
+        )
+        self.cost_capacity = (
+            self.capacity_cost * self.capacity_level
+            if charge and P.capacity.enabled and math.isfinite(self.capacity_level)
+            else 0.0
+        )
+        self.cost_programme = (
+            fl["discounts"]
+            + (self.loyalty_fixed_cost if charge and self.loyalty_on else 0.0)
+            + fl["referrals"] * self.referral_reward
+            + fl["winback_contacts"] * self.winback_cost
+        )
         self.cost_fixed = self.fixed_cost if charge else 0.0
         self.cost_complaints = fl["complaint_costs"] + fl["remedies_late"]
-        self.cost_total = (fl["variable"] + fl["service"] + self.cost_complaints + self.cost_marketing
-                           + self.cost_capacity + self.cost_fixed + self.cost_programme)
+        self.cost_total = (
+            fl["variable"]
+            + fl["service"]
+            + self.cost_complaints
+            + self.cost_marketing
+            + self.cost_capacity
+            + self.cost_fixed
+            + self.cost_programme
+        )
         self.profit = fl["revenue"] - self.cost_total
         self.lost = fl["lost_to_rival"] + fl["lost_out"]
         start = self.customers_start
         self.churn_rate = self.lost / start if start > 0 else 0.0
         self.retention = 1.0 - self.churn_rate
-        self.margin_per_customer = fl["contribution"] / self.customers if self.customers > 0 else 0.0
+        self.margin_per_customer = (
+            fl["contribution"] / self.customers if self.customers > 0 else 0.0
+        )
         i = P.market.discount_rate
         r = self.retention
         self.clv = self.margin_per_customer * r / (1.0 + i - r) if r < 1.0 + i else 0.0
@@ -243,9 +346,20 @@ class Firm(mesa.Agent):
 
 def _firm_reporters() -> dict:
     """The DataCollector's agenttype reporters for ``Firm``: one per firm-table column."""
-    flow = ("buyers", "complaints", "resolved_quick", "resolved_late", "unresolved", "wom_pos",
-            "wom_neg", "referrals", "lost_to_rival", "lost_out", "lost_after_negative_wom",
-            *[f"acq_{c}" for c in ACQ_CHANNELS])
+    flow = (
+        "buyers",
+        "complaints",
+        "resolved_quick",
+        "resolved_late",
+        "unresolved",
+        "wom_pos",
+        "wom_neg",
+        "referrals",
+        "lost_to_rival",
+        "lost_out",
+        "lost_after_negative_wom",
+        *[f"acq_{c}" for c in ACQ_CHANNELS],
+    )
     rep: dict = {
         "period": lambda a: a.model.period,
         "firm": "index",
@@ -370,10 +484,13 @@ class CustomerAgent(CellAgent):
         """V_ij of firm ``f`` (docs/model.md 7.1)."""
         P = self.model.params
         j = f.index
-        v = (self.beta_perf * self.expect[j] + self.beta_brand * f.brand
-             + self.beta_wom * math.tanh(self.attitude[j])
-             - self.beta_price * self.price_at(f) / P.market.reference_price
-             - self.beta_time * (f.public_wait + f.effort))
+        v = (
+            self.beta_perf * self.expect[j]
+            + self.beta_brand * f.brand
+            + self.beta_wom * math.tanh(self.attitude[j])
+            - self.beta_price * self.price_at(f) / P.market.reference_price
+            - self.beta_time * (f.public_wait + f.effort)
+        )
         if novelty and not self.tried[j]:
             v -= P.choice.novelty_risk
         if inertia and j == self.firm:
@@ -386,7 +503,10 @@ class CustomerAgent(CellAgent):
         self.expect[j] = self.model.firm_list[j].promise_level + noise * self.random.gauss(0.0, 1.0)
 
     def negative_source(self, firm: int) -> int:
-        if self.neg_firm == firm and self.model.period - self.neg_t <= self.model.params.wom.memory_window:
+        if (
+            self.neg_firm == firm
+            and self.model.period - self.neg_t <= self.model.params.wom.memory_window
+        ):
             return self.neg_src
         return -1
 
@@ -419,13 +539,19 @@ class CustomerAgent(CellAgent):
                 self.new_expectation(f.index)
         if not any(self.aware) or rnd.random() >= m.initial_customers:
             return
-        v = [(f.index, self.utility(f, inertia=False, novelty=False)) for f in firms if self.aware[f.index]]
+        v = [
+            (f.index, self.utility(f, inertia=False, novelty=False))
+            for f in firms
+            if self.aware[f.index]
+        ]
         j = _logit_pick(v, None, rnd.random())
         f = firms[j]
         perf = self.w_quality * f.quality + (1 - self.w_quality) * f.service
         sp = P.satisfaction
-        s0 = math.tanh(sp.performance_weight * (perf - sp.neutral_performance)
-                       - sp.price_weight * (f.price / m.reference_price - 1.0))
+        s0 = math.tanh(
+            sp.performance_weight * (perf - sp.neutral_performance)
+            - sp.price_weight * (f.price / m.reference_price - 1.0)
+        )
         self.firm = self.last_firm = j
         self.status = CUSTOMER
         self.tried[j] = True
@@ -465,12 +591,13 @@ class CustomerAgent(CellAgent):
         self.bf = -1
         self.outcome = SILENT
         self.wom_w = None
-        self.shopper = (self.status != LAPSED and True in known
-                        and self.random.random() < self.purchase_prob)
+        self.shopper = (
+            self.status != LAPSED and True in known and self.random.random() < self.purchase_prob
+        )
 
     # stage 4: choice -----------------------------------------------------------------------------
     def stage_choice(self) -> None:
-        self.gamma = self.switching_cost()   # kept for referrals (10) and churn (12)
+        self.gamma = self.switching_cost()  # kept for referrals (10) and churn (12)
         if not self.shopper:
             return
         P = self.model.params
@@ -507,8 +634,11 @@ class CustomerAgent(CellAgent):
         d = self.perf - e
         self.loss = sp.loss_weight * min(d, 0.0)
         g = sp.gain_weight * d if d >= 0 else self.loss
-        self.z = (sp.performance_weight * (self.perf - sp.neutral_performance) + g
-                  - sp.price_weight * (self.paid / P.market.reference_price - 1.0))
+        self.z = (
+            sp.performance_weight * (self.perf - sp.neutral_performance)
+            + g
+            - sp.price_weight * (self.paid / P.market.reference_price - 1.0)
+        )
         self.x = math.tanh(self.z)
         self.fresh = self.new_rel or self.last_firm != self.bf
         problem = (e - self.perf) > sp.problem_threshold
@@ -531,8 +661,11 @@ class CustomerAgent(CellAgent):
             self.outcome = QUICK if rnd.random() < f.resolve_speed else LATE
         else:
             self.outcome = UNRESOLVED
-        share = {QUICK: cp.recovery_quick, LATE: cp.recovery_unresolved,
-                 UNRESOLVED: cp.recovery_unresolved}[self.outcome]
+        share = {
+            QUICK: cp.recovery_quick,
+            LATE: cp.recovery_unresolved,
+            UNRESOLVED: cp.recovery_unresolved,
+        }[self.outcome]
         bonus = cp.recovery_paradox if self.outcome == QUICK and self.n_complaints == 0 else 0.0
         self.x = math.tanh(self.z - share * self.loss + bonus)
         self.n_complaints += 1
@@ -544,7 +677,9 @@ class CustomerAgent(CellAgent):
         elif self.outcome == UNRESOLVED:
             f.flows["unresolved"] += 1
         else:
-            f.late_queue.append((self.model.period + cp.late_delay, self, self.z, self.loss, self.omega))
+            f.late_queue.append(
+                (self.model.period + cp.late_delay, self, self.z, self.loss, self.omega)
+            )
 
     # stage 9: remembered satisfaction ----------------------------------------------------------------------
     def stage_remember(self) -> None:
@@ -573,8 +708,10 @@ class CustomerAgent(CellAgent):
         old = math.tanh(z - cp.recovery_unresolved * loss)
         new = math.tanh(z - cp.recovery_late * loss)
         if P.satisfaction.memory == "peak_end":
+
             def close(a: float, b: float) -> bool:  # numpy.isclose
                 return abs(a - b) <= 1e-8 + 1e-5 * abs(b)
+
             if close(self.peak, old):
                 self.peak = new
             if close(self.last_x, old):
@@ -599,8 +736,12 @@ class CustomerAgent(CellAgent):
             S = self.satisfaction
             if wp.negative_threshold <= S <= wp.positive_threshold:
                 return  # the silent middle of the U: no talk
-            p_pos = wp.positive_talk * min(1.0, max(0.0, (S - wp.positive_threshold) / max(1.0 - wp.positive_threshold, 1e-9)))
-            p_neg = wp.negative_talk * min(1.0, max(0.0, (wp.negative_threshold - S) / max(1.0 + wp.negative_threshold, 1e-9)))
+            p_pos = wp.positive_talk * min(
+                1.0, max(0.0, (S - wp.positive_threshold) / max(1.0 - wp.positive_threshold, 1e-9))
+            )
+            p_neg = wp.negative_talk * min(
+                1.0, max(0.0, (wp.negative_threshold - S) / max(1.0 + wp.negative_threshold, 1e-9))
+            )
             u = self.random.random()
             if u < p_pos:
                 valence, reach = 1, wp.positive_reach
@@ -644,7 +785,9 @@ class CustomerAgent(CellAgent):
                 self.neg_src, self.neg_firm, self.neg_t = sender, f, t
             elif refers and rp.enabled and self.firm != f and firms[f].active:
                 u = self.random.random()
-                prob = rp.prob * (1 + rp.reward_gain * firms[f].referral_reward / P.market.reference_price)
+                prob = rp.prob * (
+                    1 + rp.reward_gain * firms[f].referral_reward / P.market.reference_price
+                )
                 prob *= math.exp(-P.churn.switching_cost_effect * self.switching_cost())
                 if u < prob and (best is None or u < best[0]):
                     best = (u, f)
@@ -669,7 +812,9 @@ class CustomerAgent(CellAgent):
         if xp.promise_weight > 0:
             for f in self.model.firm_list:
                 if self.aware[f.index] and f.active:
-                    self.expect[f.index] += xp.promise_weight * (f.promise_level - self.expect[f.index])
+                    self.expect[f.index] += xp.promise_weight * (
+                        f.promise_level - self.expect[f.index]
+                    )
         self.wom_w = None
 
     # stage 12: churn, win-back, returns ---------------------------------------------------------------------
@@ -682,13 +827,19 @@ class CustomerAgent(CellAgent):
         if self.status == CUSTOMER and self.since < t:
             S = self.satisfaction if self.last_firm == self.firm else 0.0
             extra = max(self.gamma - P.choice.inertia, 0.0)
-            h = cp.base_rate + cp.dissatisfaction_rate * min(1.0, max(0.0, (1.0 - S) / 2.0)) ** cp.curvature
+            h = (
+                cp.base_rate
+                + cp.dissatisfaction_rate * min(1.0, max(0.0, (1.0 - S) / 2.0)) ** cp.curvature
+            )
             h = min(1.0, h * math.exp(-cp.switching_cost_effect * extra))
             if rnd.random() >= h:
                 return
             cur = self.firm
-            v = [(f.index, self.utility(f, inertia=False)) for f in firms
-                 if f.index != cur and f.active and self.aware[f.index]]
+            v = [
+                (f.index, self.utility(f, inertia=False))
+                for f in firms
+                if f.index != cur and f.active and self.aware[f.index]
+            ]
             dest = _logit_pick(v, P.choice.outside_utility, rnd.random())
             if dest >= 0:
                 self.join(dest, cur, "churn")
@@ -785,7 +936,9 @@ class ReferenceModel(mesa.Model):
         # the package's network for this seed: its "network" random stream
         streams = np.random.SeedSequence(int(params.seed)).spawn(len(STREAMS))
         net_rng = np.random.default_rng(streams[STREAMS.index("network")])
-        graph = build_network(net.kind, n, int(net.degree), float(net.rewire), net_rng, net.path).to_networkx()
+        graph = build_network(
+            net.kind, n, int(net.degree), float(net.rewire), net_rng, net.path
+        ).to_networkx()
         self.grid = Network(graph, layout=None, random=self.random)
         self.mean_w_quality = 0.0
         self.firm_list = [Firm(self, fp, j) for j, fp in enumerate(params.firms)]
@@ -897,15 +1050,26 @@ class ReferenceModel(mesa.Model):
             return sum(f.flows[key] for f in firms)
 
         self.market_row = {
-            "period": self.period, "population": self.n_customers, "customers": self.served,
-            "unserved": self.n_customers - self.served, "prospects": mt["prospects"],
-            "lapsed": mt["lapsed"], "unaware": mt["unaware"], "buyers": int(self.buyers_total),
+            "period": self.period,
+            "population": self.n_customers,
+            "customers": self.served,
+            "unserved": self.n_customers - self.served,
+            "prospects": mt["prospects"],
+            "lapsed": mt["lapsed"],
+            "unaware": mt["unaware"],
+            "buyers": int(self.buyers_total),
             "mean_satisfaction": sum(sat) / len(sat) if sat else math.nan,
-            "promoters": prom, "detractors": det, "nps": 100.0 * (prom - det) if sat else math.nan,
-            "complaints": int(total("complaints")), "wom_pos": int(total("wom_pos")),
-            "wom_neg": int(total("wom_neg")), "referrals": int(total("referrals")),
-            "switches": int(total("lost_to_rival")), "lapsed_now": int(total("lost_out")),
-            "revenue": total("revenue"), "profit": sum(f.profit for f in firms),
+            "promoters": prom,
+            "detractors": det,
+            "nps": 100.0 * (prom - det) if sat else math.nan,
+            "complaints": int(total("complaints")),
+            "wom_pos": int(total("wom_pos")),
+            "wom_neg": int(total("wom_neg")),
+            "referrals": int(total("referrals")),
+            "switches": int(total("lost_to_rival")),
+            "lapsed_now": int(total("lost_out")),
+            "revenue": total("revenue"),
+            "profit": sum(f.profit for f in firms),
         }
 
     # ------------------------------------------------------------------ public API

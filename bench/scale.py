@@ -45,16 +45,25 @@ print(json.dumps({"n": n, "periods": T, "events": events, "import_s": t_import, 
 
 
 def measure(n: int, periods: int, events: bool = True) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(periods), "1" if events else "0"],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n), str(periods), "1" if events else "0"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--periods", type=int, nargs="+", default=None,
-                    help="periods per size (default: 100, except 50 at 1M and above)")
+    ap.add_argument(
+        "--periods",
+        type=int,
+        nargs="+",
+        default=None,
+        help="periods per size (default: 100, except 50 at 1M and above)",
+    )
     ap.add_argument("--no-events", action="store_true", help="switch the event log off")
     ap.add_argument("--write", help="write the table as Markdown to this file")
     a = ap.parse_args()
@@ -67,14 +76,22 @@ def main() -> int:
     for n, T in zip(a.sizes, periods, strict=True):
         r = measure(n, T, not a.no_events)
         rows.append(r)
-        print(f"{r['n']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} {r['us_per_cp']:>15.3f} {r['peak_mb']:>8.0f}",
-              flush=True)
+        print(
+            f"{r['n']:>10} {r['periods']:>7} {r['build_s']:>8.2f} {r['run_s']:>8.2f} {r['us_per_cp']:>15.3f} {r['peak_mb']:>8.0f}",
+            flush=True,
+        )
     if a.write:
-        lines = [f"Machine: {platform.machine()}, {platform.python_version()}; command: "
-                 f"`python bench/scale.py {' '.join(sys.argv[1:])}`", "",
-                 "| customers | periods | build (s) | run (s) | µs per customer-period | peak memory (MB) |",
-                 "|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['n']:,} | {r['periods']} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['us_per_cp']:.3f} | {r['peak_mb']:.0f} |" for r in rows]
+        lines = [
+            f"Machine: {platform.machine()}, {platform.python_version()}; command: "
+            f"`python bench/scale.py {' '.join(sys.argv[1:])}`",
+            "",
+            "| customers | periods | build (s) | run (s) | µs per customer-period | peak memory (MB) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['n']:,} | {r['periods']} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['us_per_cp']:.3f} | {r['peak_mb']:.0f} |"
+            for r in rows
+        ]
         Path(a.write).write_text("\n".join(lines) + "\n")
     return 0
 

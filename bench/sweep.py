@@ -32,8 +32,18 @@ SWEEP = ROOT / "sweeps" / "bench_200.toml"
 
 def measure(workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="sim-bench-sweep-") as tmp:
-        cmd = [sys.executable, "-m", "sim.experiments", str(SWEEP), "--workers", str(workers),
-               "--out", str(Path(tmp) / "store"), "--quiet", "--no-plots"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sim.experiments",
+            str(SWEEP),
+            "--workers",
+            str(workers),
+            "--out",
+            str(Path(tmp) / "store"),
+            "--quiet",
+            "--no-plots",
+        ]
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -42,8 +52,14 @@ def measure(workers: int) -> dict:
             raise SystemExit(out.stderr)
         m = re.search(r"done: (\d+) runs in ([0-9.]+) s", out.stderr)
         runs = len(list((Path(tmp) / "store" / "runs").glob("*.parquet")))
-    return {"workers": workers, "wall_s": wall, "sweep_s": float(m.group(2)) if m else float("nan"),
-            "runs": runs, "load_before": load0, "load_after": os.getloadavg()[0]}
+    return {
+        "workers": workers,
+        "wall_s": wall,
+        "sweep_s": float(m.group(2)) if m else float("nan"),
+        "runs": runs,
+        "load_before": load0,
+        "load_after": os.getloadavg()[0],
+    }
 
 
 def main() -> int:
@@ -52,20 +68,30 @@ def main() -> int:
     ap.add_argument("--write", help="also write the table as Markdown to this file")
     a = ap.parse_args()
     rows = []
-    print(f"sweeps/bench_200.toml: 200 runs of 2,000 customers × 100 periods; {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}", flush=True)
+    print(
+        f"sweeps/bench_200.toml: 200 runs of 2,000 customers × 100 periods; {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        flush=True,
+    )
     for w in a.workers:
         r = measure(w)
         rows.append(r)
-        print(f"workers {w}: {r['wall_s']:.1f} s wall ({r['sweep_s']:.1f} s sweep, {r['runs']} runs, "
-              f"{r['runs'] / r['sweep_s']:.2f} runs/s); "
-              f"load average {r['load_before']:.2f} → {r['load_after']:.2f}", flush=True)
+        print(
+            f"workers {w}: {r['wall_s']:.1f} s wall ({r['sweep_s']:.1f} s sweep, {r['runs']} runs, "
+            f"{r['runs'] / r['sweep_s']:.2f} runs/s); "
+            f"load average {r['load_before']:.2f} → {r['load_after']:.2f}",
+            flush=True,
+        )
     base = next((r for r in rows if r["workers"] == 1), rows[0])["wall_s"]
-    lines = ["| workers | wall time (s) | sweep time (s) | runs/s | speed-up vs 1 worker (wall) | load average before → after |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| workers | wall time (s) | sweep time (s) | runs/s | speed-up vs 1 worker (wall) | load average before → after |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['wall_s']:.1f} | {r['sweep_s']:.1f} | {r['runs'] / r['sweep_s']:.2f} | "
-                     f"{base / r['wall_s']:.2f}× | {r['load_before']:.2f} → {r['load_after']:.2f} |")
+        lines.append(
+            f"| {r['workers']} | {r['wall_s']:.1f} | {r['sweep_s']:.1f} | {r['runs'] / r['sweep_s']:.2f} | "
+            f"{base / r['wall_s']:.2f}× | {r['load_before']:.2f} → {r['load_after']:.2f} |"
+        )
     table = "\n".join(lines)
     print()
     print(table)

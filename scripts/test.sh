@@ -8,5 +8,8 @@ if ! scripts/install_browser.sh; then
   if [ "${CI:-}" = "true" ]; then exit 1; fi
   echo "test: chromium unavailable; the browser test will be skipped" >&2
 fi
+# style: the code is ruff-formatted and lint-clean (a failure names the files)
+.venv/bin/ruff format --check --quiet . || { echo "test: run '.venv/bin/ruff format .'" >&2; exit 1; }
+.venv/bin/ruff check --quiet .
 export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest "$@"

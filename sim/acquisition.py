@@ -20,8 +20,9 @@ import scipy.sparse as sp
 __all__ = ["awareness_probability", "adopter_counts"]
 
 
-def adopter_counts(adj: sp.csr_array, firm: np.ndarray, n_firms: int,
-                   rows: np.ndarray | None = None) -> np.ndarray:
+def adopter_counts(
+    adj: sp.csr_array, firm: np.ndarray, n_firms: int, rows: np.ndarray | None = None
+) -> np.ndarray:
     """n_ij: number of i's neighbours who are customers of firm j, shape (N, K) (or
     (len(rows), K) for the given rows only)."""
     onehot = np.zeros((firm.size, n_firms))
@@ -32,9 +33,14 @@ def adopter_counts(adj: sp.csr_array, firm: np.ndarray, n_firms: int,
     return adj @ onehot  # sparse @ dense: one pass over the ties
 
 
-def awareness_probability(aware: np.ndarray, active: np.ndarray, marketing: np.ndarray,
-                          counts: np.ndarray | None, degree: np.ndarray, imitation: float,
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def awareness_probability(
+    aware: np.ndarray,
+    active: np.ndarray,
+    marketing: np.ndarray,
+    counts: np.ndarray | None,
+    degree: np.ndarray,
+    imitation: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (a, p_ext): the awareness probability a_ij and its external part p_j.
 
     ``counts`` is None when internal influence is switched off; a zero ``marketing``

@@ -27,15 +27,49 @@ if TYPE_CHECKING:
 __all__ = ["Customer", "CustomerViews", "Firm", "LEVERS"]
 
 #: firm attributes that are levers a policy or a timeline event may change
-LEVERS = ("price", "quality", "service", "brand", "effort", "promise", "capacity",
-          "complaint_ease", "resolve_share", "resolve_speed", "marketing", "switching_cost",
-          "loyalty", "loyalty_discount", "referral_reward", "winback", "unit_cost",
-          "service_cost", "fixed_cost")
+LEVERS = (
+    "price",
+    "quality",
+    "service",
+    "brand",
+    "effort",
+    "promise",
+    "capacity",
+    "complaint_ease",
+    "resolve_share",
+    "resolve_speed",
+    "marketing",
+    "switching_cost",
+    "loyalty",
+    "loyalty_discount",
+    "referral_reward",
+    "winback",
+    "unit_cost",
+    "service_cost",
+    "fixed_cost",
+)
 
-_ROW_FIELDS = ("segment", "w_quality", "beta_perf", "beta_price", "beta_time", "beta_wom",
-               "beta_brand", "purchase_prob", "quantity", "firm", "last_firm", "since",
-               "points", "lapsed_from", "satisfaction", "peak", "last_x", "perf_memory",
-               "n_complaints")
+_ROW_FIELDS = (
+    "segment",
+    "w_quality",
+    "beta_perf",
+    "beta_price",
+    "beta_time",
+    "beta_wom",
+    "beta_brand",
+    "purchase_prob",
+    "quantity",
+    "firm",
+    "last_firm",
+    "since",
+    "points",
+    "lapsed_from",
+    "satisfaction",
+    "peak",
+    "last_x",
+    "perf_memory",
+    "n_complaints",
+)
 _FIRM_FIELDS = ("expect", "attitude", "aware", "tried", "profit", "revenue")
 
 
@@ -96,8 +130,10 @@ class Customer(mesa.Agent):
         return ev[(ev["customer"] == self.row) | (ev["other"] == self.row)].reset_index(drop=True)
 
     def __repr__(self) -> str:
-        return (f"Customer({self.row}, status={self.status}, firm={self.firm_name}, "
-                f"satisfaction={self.satisfaction:.2f})")
+        return (
+            f"Customer({self.row}, status={self.status}, firm={self.firm_name}, "
+            f"satisfaction={self.satisfaction:.2f})"
+        )
 
 
 class CustomerViews:
@@ -151,7 +187,11 @@ class Firm(mesa.Agent):
         return max(self.model.period, 0) >= self.levers.enter_at
 
     def __getattr__(self, name: str) -> Any:
-        if name != "levers" and "levers" in self.__dict__ and hasattr(self.__dict__["levers"], name):
+        if (
+            name != "levers"
+            and "levers" in self.__dict__
+            and hasattr(self.__dict__["levers"], name)
+        ):
             return getattr(self.__dict__["levers"], name)
         raise AttributeError(name)
 

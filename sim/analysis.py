@@ -25,9 +25,15 @@ def referral_cascades(events: pd.DataFrame) -> pd.DataFrame:
     cols = ["period", "firm", "firm_name", "referrer", "referred", "root", "depth"]
     if ref.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
-    df = pd.DataFrame({"period": ref["period"].to_numpy(), "firm": ref["firm"].to_numpy(),
-                       "firm_name": ref["firm_name"].to_numpy(),
-                       "referrer": ref["other"].to_numpy(), "referred": ref["customer"].to_numpy()})
+    df = pd.DataFrame(
+        {
+            "period": ref["period"].to_numpy(),
+            "firm": ref["firm"].to_numpy(),
+            "firm_name": ref["firm_name"].to_numpy(),
+            "referrer": ref["other"].to_numpy(),
+            "referred": ref["customer"].to_numpy(),
+        }
+    )
     # parent of a referred customer for a firm: the latest referral before or at that time
     parent: dict[tuple[int, int], tuple[int, int]] = {}
     roots, depths = [], []
@@ -49,8 +55,12 @@ def cascade_summary(events: pd.DataFrame) -> pd.DataFrame:
     if c.empty:
         return pd.DataFrame(columns=["firm_name", "root", "size", "depth", "start", "end"])
     g = c.groupby(["firm_name", "root"], sort=True)
-    out = g.agg(size=("referred", "size"), depth=("depth", "max"), start=("period", "min"),
-                end=("period", "max")).reset_index()
+    out = g.agg(
+        size=("referred", "size"),
+        depth=("depth", "max"),
+        start=("period", "min"),
+        end=("period", "max"),
+    ).reset_index()
     return out.sort_values(["size", "depth"], ascending=False).reset_index(drop=True)
 
 

@@ -19,10 +19,15 @@ __all__ = ["load_effects"]
 def load_effects(demand: np.ndarray, capacity: np.ndarray, theta: float):
     """Return (load, service_factor, wait) per firm. ``capacity`` = inf means unlimited."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(np.isfinite(capacity),
-                        np.where(capacity > 0, demand / np.where(capacity > 0, capacity, 1.0),
-                                 np.where(demand > 0, np.inf, 0.0)),
-                        0.0)
+        load = np.where(
+            np.isfinite(capacity),
+            np.where(
+                capacity > 0,
+                demand / np.where(capacity > 0, capacity, 1.0),
+                np.where(demand > 0, np.inf, 0.0),
+            ),
+            0.0,
+        )
     over = load > 1.0
     factor = np.ones_like(load, dtype=float)
     factor[over] = np.power(load[over], -theta)

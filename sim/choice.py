@@ -26,9 +26,25 @@ import numpy as np
 __all__ = ["utilities", "logit_probabilities", "logit_choice"]
 
 
-def utilities(*, expect, attitude, tried, current, beta_perf, beta_price, beta_time, beta_wom,
-              beta_brand, price, brand, wait_effort, ref_price, novelty_risk, inertia_current,
-              rows=None):
+def utilities(
+    *,
+    expect,
+    attitude,
+    tried,
+    current,
+    beta_perf,
+    beta_price,
+    beta_time,
+    beta_wom,
+    beta_brand,
+    price,
+    brand,
+    wait_effort,
+    ref_price,
+    novelty_risk,
+    inertia_current,
+    rows=None,
+):
     """V_ij for the customers (rows) and all firms (columns).
 
     ``price`` may be (K,) or (n, K) (member discounts); ``inertia_current`` is (n,):
@@ -103,8 +119,9 @@ def _weights(v, available, outside_utility):
     return e, e0, total
 
 
-def logit_choice(v: np.ndarray, available: np.ndarray, outside_utility: float | None,
-                 u: np.ndarray) -> np.ndarray:
+def logit_choice(
+    v: np.ndarray, available: np.ndarray, outside_utility: float | None, u: np.ndarray
+) -> np.ndarray:
     """Chosen firm per row: 0..K-1, or -1 for buying nothing (or nothing available).
 
     Inverse CDF over the firms in column order, then the outside option: row i picks

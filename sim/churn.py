@@ -23,7 +23,9 @@ import numpy as np
 __all__ = ["churn_hazard", "winback_success"]
 
 
-def churn_hazard(S, switching_cost, *, base_rate, dissatisfaction_rate, curvature, switching_cost_effect):
+def churn_hazard(
+    S, switching_cost, *, base_rate, dissatisfaction_rate, curvature, switching_cost_effect
+):
     h = base_rate + dissatisfaction_rate * np.power(np.clip((1.0 - S) / 2.0, 0.0, 1.0), curvature)
     return np.minimum(1.0, h * np.exp(-switching_cost_effect * switching_cost))
 

@@ -39,7 +39,10 @@ def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
 
     cols = list(df.columns)
     rows = [[fmt(v) for v in r] for r in df.itertuples(index=False)]
-    widths = [max(len(str(c)), *(len(r[i]) for r in rows)) if rows else len(str(c)) for i, c in enumerate(cols)]
+    widths = [
+        max(len(str(c)), *(len(r[i]) for r in rows)) if rows else len(str(c))
+        for i, c in enumerate(cols)
+    ]
     line = "  ".join(str(c).rjust(w) for c, w in zip(cols, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
@@ -76,21 +79,30 @@ def cmd_run(a) -> int:
         overrides.append(f"scenario.replications={a.replications}")
     sc = load_scenario(a.scenario, overrides)
     out_root = _check_out("--out", a.out)
-    print(f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
-          f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)", file=sys.stderr)
+    print(
+        f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
+        f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
+        file=sys.stderr,
+    )
     result = run_scenario(sc, progress=not a.quiet)
     try:
         folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
     except OSError as exc:
-        raise UsageError(f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})") from None
+        raise UsageError(
+            f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
+        ) from None
     summary = summarise(result.firms)
     print()
-    print(f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)")
+    print(
+        f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)"
+    )
     print(_fmt_table(summary))
     if sc.notice:
         print(f"\nWhat to notice: {sc.notice}")
     print(f"\nRun folder: {folder}")
-    print("  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv")
+    print(
+        "  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv"
+    )
     print(f"  plots:  {folder / 'plots'} (overview.png first)")
     print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
     return 0
@@ -99,9 +111,11 @@ def cmd_run(a) -> int:
 def cmd_validate(a) -> int:
     sc = load_scenario(a.scenario, list(a.set or []))
     p = sc.params
-    print(f"ok: {a.scenario}: scenario '{sc.name}', {p.market.n_customers} customers, "
-          f"{len(p.firms)} firms ({', '.join(f.name for f in p.firms)}), {p.market.periods} periods, "
-          f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s)")
+    print(
+        f"ok: {a.scenario}: scenario '{sc.name}', {p.market.n_customers} customers, "
+        f"{len(p.firms)} firms ({', '.join(f.name for f in p.firms)}), {p.market.periods} periods, "
+        f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s)"
+    )
     return 0
 
 
@@ -154,19 +168,25 @@ def explain_customer(run: dict, cid: int) -> str:
     ev = run["events"]
     if "replication" in ev:
         ev = ev[ev["replication"] == 0]
-    mine = ev[(ev["customer"] == cid) | ((ev["other"] == cid) & ev["event"].isin(["referral", "heard"]))]
+    mine = ev[
+        (ev["customer"] == cid) | ((ev["other"] == cid) & ev["event"].isin(["referral", "heard"]))
+    ]
     panel = run["panel"]
     if "replication" in panel and not panel.empty:
         panel = panel[panel["replication"] == 0]
     path = panel[panel["customer"] == cid] if not panel.empty else panel
-    lines = [f"Customer {cid}: segment {int(row['segment'])}, buys {row['quantity']:.2f} units a purchase, "
-             f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."]
+    lines = [
+        f"Customer {cid}: segment {int(row['segment'])}, buys {row['quantity']:.2f} units a purchase, "
+        f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."
+    ]
     status = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
     if not path.empty:
         p0 = path.iloc[0]
-        lines.append(f"Period {int(p0['period'])}: {status[int(p0['status'])]}"
-                     + (f" of {fname(p0['firm'])}" if int(p0["firm"]) >= 0 else "")
-                     + f", satisfaction {p0['satisfaction']:+.2f}.")
+        lines.append(
+            f"Period {int(p0['period'])}: {status[int(p0['status'])]}"
+            + (f" of {fname(p0['firm'])}" if int(p0["firm"]) >= 0 else "")
+            + f", satisfaction {p0['satisfaction']:+.2f}."
+        )
     heard_by_period = {}
     for per, g in mine[(mine["event"] == "heard") & (mine["customer"] == cid)].groupby("period"):
         parts = []
@@ -184,15 +204,25 @@ def explain_customer(run: dict, cid: int) -> str:
         other = int(e["other"]) if not pd.isna(e["other"]) else -1
         if kind == "acquire":
             how = str(e["detail"])
-            src = {"known": "a firm it already knew", "marketing": "after hearing of it through marketing",
-                   "imitation": "after seeing friends use it", "wom": "after what friends said",
-                   "referral": f"referred by customer {other}", "switch": f"switching from {of}",
-                   "winback": "won back"}.get(how, how)
+            src = {
+                "known": "a firm it already knew",
+                "marketing": "after hearing of it through marketing",
+                "imitation": "after seeing friends use it",
+                "wom": "after what friends said",
+                "referral": f"referred by customer {other}",
+                "switch": f"switching from {of}",
+                "winback": "won back",
+            }.get(how, how)
             lines.append(f"Period {t}: became a customer of {f} ({src}).")
         elif kind == "complaint":
-            out = {"resolved_quick": "resolved quickly", "resolved_late": "to be resolved late",
-                   "unresolved": "left unresolved"}.get(str(e["detail"]), str(e["detail"]))
-            lines.append(f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}.")
+            out = {
+                "resolved_quick": "resolved quickly",
+                "resolved_late": "to be resolved late",
+                "unresolved": "left unresolved",
+            }.get(str(e["detail"]), str(e["detail"]))
+            lines.append(
+                f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}."
+            )
         elif kind == "resolved_late":
             lines.append(f"Period {t}: {f} resolved the complaint, late.")
         elif kind == "referral":
@@ -201,8 +231,11 @@ def explain_customer(run: dict, cid: int) -> str:
             else:
                 lines.append(f"Period {t}: referred customer {int(e['customer'])} to {f}.")
         elif kind == "switch":
-            why = {"choice": "found better value elsewhere", "churn": "was dissatisfied or moved on",
-                   "referral": "a friend recommended a rival"}.get(str(e["detail"]), str(e["detail"]))
+            why = {
+                "choice": "found better value elsewhere",
+                "churn": "was dissatisfied or moved on",
+                "referral": "a friend recommended a rival",
+            }.get(str(e["detail"]), str(e["detail"]))
             neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
             lines.append(f"Period {t}: left {f} for {of} ({why}{neg}).")
         elif kind == "churn":
@@ -216,11 +249,15 @@ def explain_customer(run: dict, cid: int) -> str:
         s = path["satisfaction"].to_numpy()
         lines.append("Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s))
         last = path.iloc[-1]
-        lines.append(f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
-                     + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")
-                     + f", satisfaction {last['satisfaction']:+.2f}.")
+        lines.append(
+            f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
+            + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")
+            + f", satisfaction {last['satisfaction']:+.2f}."
+        )
     else:
-        lines.append("(This customer is not in the recorded panel, so the per-period satisfaction path is not available.)")
+        lines.append(
+            "(This customer is not in the recorded panel, so the per-period satisfaction path is not available.)"
+        )
     if len(lines) <= 3:
         lines.append("Nothing else happened to this customer in the event log.")
     return "\n".join(lines)
@@ -250,24 +287,39 @@ def cascade_report(run: dict) -> str:
     for name in run["manifest"]["firms"]:
         g = s[s["firm_name"] == name]
         ff = f[f["name"] == name]
-        rows.append({
-            "firm": name, "cascades": len(g), "referred": int(g["size"].sum()) if len(g) else 0,
-            "mean_size": float(g["size"].mean()) if len(g) else np.nan,
-            "max_size": int(g["size"].max()) if len(g) else 0,
-            "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
-            "max_depth": int(g["depth"].max()) if len(g) else 0,
-            "mean_depth": float(c[c["firm_name"] == name]["depth"].mean()) if len(g) else np.nan,
-            "wom_pos": int(ff["wom_pos"].sum()), "wom_neg": int(ff["wom_neg"].sum()),
-            "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
-        })
-    out = ["Referral cascades (first replication): size = customers referred in one tree; depth = generations.",
-           _fmt_table(pd.DataFrame(rows), "{:.2f}")]
+        rows.append(
+            {
+                "firm": name,
+                "cascades": len(g),
+                "referred": int(g["size"].sum()) if len(g) else 0,
+                "mean_size": float(g["size"].mean()) if len(g) else np.nan,
+                "max_size": int(g["size"].max()) if len(g) else 0,
+                "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
+                "max_depth": int(g["depth"].max()) if len(g) else 0,
+                "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
+                if len(g)
+                else np.nan,
+                "wom_pos": int(ff["wom_pos"].sum()),
+                "wom_neg": int(ff["wom_neg"].sum()),
+                "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
+            }
+        )
+    out = [
+        "Referral cascades (first replication): size = customers referred in one tree; depth = generations.",
+        _fmt_table(pd.DataFrame(rows), "{:.2f}"),
+    ]
     if len(s):
         out += ["", "Largest cascades:", _fmt_table(s.head(10))]
         hist = s["size"].value_counts().sort_index()
-        out += ["", "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items())]
-    out += ["", "Positive against negative: wom_pos / wom_neg are messages told; lost_after_neg_wom counts "
-            "customers lost within the attribution window after hearing bad word about the firm."]
+        out += [
+            "",
+            "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
+        ]
+    out += [
+        "",
+        "Positive against negative: wom_pos / wom_neg are messages told; lost_after_neg_wom counts "
+        "customers lost within the attribution window after hearing bad word about the firm.",
+    ]
     return "\n".join(out)
 
 
@@ -278,17 +330,25 @@ def cmd_cascades(a) -> int:
 
 # ---------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap = argparse.ArgumentParser(
+        prog="sim", description="Agent-based simulation of customer markets."
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")
     r.add_argument("--seed", type=int, help="root seed (overrides scenario.seed)")
     r.add_argument("--periods", type=int, help="number of periods (overrides market.periods)")
-    r.add_argument("--replications", type=int, help="replications (overrides scenario.replications)")
+    r.add_argument(
+        "--replications", type=int, help="replications (overrides scenario.replications)"
+    )
     r.add_argument("--out", default="results", help="results folder (default: results)")
-    r.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
-                   help="override a scenario value, e.g. --set firms.B.price=0.9 (repeatable)")
+    r.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value, e.g. --set firms.B.price=0.9 (repeatable)",
+    )
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
@@ -300,7 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="compare run folders side by side")
     c.add_argument("runs", nargs="+", help="run folders")
-    c.add_argument("--out", help="folder for comparison.csv and comparison.png (default results/compare/<time>)")
+    c.add_argument(
+        "--out",
+        help="folder for comparison.csv and comparison.png (default results/compare/<time>)",
+    )
     c.set_defaults(func=cmd_compare)
 
     e = sub.add_parser("explain", help="the story of one customer in a run")
@@ -335,8 +398,10 @@ def _delegate(module: str):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            raise UsageError(f"this command needs {exc.name!r}, which is not installed "
-                             "(scripts/setup.sh installs everything)") from None
+            raise UsageError(
+                f"this command needs {exc.name!r}, which is not installed "
+                "(scripts/setup.sh installs everything)"
+            ) from None
         return int(mod.main(list(a.args)) or 0)
 
     return run

@@ -24,10 +24,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["complaint_probability", "recover", "recovery_share", "SILENT", "QUICK", "LATE", "UNRESOLVED", "OUTCOME_NAMES"]
+__all__ = [
+    "complaint_probability",
+    "recover",
+    "recovery_share",
+    "SILENT",
+    "QUICK",
+    "LATE",
+    "UNRESOLVED",
+    "OUTCOME_NAMES",
+]
 
 SILENT, QUICK, LATE, UNRESOLVED = 0, 1, 2, 3
-OUTCOME_NAMES = {SILENT: "silent", QUICK: "resolved_quick", LATE: "resolved_late", UNRESOLVED: "unresolved"}
+OUTCOME_NAMES = {
+    SILENT: "silent",
+    QUICK: "resolved_quick",
+    LATE: "resolved_late",
+    UNRESOLVED: "unresolved",
+}
 
 
 def complaint_probability(shortfall, ease, max_prob, scale):
@@ -36,8 +50,11 @@ def complaint_probability(shortfall, ease, max_prob, scale):
 
 def recovery_share(outcome, *, r_unresolved, r_late, r_quick, interim=True):
     """r_o per outcome (LATE gets r_unresolved while pending when ``interim``)."""
-    return np.select([outcome == QUICK, outcome == LATE, outcome == UNRESOLVED],
-                     [r_quick, r_unresolved if interim else r_late, r_unresolved], 0.0)
+    return np.select(
+        [outcome == QUICK, outcome == LATE, outcome == UNRESOLVED],
+        [r_quick, r_unresolved if interim else r_late, r_unresolved],
+        0.0,
+    )
 
 
 def recover(z, loss, outcome, first_failure, *, r_unresolved, r_late, r_quick, paradox):

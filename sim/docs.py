@@ -64,8 +64,14 @@ def _type_name(cls, name: str) -> str:
     for f in dataclasses.fields(cls):
         if f.name == name:
             t = str(f.type).replace(" ", "")
-            return {"float": "number", "int": "integer", "bool": "boolean", "str": "string",
-                    "float|None": 'number or "none"', "list": "array of tables"}.get(t, t)
+            return {
+                "float": "number",
+                "int": "integer",
+                "bool": "boolean",
+                "str": "string",
+                "float|None": 'number or "none"',
+                "list": "array of tables",
+            }.get(t, t)
     return ""
 
 
@@ -79,12 +85,16 @@ def scenario_tables() -> str:
         out.append("|---|---|---|---|---|")
         for row in P.describe(cls):
             if section == "market" and row["name"] == "segments":
-                out.append("| `segments` | array of tables | three segments (see docs/model.md) | — | "
-                           "`[[market.segments]]` entries; when given, they replace the default segments. |")
+                out.append(
+                    "| `segments` | array of tables | three segments (see docs/model.md) | — | "
+                    "`[[market.segments]]` entries; when given, they replace the default segments. |"
+                )
                 continue
             doc = row["doc"].replace("|", "\\|")
-            out.append(f"| `{row['name']}` | {_type_name(cls, row['name'])} | {_fmt_default(row['default'])} | "
-                       f"{_fmt_range(row)} | {doc} |")
+            out.append(
+                f"| `{row['name']}` | {_type_name(cls, row['name'])} | {_fmt_default(row['default'])} | "
+                f"{_fmt_range(row)} | {doc} |"
+            )
         out.append("")
     out.append(END)
     return "\n".join(out)
@@ -99,23 +109,38 @@ def parameter_tables() -> str:
         for row in P.describe(cls):
             doc = row["doc"].replace("|", "\\|")
             src = (row["source"] or "—").replace("|", "\\|")
-            out.append(f"| `{row['name']}` | {_fmt_default(row['default'])} | {row['unit'] or '—'} | "
-                       f"{_fmt_range(row)} | {src} | {doc} |")
+            out.append(
+                f"| `{row['name']}` | {_fmt_default(row['default'])} | {row['unit'] or '—'} | "
+                f"{_fmt_range(row)} | {src} | {doc} |"
+            )
         out.append("")
     out.append("#### Default segments\n")
-    out.append("| segment | share | beta_perf | beta_price | beta_time | beta_wom | beta_brand | w_quality | purchase_prob |")
+    out.append(
+        "| segment | share | beta_perf | beta_price | beta_time | beta_wom | beta_brand | w_quality | purchase_prob |"
+    )
     out.append("|---|---|---|---|---|---|---|---|---|")
     for s in P.MarketParams().segments:
-        out.append(f"| {s.name} | {s.share} | {s.beta_perf} | {s.beta_price} | {s.beta_time} | {s.beta_wom} | "
-                   f"{s.beta_brand} | {s.w_quality} | {s.purchase_prob} |")
-    out += ["", "Source of the segments: seed 004 (some buy on price, some on comfort or power, some on "
-            "reliability and other people's opinions); the weights are assumptions.", "", END]
+        out.append(
+            f"| {s.name} | {s.share} | {s.beta_perf} | {s.beta_price} | {s.beta_time} | {s.beta_wom} | "
+            f"{s.beta_brand} | {s.w_quality} | {s.purchase_prob} |"
+        )
+    out += [
+        "",
+        "Source of the segments: seed 004 (some buy on price, some on comfort or power, some on "
+        "reliability and other people's opinions); the weights are assumptions.",
+        "",
+        END,
+    ]
     return "\n".join(out)
 
 
 def write_into(path: Path, block: str | None = None) -> bool:
     text = path.read_text()
-    block = block if block is not None else (scenario_tables() if path.name == "scenarios.md" else parameter_tables())
+    block = (
+        block
+        if block is not None
+        else (scenario_tables() if path.name == "scenarios.md" else parameter_tables())
+    )
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{path}: markers {BEGIN} … {END} not found")
     head, rest = text.split(BEGIN, 1)
@@ -128,8 +153,14 @@ def write_into(path: Path, block: str | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.docs", description=__doc__.splitlines()[0])
-    ap.add_argument("--write", metavar="FILE", help="replace the marked block in FILE (scenarios.md gets the scenario key tables)")
-    ap.add_argument("--scenarios", action="store_true", help="print the scenario key tables instead")
+    ap.add_argument(
+        "--write",
+        metavar="FILE",
+        help="replace the marked block in FILE (scenarios.md gets the scenario key tables)",
+    )
+    ap.add_argument(
+        "--scenarios", action="store_true", help="print the scenario key tables instead"
+    )
     a = ap.parse_args(argv)
     if a.write:
         write_into(Path(a.write))

@@ -94,8 +94,11 @@ class LogitMarket:
         self.quantity = np.broadcast_to(np.asarray(self.quantity, float), (n,)).copy()
         self.unit_cost = np.broadcast_to(np.asarray(self.unit_cost, float), (k,)).copy()
         self.purchase_cost = np.broadcast_to(np.asarray(self.purchase_cost, float), (k,)).copy()
-        self.available = (np.ones((n, k), bool) if self.available is None
-                          else np.broadcast_to(np.asarray(self.available, bool), (n, k)).copy())
+        self.available = (
+            np.ones((n, k), bool)
+            if self.available is None
+            else np.broadcast_to(np.asarray(self.available, bool), (n, k)).copy()
+        )
         if not self.names:
             self.names = tuple(f"F{j + 1}" for j in range(k))
         if np.any(self.alpha <= 0):
@@ -141,8 +144,13 @@ class LogitMarket:
         """(K,) ∂Π_j/∂p_j at ``prices`` (zero at an interior equilibrium)."""
         s = self.shares(prices)
         w = self.weight[:, None]
-        return (w * (s * self.quantity[:, None]
-                     - self.alpha[:, None] * s * (1 - s) * self.margins(prices))).sum(axis=0)
+        return (
+            w
+            * (
+                s * self.quantity[:, None]
+                - self.alpha[:, None] * s * (1 - s) * self.margins(prices)
+            )
+        ).sum(axis=0)
 
     # ------------------------------------------------------------------ one firm
     def _own(self, j: int, prices):
@@ -154,7 +162,9 @@ class LogitMarket:
         a = v[:, j]
         others = np.delete(v, j, axis=1)
         if self.outside_utility is not None:
-            others = np.concatenate([others, np.full((v.shape[0], 1), float(self.outside_utility))], axis=1)
+            others = np.concatenate(
+                [others, np.full((v.shape[0], 1), float(self.outside_utility))], axis=1
+            )
         with np.errstate(divide="ignore"):
             if others.shape[1]:
                 mo = others.max(axis=1)
@@ -178,8 +188,9 @@ class LogitMarket:
         m = (p - self.unit_cost[j]) * self.quantity - self.purchase_cost[j]
         return float((self.weight * (s * self.quantity - self.alpha * s * (1 - s) * m)).sum())
 
-    def best_response(self, j: int, prices, *, lo: float | None = None, hi: float | None = None,
-                      points: int = 161) -> float:
+    def best_response(
+        self, j: int, prices, *, lo: float | None = None, hi: float | None = None, points: int = 161
+    ) -> float:
         """The price that maximises firm j's profit given the others' ``prices``.
 
         Searches a grid on [lo, hi] (default: from the unit cost to a price at which the
@@ -200,11 +211,17 @@ class LogitMarket:
         left, right = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
         fl, fr = self._own_foc(j, a, log_rest, left), self._own_foc(j, a, log_rest, right)
         if fl > 0 > fr:
-            return float(optimize.brentq(lambda p: self._own_foc(j, a, log_rest, p), left, right,
-                                         xtol=1e-13, rtol=1e-13))
-        res = optimize.minimize_scalar(lambda p: -self.own_profit_curve(j, prices, [p])[0],
-                                       bounds=(left, right), method="bounded",
-                                       options={"xatol": 1e-12})
+            return float(
+                optimize.brentq(
+                    lambda p: self._own_foc(j, a, log_rest, p), left, right, xtol=1e-13, rtol=1e-13
+                )
+            )
+        res = optimize.minimize_scalar(
+            lambda p: -self.own_profit_curve(j, prices, [p])[0],
+            bounds=(left, right),
+            method="bounded",
+            options={"xatol": 1e-12},
+        )
         return float(res.x) if -res.fun >= prof[i] else float(grid[i])
 
     # ------------------------------------------------------------------ builders
@@ -233,28 +250,59 @@ class LogitMarket:
         names = tuple(f.name for f in firms)
         if static:
             perf = composite(pop.w_quality[:, None], quality[None, :], service[None, :])
-            base = (pop.beta_perf[:, None] * perf + pop.beta_brand[:, None] * brand[None, :]
-                    - pop.beta_time[:, None] * effort[None, :])
-            return cls(base, alpha, pop.purchase_prob.astype(float), pop.quantity, unit_cost, purchase_cost,
-                       outside, None, names)
+            base = (
+                pop.beta_perf[:, None] * perf
+                + pop.beta_brand[:, None] * brand[None, :]
+                - pop.beta_time[:, None] * effort[None, :]
+            )
+            return cls(
+                base,
+                alpha,
+                pop.purchase_prob.astype(float),
+                pop.quantity,
+                unit_cost,
+                purchase_cost,
+                outside,
+                None,
+                names,
+            )
         lp = P.loyalty
         loyalty_on = np.array([bool(f.levers.loyalty) and lp.enabled for f in firms])
-        gamma = switching_cost(pop.firm, pop.points, inertia=P.choice.inertia,
-                               firm_switching_cost=lv("switching_cost"), loyalty_on=loyalty_on,
-                               points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
-                               points_cap=lp.points_cap)
-        sat = P.choice.satisfaction_weight * np.where(pop.last_firm == pop.firm, pop.satisfaction, 0.0)
-        base = utilities(expect=pop.expect, attitude=pop.attitude, tried=pop.tried,
-                         current=pop.firm.astype(np.int64), beta_perf=pop.beta_perf,
-                         beta_price=pop.beta_price, beta_time=pop.beta_time, beta_wom=pop.beta_wom,
-                         beta_brand=pop.beta_brand, price=np.zeros(len(firms)), brand=brand,
-                         wait_effort=np.asarray(model.wait, float) + effort,
-                         ref_price=float(P.market.reference_price),
-                         novelty_risk=P.choice.novelty_risk, inertia_current=gamma + sat)
+        gamma = switching_cost(
+            pop.firm,
+            pop.points,
+            inertia=P.choice.inertia,
+            firm_switching_cost=lv("switching_cost"),
+            loyalty_on=loyalty_on,
+            points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
+            points_cap=lp.points_cap,
+        )
+        sat = P.choice.satisfaction_weight * np.where(
+            pop.last_firm == pop.firm, pop.satisfaction, 0.0
+        )
+        base = utilities(
+            expect=pop.expect,
+            attitude=pop.attitude,
+            tried=pop.tried,
+            current=pop.firm.astype(np.int64),
+            beta_perf=pop.beta_perf,
+            beta_price=pop.beta_price,
+            beta_time=pop.beta_time,
+            beta_wom=pop.beta_wom,
+            beta_brand=pop.beta_brand,
+            price=np.zeros(len(firms)),
+            brand=brand,
+            wait_effort=np.asarray(model.wait, float) + effort,
+            ref_price=float(P.market.reference_price),
+            novelty_risk=P.choice.novelty_risk,
+            inertia_current=gamma + sat,
+        )
         active = np.array([f.active for f in firms])
         available = pop.aware & active[None, :]
         weight = pop.purchase_prob * ((pop.status != LAPSED) & available.any(axis=1))
-        return cls(base, alpha, weight, pop.quantity, unit_cost, purchase_cost, outside, available, names)
+        return cls(
+            base, alpha, weight, pop.quantity, unit_cost, purchase_cost, outside, available, names
+        )
 
     @classmethod
     def from_params(cls, params, seed: int | None = None) -> LogitMarket:
@@ -300,18 +348,29 @@ class EquilibriumResult:
     max_gain: float
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"firm": list(self.names), "price": self.prices, "share": self.share,
-                             "purchases": self.purchases, "units": self.units, "profit": self.profits})
+        return pd.DataFrame(
+            {
+                "firm": list(self.names),
+                "price": self.prices,
+                "share": self.share,
+                "purchases": self.purchases,
+                "units": self.units,
+                "profit": self.profits,
+            }
+        )
 
     def __str__(self) -> str:
-        head = (f"Bertrand–Nash equilibrium ({'converged' if self.converged else 'NOT converged'} after "
-                f"{self.iterations} iterations; max |dΠ/dp| {self.foc_norm:.2e}; best unilateral gain "
-                f"{self.max_gain:.2e}); outside share {self.outside_share:.3f}")
+        head = (
+            f"Bertrand–Nash equilibrium ({'converged' if self.converged else 'NOT converged'} after "
+            f"{self.iterations} iterations; max |dΠ/dp| {self.foc_norm:.2e}; best unilateral gain "
+            f"{self.max_gain:.2e}); outside share {self.outside_share:.3f}"
+        )
         return head + "\n" + self.table().to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
-def nash_prices(market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter: int = 5000,
-                check: bool = True) -> EquilibriumResult:
+def nash_prices(
+    market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter: int = 5000, check: bool = True
+) -> EquilibriumResult:
     """Solve the Bertrand–Nash first-order conditions of ``market``.
 
     Args:
@@ -329,8 +388,11 @@ def nash_prices(market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter
     w, q, al = market.weight, market.quantity, market.alpha
     c, f = market.unit_cost, market.purchase_cost
     qbar = max(float(np.average(q, weights=w)) if w.sum() > 0 else 1.0, 1e-9)
-    p = (np.asarray(start, float).copy() if start is not None
-         else c + f / qbar + 1.0 / float(np.average(al, weights=w if w.sum() > 0 else None)))
+    p = (
+        np.asarray(start, float).copy()
+        if start is not None
+        else c + f / qbar + 1.0 / float(np.average(al, weights=w if w.sum() > 0 else None))
+    )
     converged = False
     it = 0
     while it < max_iter:
@@ -339,7 +401,11 @@ def nash_prices(market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter
         m = market.margins(p)
         wa_s = (w * al)[:, None] * s
         den = (wa_s * q[:, None]).sum(axis=0)
-        num = (w[:, None] * s * q[:, None]).sum(axis=0) + f * wa_s.sum(axis=0) + (wa_s * s * m).sum(axis=0)
+        num = (
+            (w[:, None] * s * q[:, None]).sum(axis=0)
+            + f * wa_s.sum(axis=0)
+            + (wa_s * s * m).sum(axis=0)
+        )
         new = np.where(den > 0, c + num / np.where(den > 0, den, 1.0), p)
         if not np.all(np.isfinite(new)):
             break
@@ -368,9 +434,19 @@ def nash_prices(market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter
     pur = market.purchases(p)
     occ = float(w.sum())
     share = pur / occ if occ > 0 else np.zeros(k)
-    return EquilibriumResult(market.names, p, prof, pur, market.units(p), share,
-                             float(1.0 - share.sum()), it, converged,
-                             float(np.max(np.abs(market.foc(p)))), float(gain))
+    return EquilibriumResult(
+        market.names,
+        p,
+        prof,
+        pur,
+        market.units(p),
+        share,
+        float(1.0 - share.sum()),
+        it,
+        converged,
+        float(np.max(np.abs(market.foc(p)))),
+        float(gain),
+    )
 
 
 def bertrand_nash(source, seed: int | None = None, **kwargs) -> EquilibriumResult:
@@ -396,8 +472,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from .scenario import ScenarioError
 
-    ap = argparse.ArgumentParser(prog="python -m sim.equilibrium",
-                                 description="Bertrand–Nash prices of a scenario's static logit market.")
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.equilibrium",
+        description="Bertrand–Nash prices of a scenario's static logit market.",
+    )
     ap.add_argument("scenario")
     ap.add_argument("--seed", type=int)
     a = ap.parse_args(argv)

@@ -19,8 +19,20 @@ import numpy as np
 __all__ = ["update_expectations"]
 
 
-def update_expectations(expect, aware, *, buyers, buyer_firm, perf, alpha_e,
-                        wom_weight_sum, wom_content_sum, psi, promise, alpha_p):
+def update_expectations(
+    expect,
+    aware,
+    *,
+    buyers,
+    buyer_firm,
+    perf,
+    alpha_e,
+    wom_weight_sum,
+    wom_content_sum,
+    psi,
+    promise,
+    alpha_p,
+):
     """Apply experience, word-of-mouth and promise pulls in place."""
     if buyers.size and alpha_e > 0:
         e = expect[buyers, buyer_firm]

@@ -17,8 +17,18 @@ def composite(w_quality, quality, service):
     return w_quality * quality + (1.0 - w_quality) * service
 
 
-def perceived_performance(w_quality, quality, service, factor, wait, wait_weight,
-                          z_quality, z_service, quality_noise, service_noise):
+def perceived_performance(
+    w_quality,
+    quality,
+    service,
+    factor,
+    wait,
+    wait_weight,
+    z_quality,
+    z_service,
+    quality_noise,
+    service_noise,
+):
     """P_i for buyers; all firm quantities already indexed by each buyer's firm."""
     q = quality + quality_noise * z_quality
     s = service * factor + service_noise * z_service

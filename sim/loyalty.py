@@ -19,7 +19,9 @@ import numpy as np
 __all__ = ["switching_cost", "member_price"]
 
 
-def switching_cost(firm, points, *, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap):
+def switching_cost(
+    firm, points, *, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap
+):
     """γ_i for every customer (0 for customers without a firm)."""
     has = firm >= 0
     f = np.where(has, firm, 0)

@@ -68,13 +68,31 @@ from .wom import pick_referrals, sample_messages, talk_probability
 __all__ = ["MarketModel", "STREAMS", "ACQ_CHANNELS"]
 
 #: independent random streams, one per mechanism (common random numbers across scenarios)
-STREAMS = ("init", "network", "awareness", "purchase", "choice", "experience", "complaints",
-           "wom", "referrals", "churn", "winback", "survey", "policy")
+STREAMS = (
+    "init",
+    "network",
+    "awareness",
+    "purchase",
+    "choice",
+    "experience",
+    "complaints",
+    "wom",
+    "referrals",
+    "churn",
+    "winback",
+    "survey",
+    "policy",
+)
 
 #: acquisition channels (column suffixes acq_<channel> in the firm table)
 ACQ_CHANNELS = ("known", "marketing", "imitation", "wom", "referral", "switch", "winback")
-_VIA_TO_CHANNEL = {VIA_INITIAL: "known", VIA_MARKETING: "marketing", VIA_IMITATION: "imitation",
-                   VIA_WOM: "wom", VIA_REFERRAL: "referral"}
+_VIA_TO_CHANNEL = {
+    VIA_INITIAL: "known",
+    VIA_MARKETING: "marketing",
+    VIA_IMITATION: "imitation",
+    VIA_WOM: "wom",
+    VIA_REFERRAL: "referral",
+}
 
 #: NPS cut-offs on the satisfaction scale: score = 5 (S + 1) on 0–10; promoters 9–10,
 #: detractors 0–6 (Reichheld 2003)
@@ -109,7 +127,9 @@ class MarketModel(mesa.Model):
         super().__init__(rng=int(params.seed))
         self.params = params
         seqs = np.random.SeedSequence(int(params.seed)).spawn(len(STREAMS))
-        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)}
+        self.streams = {
+            name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)
+        }
         self.period = 0
         m = params.market
         n = int(m.n_customers)
@@ -117,30 +137,40 @@ class MarketModel(mesa.Model):
         if k < 1:
             raise ValueError("firms: at least one firm is needed")
         net = params.network
-        self.network = build_network(net.kind, n, int(net.degree), float(net.rewire),
-                                     self.streams["network"], net.path)
+        self.network = build_network(
+            net.kind, n, int(net.degree), float(net.rewire), self.streams["network"], net.path
+        )
         self.adjacency = self.network.adjacency()
         self.degree = self.network.degree.astype(float)
         self.pop = Population.create(m, k, self.streams["init"])
         self.mean_w_quality = float(self.pop.w_quality.mean())
-        self.firms: list[Firm] = [Firm(self, fp, j, policy=make_policy(fp.policy))
-                                  for j, fp in enumerate(params.firms)]
+        self.firms: list[Firm] = [
+            Firm(self, fp, j, policy=make_policy(fp.policy)) for j, fp in enumerate(params.firms)
+        ]
         # stochastic policies draw from the model's "policy" stream (reproducible)
         for f in self.firms:
             if hasattr(f.policy, "bind"):
                 f.policy.bind(self.streams["policy"], f)
         self.customers = CustomerViews(self)
         self.recorder = Recorder()
-        self.wait = np.zeros(k)   # last period's waiting per firm (public knowledge)
+        self.wait = np.zeros(k)  # last period's waiting per firm (public knowledge)
         self.load = np.zeros(k)
-        self._pending = {"customer": np.empty(0, np.int64), "firm": np.empty(0, np.int64),
-                         "due": np.empty(0, np.int64), "z": np.empty(0), "loss": np.empty(0),
-                         "w": np.empty(0)}
+        self._pending = {
+            "customer": np.empty(0, np.int64),
+            "firm": np.empty(0, np.int64),
+            "due": np.empty(0, np.int64),
+            "z": np.empty(0),
+            "loss": np.empty(0),
+            "w": np.empty(0),
+        }
         self._timeline = sorted(params.events, key=lambda e: int(e["period"]))
         self._lever_log: list[tuple] = []
         ps = min(int(params.panel_size), n)
-        self.panel_ids = (np.unique(np.linspace(0, n - 1, ps).round().astype(np.int64)) if ps > 0
-                          else np.empty(0, np.int64))
+        self.panel_ids = (
+            np.unique(np.linspace(0, n - 1, ps).round().astype(np.int64))
+            if ps > 0
+            else np.empty(0, np.int64)
+        )
         self._panel: list[dict] = []
         self._log = bool(params.record_events)
         self._init_market()
@@ -173,39 +203,82 @@ class MarketModel(mesa.Model):
         def arr(attr, dtype=float):
             return np.array([getattr(f.levers, attr) for f in fs], dtype=dtype)
 
-        out = {a: arr(a) for a in ("price", "unit_cost", "quality", "service", "service_cost",
-                                   "serve_cost", "brand", "effort", "capacity_cost",
-                                   "complaint_ease", "resolve_share", "resolve_speed",
-                                   "complaint_cost", "remedy_cost", "marketing", "marketing_cost",
-                                   "switching_cost", "loyalty_discount", "loyalty_fixed_cost",
-                                   "referral_reward", "winback", "winback_cost", "fixed_cost")}
-        out["capacity"] = np.array([np.inf if f.levers.capacity is None else float(f.levers.capacity)
-                                    for f in fs])
-        out["loyalty"] = np.array([bool(f.levers.loyalty) and self.params.loyalty.enabled for f in fs])
+        out = {
+            a: arr(a)
+            for a in (
+                "price",
+                "unit_cost",
+                "quality",
+                "service",
+                "service_cost",
+                "serve_cost",
+                "brand",
+                "effort",
+                "capacity_cost",
+                "complaint_ease",
+                "resolve_share",
+                "resolve_speed",
+                "complaint_cost",
+                "remedy_cost",
+                "marketing",
+                "marketing_cost",
+                "switching_cost",
+                "loyalty_discount",
+                "loyalty_fixed_cost",
+                "referral_reward",
+                "winback",
+                "winback_cost",
+                "fixed_cost",
+            )
+        }
+        out["capacity"] = np.array(
+            [np.inf if f.levers.capacity is None else float(f.levers.capacity) for f in fs]
+        )
+        out["loyalty"] = np.array(
+            [bool(f.levers.loyalty) and self.params.loyalty.enabled for f in fs]
+        )
         out["promise"] = np.array([f.promise_level() for f in fs])
         out["active"] = np.array([f.active for f in fs])
         return out
 
     def _switching_cost(self, L) -> np.ndarray:
         lp = self.params.loyalty
-        return switching_cost(self.pop.firm, self.pop.points, inertia=self.params.choice.inertia,
-                              firm_switching_cost=L["switching_cost"], loyalty_on=L["loyalty"],
-                              points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
-                              points_cap=lp.points_cap)
+        return switching_cost(
+            self.pop.firm,
+            self.pop.points,
+            inertia=self.params.choice.inertia,
+            firm_switching_cost=L["switching_cost"],
+            loyalty_on=L["loyalty"],
+            points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
+            points_cap=lp.points_cap,
+        )
 
     def _utilities(self, rows, L, gamma, *, inertia=True, novelty=True):
         pop = self.pop
         firm = pop.firm[rows].astype(np.int64)
-        price = member_price(L["price"], L["loyalty_discount"], L["loyalty"], firm, pop.points[rows])
-        v = utilities(expect=pop.expect, attitude=pop.attitude, tried=pop.tried, rows=rows,
-                      current=firm if inertia else np.full(rows.size, -1),
-                      beta_perf=pop.beta_perf[rows], beta_price=pop.beta_price[rows],
-                      beta_time=pop.beta_time[rows], beta_wom=pop.beta_wom[rows],
-                      beta_brand=pop.beta_brand[rows], price=price, brand=L["brand"],
-                      wait_effort=self.wait + L["effort"], ref_price=self.params.market.reference_price,
-                      novelty_risk=self.params.choice.novelty_risk if novelty else 0.0,
-                      inertia_current=gamma[rows] + self.params.choice.satisfaction_weight
-                      * np.where(pop.last_firm[rows] == pop.firm[rows], pop.satisfaction[rows], 0.0))
+        price = member_price(
+            L["price"], L["loyalty_discount"], L["loyalty"], firm, pop.points[rows]
+        )
+        v = utilities(
+            expect=pop.expect,
+            attitude=pop.attitude,
+            tried=pop.tried,
+            rows=rows,
+            current=firm if inertia else np.full(rows.size, -1),
+            beta_perf=pop.beta_perf[rows],
+            beta_price=pop.beta_price[rows],
+            beta_time=pop.beta_time[rows],
+            beta_wom=pop.beta_wom[rows],
+            beta_brand=pop.beta_brand[rows],
+            price=price,
+            brand=L["brand"],
+            wait_effort=self.wait + L["effort"],
+            ref_price=self.params.market.reference_price,
+            novelty_risk=self.params.choice.novelty_risk if novelty else 0.0,
+            inertia_current=gamma[rows]
+            + self.params.choice.satisfaction_weight
+            * np.where(pop.last_firm[rows] == pop.firm[rows], pop.satisfaction[rows], 0.0),
+        )
         return v, price
 
     def _new_expectations(self, rows, cols, L):
@@ -234,8 +307,10 @@ class MarketModel(mesa.Model):
             who, f = cand[ok], choice[ok]
             perf = composite(pop.w_quality[who], L["quality"][f], L["service"][f])
             sp = self.params.satisfaction
-            s0 = np.tanh(sp.performance_weight * (perf - sp.neutral_performance)
-                         - sp.price_weight * (L["price"][f] / m.reference_price - 1.0))
+            s0 = np.tanh(
+                sp.performance_weight * (perf - sp.neutral_performance)
+                - sp.price_weight * (L["price"][f] / m.reference_price - 1.0)
+            )
             pop.firm[who] = f
             pop.last_firm[who] = f
             pop.status[who] = CUSTOMER
@@ -249,13 +324,32 @@ class MarketModel(mesa.Model):
 
     def _empty_flows(self) -> dict[str, np.ndarray]:
         k = self.n_firms
-        names = ["buyers", "units", "revenue", "contribution", "discounts", "complaints",
-                 "resolved_quick", "resolved_late", "unresolved", "remedies_quick", "remedies_late",
-                 "wom_pos", "wom_neg", "referrals", "lost_to_rival", "lost_out",
-                 "lost_after_negative_wom", "winback_contacts", "customers_start",
-                 *[f"acq_{c}" for c in ACQ_CHANNELS]]
+        names = [
+            "buyers",
+            "units",
+            "revenue",
+            "contribution",
+            "discounts",
+            "complaints",
+            "resolved_quick",
+            "resolved_late",
+            "unresolved",
+            "remedies_quick",
+            "remedies_late",
+            "wom_pos",
+            "wom_neg",
+            "referrals",
+            "lost_to_rival",
+            "lost_out",
+            "lost_after_negative_wom",
+            "winback_contacts",
+            "customers_start",
+            *[f"acq_{c}" for c in ACQ_CHANNELS],
+        ]
         fl = {name: np.zeros(k) for name in names}
-        fl["customers_start"] = np.bincount(self.pop.firm[self.pop.firm >= 0], minlength=k).astype(float)
+        fl["customers_start"] = np.bincount(self.pop.firm[self.pop.firm >= 0], minlength=k).astype(
+            float
+        )
         fl["load"] = np.zeros(k)
         fl["wait"] = np.zeros(k)
         return fl
@@ -264,9 +358,16 @@ class MarketModel(mesa.Model):
     def _log_lever(self, firm: Firm, name: str, old: Any, new: Any, source: str) -> None:
         self._lever_log.append((self.period, firm.index, name, old, new, source))
         if self._log:
-            self.recorder.add_events(self.period, "lever", [-1], firm.index,
-                                     value=float(new) if isinstance(new, (int, float)) and not isinstance(new, bool) else np.nan,
-                                     detail=f"{name}: {old} -> {new} ({source})")
+            self.recorder.add_events(
+                self.period,
+                "lever",
+                [-1],
+                firm.index,
+                value=float(new)
+                if isinstance(new, (int, float)) and not isinstance(new, bool)
+                else np.nan,
+                detail=f"{name}: {old} -> {new} ({source})",
+            )
 
     def _apply_timeline(self, t: int) -> None:
         while self._timeline and int(self._timeline[0]["period"]) <= t:
@@ -303,8 +404,13 @@ class MarketModel(mesa.Model):
                 r["share"] = rows[-k + f.index]["share"]
             rivals[f.name] = r
         survey = self._survey(firm) if "survey" in tuple(cls.get("observes", ())) else float("nan")
-        obs = {"period": self.period, "own": own, "levers": dataclasses.asdict(firm.levers),
-               "survey": survey, "rivals": rivals}
+        obs = {
+            "period": self.period,
+            "own": own,
+            "levers": dataclasses.asdict(firm.levers),
+            "survey": survey,
+            "rivals": rivals,
+        }
         if cls.get("full_information", False):
             obs["model"] = self
         return obs
@@ -341,7 +447,7 @@ class MarketModel(mesa.Model):
         # 1. timeline and policies ------------------------------------------------
         if not self._warming:  # the warm-up runs without timeline events or policies
             self._apply_timeline(t)
-        for firm in (self.firms if not self._warming else ()):
+        for firm in self.firms if not self._warming else ():
             obs = self.observe(firm)
             for lever, value in (firm.policy.decide(firm, obs) or {}).items():
                 if lever not in LEVERS:
@@ -362,16 +468,22 @@ class MarketModel(mesa.Model):
                 unaware |= ~pop.aware[:, j]
         rows_u = np.nonzero(unaware)[0]
         if rows_u.size:
-            counts = (adopter_counts(self.adjacency, pop.firm, k, rows_u)
-                      if acq.imitation_enabled and acq.imitation > 0 else None)
-            a, p_ext = awareness_probability(pop.aware[rows_u], active, marketing, counts,
-                                             self.degree[rows_u], acq.imitation)
+            counts = (
+                adopter_counts(self.adjacency, pop.firm, k, rows_u)
+                if acq.imitation_enabled and acq.imitation > 0
+                else None
+            )
+            a, p_ext = awareness_probability(
+                pop.aware[rows_u], active, marketing, counts, self.degree[rows_u], acq.imitation
+            )
             uu = u[rows_u]
             r_sub, cols = np.nonzero(uu < a)
             if r_sub.size:
                 rows = rows_u[r_sub]
                 pop.aware[rows, cols] = True
-                pop.aware_via[rows, cols] = np.where(uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION)
+                pop.aware_via[rows, cols] = np.where(
+                    uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION
+                )
                 self._new_expectations(rows, cols, L)
 
         # 3. purchase occasions ----------------------------------------------------
@@ -408,18 +520,33 @@ class MarketModel(mesa.Model):
         # 6. experience ----------------------------------------------------------------
         z = streams["experience"].standard_normal((2, n))
         ex = P.experience
-        perf = perceived_performance(pop.w_quality[buyers], L["quality"][bf], L["service"][bf],
-                                     factor[bf], wait[bf], P.capacity.wait_weight if P.capacity.enabled else 0.0,
-                                     z[0, buyers], z[1, buyers], ex.quality_noise, ex.service_noise)
+        perf = perceived_performance(
+            pop.w_quality[buyers],
+            L["quality"][bf],
+            L["service"][bf],
+            factor[bf],
+            wait[bf],
+            P.capacity.wait_weight if P.capacity.enabled else 0.0,
+            z[0, buyers],
+            z[1, buyers],
+            ex.quality_noise,
+            ex.service_noise,
+        )
 
         # 7. transaction satisfaction ----------------------------------------------------
         sp = P.satisfaction
         e_pre = pop.expect[buyers, bf]
-        x, _, z_sat, loss = transaction_satisfaction(perf, e_pre, paid, P.market.reference_price,
-                                        performance_weight=sp.performance_weight,
-                                        neutral_performance=sp.neutral_performance,
-                                        gain_weight=sp.gain_weight, loss_weight=sp.loss_weight,
-                                        price_weight=sp.price_weight)
+        x, _, z_sat, loss = transaction_satisfaction(
+            perf,
+            e_pre,
+            paid,
+            P.market.reference_price,
+            performance_weight=sp.performance_weight,
+            neutral_performance=sp.neutral_performance,
+            gain_weight=sp.gain_weight,
+            loss_weight=sp.loss_weight,
+            price_weight=sp.price_weight,
+        )
         fresh = new_rel | (pop.last_firm[buyers] != bf)
         problem = (e_pre - perf) > sp.problem_threshold
         omega_i = np.where(problem, sp.problem_weight, sp.memory_weight)
@@ -430,41 +557,73 @@ class MarketModel(mesa.Model):
         cost_complaint_i = np.zeros(buyers.size)
         if cp.enabled:
             uc = streams["complaints"].random((3, n))[:, buyers]
-            prob = cmp.complaint_probability(e_pre - perf, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale)
+            prob = cmp.complaint_probability(
+                e_pre - perf, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale
+            )
             comp = uc[0] < prob
             resolved = uc[1] < L["resolve_share"][bf]
             quick = uc[2] < L["resolve_speed"][bf]
-            outcome = np.where(comp, np.where(resolved, np.where(quick, cmp.QUICK, cmp.LATE), cmp.UNRESOLVED),
-                               cmp.SILENT).astype(np.int8)
+            outcome = np.where(
+                comp,
+                np.where(resolved, np.where(quick, cmp.QUICK, cmp.LATE), cmp.UNRESOLVED),
+                cmp.SILENT,
+            ).astype(np.int8)
             first = pop.n_complaints[buyers] == 0
-            x = cmp.recover(z_sat, loss, outcome, first, r_unresolved=cp.recovery_unresolved, r_late=cp.recovery_late,
-                            r_quick=cp.recovery_quick, paradox=cp.recovery_paradox)
+            x = cmp.recover(
+                z_sat,
+                loss,
+                outcome,
+                first,
+                r_unresolved=cp.recovery_unresolved,
+                r_late=cp.recovery_late,
+                r_quick=cp.recovery_quick,
+                paradox=cp.recovery_paradox,
+            )
             pop.n_complaints[buyers[comp]] += 1
             for code, key in ((cmp.QUICK, "resolved_quick"), (cmp.UNRESOLVED, "unresolved")):
                 fl[key] = np.bincount(bf[outcome == code], minlength=k).astype(float)
             fl["complaints"] = np.bincount(bf[comp], minlength=k).astype(float)
             fl["remedies_quick"] = fl["resolved_quick"]
-            cost_complaint_i = comp * L["complaint_cost"][bf] + (outcome == cmp.QUICK) * L["remedy_cost"][bf] * (1 + cp.quick_premium)
+            cost_complaint_i = comp * L["complaint_cost"][bf] + (outcome == cmp.QUICK) * L[
+                "remedy_cost"
+            ][bf] * (1 + cp.quick_premium)
             late = outcome == cmp.LATE
             if late.any():
                 pd_ = self._pending
                 pd_["customer"] = np.concatenate([pd_["customer"], buyers[late]])
                 pd_["firm"] = np.concatenate([pd_["firm"], bf[late]])
-                pd_["due"] = np.concatenate([pd_["due"], np.full(int(late.sum()), t + cp.late_delay)])
+                pd_["due"] = np.concatenate(
+                    [pd_["due"], np.full(int(late.sum()), t + cp.late_delay)]
+                )
                 pd_["w"] = np.concatenate([pd_["w"], omega_i[late]])
                 pd_["z"] = np.concatenate([pd_["z"], z_sat[late]])
                 pd_["loss"] = np.concatenate([pd_["loss"], loss[late]])
             if rec_ev and comp.any():
                 names = np.array([cmp.OUTCOME_NAMES[c] for c in range(4)], dtype=object)
-                rec.add_events(t, "complaint", buyers[comp], bf[comp], value=(e_pre - perf)[comp],
-                               detail=names[outcome[comp]])
+                rec.add_events(
+                    t,
+                    "complaint",
+                    buyers[comp],
+                    bf[comp],
+                    value=(e_pre - perf)[comp],
+                    detail=names[outcome[comp]],
+                )
 
         # 9. remembered satisfaction --------------------------------------------------------
-        S, peak, last = remember(pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers], x, fresh,
-                                 sp.memory, omega_i)
+        S, peak, last = remember(
+            pop.satisfaction[buyers],
+            pop.peak[buyers],
+            pop.last_x[buyers],
+            x,
+            fresh,
+            sp.memory,
+            omega_i,
+        )
         pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers] = S, peak, last
         om = sp.memory_weight
-        pop.perf_memory[buyers] = np.where(fresh, perf, (1 - om) * pop.perf_memory[buyers] + om * perf)
+        pop.perf_memory[buyers] = np.where(
+            fresh, perf, (1 - om) * pop.perf_memory[buyers] + om * perf
+        )
         pop.last_firm[buyers] = bf
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
@@ -479,10 +638,19 @@ class MarketModel(mesa.Model):
         # 11. expectations --------------------------------------------------------------------
         xp = P.expectations
         if xp.enabled:
-            update_expectations(pop.expect, pop.aware & active[None, :], buyers=buyers, buyer_firm=bf,
-                                perf=perf, alpha_e=xp.experience_weight, wom_weight_sum=wom_w,
-                                wom_content_sum=wom_c, psi=xp.wom_weight, promise=L["promise"],
-                                alpha_p=xp.promise_weight)
+            update_expectations(
+                pop.expect,
+                pop.aware & active[None, :],
+                buyers=buyers,
+                buyer_firm=bf,
+                perf=perf,
+                alpha_e=xp.experience_weight,
+                wom_weight_sum=wom_w,
+                wom_content_sum=wom_c,
+                psi=xp.wom_weight,
+                promise=L["promise"],
+                alpha_p=xp.promise_weight,
+            )
 
         # 12. churn, win-back, returns -----------------------------------------------------------
         if P.churn.enabled:
@@ -539,11 +707,19 @@ class MarketModel(mesa.Model):
             neg = self._negative_source(who[had], prev[had], t)
             fl["lost_after_negative_wom"] += np.bincount(prev[had][neg >= 0], minlength=k)
             if self._log:
-                self.recorder.add_events(t, "switch", who[had], prev[had], other_firm=to[had], other=neg,
-                                         detail=how)
+                self.recorder.add_events(
+                    t, "switch", who[had], prev[had], other_firm=to[had], other=neg, detail=how
+                )
         if self._log:
-            self.recorder.add_events(t, "acquire", who, to, other_firm=prev,
-                                     other=referrer if referrer is not None else None, detail=channel)
+            self.recorder.add_events(
+                t,
+                "acquire",
+                who,
+                to,
+                other_firm=prev,
+                other=referrer if referrer is not None else None,
+                detail=channel,
+            )
         pop.firm[who] = to
         pop.status[who] = CUSTOMER
         pop.since[who] = t
@@ -564,7 +740,12 @@ class MarketModel(mesa.Model):
         due = pd_["due"] <= t
         if not due.any():
             return
-        cust, firm, z0, loss0 = pd_["customer"][due], pd_["firm"][due], pd_["z"][due], pd_["loss"][due]
+        cust, firm, z0, loss0 = (
+            pd_["customer"][due],
+            pd_["firm"][due],
+            pd_["z"][due],
+            pd_["loss"][due],
+        )
         w0 = pd_["w"][due]
         for key in pd_:
             pd_[key] = pd_[key][~due]
@@ -576,11 +757,14 @@ class MarketModel(mesa.Model):
         c, zs, ls, ws = cust[still], z0[still], loss0[still], w0[still]
         interim = np.tanh(zs - cp.recovery_unresolved * ls)
         final = np.tanh(zs - cp.recovery_late * ls)
-        S, peak, last = revise(pop.satisfaction[c], pop.peak[c], pop.last_x[c], interim, final,
-                               sp.memory, ws)  # the weight the incident was remembered with
+        S, peak, last = revise(
+            pop.satisfaction[c], pop.peak[c], pop.last_x[c], interim, final, sp.memory, ws
+        )  # the weight the incident was remembered with
         pop.satisfaction[c], pop.peak[c], pop.last_x[c] = S, peak, last
         if self._log:
-            self.recorder.add_events(t, "resolved_late", cust, firm, value=np.tanh(z0 - cp.recovery_late * loss0))
+            self.recorder.add_events(
+                t, "resolved_late", cust, firm, value=np.tanh(z0 - cp.recovery_late * loss0)
+            )
 
     def _word_of_mouth(self, t, buyers, outcome, gamma, L, fl):
         P, pop = self.params, self.pop
@@ -591,20 +775,29 @@ class MarketModel(mesa.Model):
         lf = pop.last_firm.astype(np.int64)
         can = pop.experienced & (lf >= 0)
         can &= active[np.where(lf >= 0, lf, 0)]
-        p_pos, p_neg = talk_probability(pop.satisfaction, wp.positive_threshold, wp.negative_threshold,
-                                        wp.positive_talk, wp.negative_talk)
+        p_pos, p_neg = talk_probability(
+            pop.satisfaction,
+            wp.positive_threshold,
+            wp.negative_threshold,
+            wp.positive_talk,
+            wp.negative_talk,
+        )
         u = rng.random(n)
         valence = np.zeros(n, np.int8)
         valence[can & (u < p_pos)] = 1
         valence[can & (u >= p_pos) & (u < p_pos + p_neg)] = -1
-        reach = np.where(valence > 0, wp.positive_reach, np.where(valence < 0, wp.negative_reach, 0))
+        reach = np.where(
+            valence > 0, wp.positive_reach, np.where(valence < 0, wp.negative_reach, 0)
+        )
         # complaint outcomes override: quick → tells R_rec; unresolved → tells R_unres
         quick = buyers[outcome == cmp.QUICK]
         unres = buyers[outcome == cmp.UNRESOLVED]
         valence[quick], reach[quick] = 1, wp.recovery_reach
         valence[unres], reach[unres] = -1, wp.unresolved_reach
         talkers = np.nonzero(valence != 0)[0]
-        sender, recip = sample_messages(talkers, reach[talkers], self.network.indptr, self.network.indices, rng)
+        sender, recip = sample_messages(
+            talkers, reach[talkers], self.network.indptr, self.network.indices, rng
+        )
         if sender.size == 0:
             return None, None
         f = lf[sender]
@@ -637,16 +830,27 @@ class MarketModel(mesa.Model):
         # referrals
         rp = P.referrals
         if rp.enabled:
-            cand = np.nonzero(~neg & (pop.satisfaction[sender] >= rp.threshold)
-                              & (pop.firm[recip] != f) & active[f])[0]
+            cand = np.nonzero(
+                ~neg
+                & (pop.satisfaction[sender] >= rp.threshold)
+                & (pop.firm[recip] != f)
+                & active[f]
+            )[0]
             ur = self.streams["referrals"].random(cand.size)
             r_c, f_c = recip[cand], f[cand]
-            prob = rp.prob * (1 + rp.reward_gain * L["referral_reward"][f_c] / P.market.reference_price)
+            prob = rp.prob * (
+                1 + rp.reward_gain * L["referral_reward"][f_c] / P.market.reference_price
+            )
             lp = P.loyalty
-            gamma_now = switching_cost(pop.firm[r_c], pop.points[r_c], inertia=P.choice.inertia,
-                                       firm_switching_cost=L["switching_cost"], loyalty_on=L["loyalty"],
-                                       points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
-                                       points_cap=lp.points_cap)
+            gamma_now = switching_cost(
+                pop.firm[r_c],
+                pop.points[r_c],
+                inertia=P.choice.inertia,
+                firm_switching_cost=L["switching_cost"],
+                loyalty_on=L["loyalty"],
+                points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
+                points_cap=lp.points_cap,
+            )
             prob = prob * np.exp(-P.churn.switching_cost_effect * gamma_now)
             ok = ur < prob
             cand, ur = cand[ok], ur[ok]
@@ -669,8 +873,14 @@ class MarketModel(mesa.Model):
         cust = (pop.status == CUSTOMER) & (pop.since < t)
         S_eff = np.where(pop.last_firm == pop.firm, pop.satisfaction, 0.0)
         extra = np.maximum(gamma - P.choice.inertia, 0.0)  # structural + loyalty switching cost
-        h = churn_hazard(S_eff, extra, base_rate=cpar.base_rate, dissatisfaction_rate=cpar.dissatisfaction_rate,
-                         curvature=cpar.curvature, switching_cost_effect=cpar.switching_cost_effect)
+        h = churn_hazard(
+            S_eff,
+            extra,
+            base_rate=cpar.base_rate,
+            dissatisfaction_rate=cpar.dissatisfaction_rate,
+            curvature=cpar.curvature,
+            switching_cost_effect=cpar.switching_cost_effect,
+        )
         leave = np.nonzero(cust & (u[0] < h))[0]
         if leave.size:
             active = L["active"]
@@ -702,11 +912,15 @@ class MarketModel(mesa.Model):
             lf0 = np.where(has, lf, 0)
             contacted = has & L["active"][lf0] & (uw[0, lapsed] < L["winback"][lf0])
             fl["winback_contacts"] += np.bincount(lf0[contacted], minlength=k)
-            back = contacted & (uw[1, lapsed] < winback_success(pop.satisfaction[lapsed], cpar.winback_response))
+            back = contacted & (
+                uw[1, lapsed] < winback_success(pop.satisfaction[lapsed], cpar.winback_response)
+            )
             if back.any():
                 if self._log:
                     self.recorder.add_events(t, "winback", lapsed[back], lf0[back])
-                self._move(lapsed[back], lf0[back], np.full(int(back.sum()), -1), t, fl, how="winback")
+                self._move(
+                    lapsed[back], lf0[back], np.full(int(back.sum()), -1), t, fl, how="winback"
+                )
             ret = ~back & (uw[2, lapsed] < cpar.return_rate)
             if ret.any():
                 r = lapsed[ret]
@@ -737,17 +951,31 @@ class MarketModel(mesa.Model):
         charge = active & (t > 0)  # period 0 is the initial state: no flows, no costs
         mk = P.acquisition.marketing_enabled
         cost_marketing = np.where(charge & mk, L["marketing"] * L["marketing_cost"] * n, 0.0)
-        cost_capacity = np.where(charge & P.capacity.enabled & np.isfinite(L["capacity"]),
-                                 L["capacity_cost"] * np.where(np.isfinite(L["capacity"]), L["capacity"], 0.0), 0.0)
-        cost_programme = (fl["discounts"] + np.where(charge & L["loyalty"], L["loyalty_fixed_cost"], 0.0)
-                          + fl["referrals"] * L["referral_reward"] + fl["winback_contacts"] * L["winback_cost"])
+        cost_capacity = np.where(
+            charge & P.capacity.enabled & np.isfinite(L["capacity"]),
+            L["capacity_cost"] * np.where(np.isfinite(L["capacity"]), L["capacity"], 0.0),
+            0.0,
+        )
+        cost_programme = (
+            fl["discounts"]
+            + np.where(charge & L["loyalty"], L["loyalty_fixed_cost"], 0.0)
+            + fl["referrals"] * L["referral_reward"]
+            + fl["winback_contacts"] * L["winback_cost"]
+        )
         cost_fixed = np.where(charge, L["fixed_cost"], 0.0)
         variable = fl.get("variable", np.zeros(k))
         service = fl.get("service", np.zeros(k))
         complaint_costs = fl.get("complaint_costs", np.zeros(k))
         # revenue is gross (list prices); loyalty discounts are part of the programme cost
-        cost_total = variable + service + complaint_costs + cost_marketing + cost_capacity + cost_fixed \
+        cost_total = (
+            variable
+            + service
+            + complaint_costs
+            + cost_marketing
+            + cost_capacity
+            + cost_fixed
             + cost_programme
+        )
         profit = fl["revenue"] - cost_total
         lost = fl["lost_to_rival"] + fl["lost_out"]
         start = fl["customers_start"]
@@ -766,63 +994,107 @@ class MarketModel(mesa.Model):
         for j, f in enumerate(self.firms):
             lv = f.levers
             row = {
-                "period": t, "firm": j, "name": f.name, "active": bool(active[j]),
-                "price": float(lv.price), "quality": float(lv.quality), "service": float(lv.service),
-                "promise": float(L["promise"][j]), "capacity": float(L["capacity"][j]),
-                "complaint_ease": float(lv.complaint_ease), "resolve_share": float(lv.resolve_share),
-                "resolve_speed": float(lv.resolve_speed), "marketing": float(lv.marketing),
-                "switching_cost": float(lv.switching_cost), "loyalty": bool(L["loyalty"][j]),
-                "referral_reward": float(lv.referral_reward), "winback": float(lv.winback),
-                "customers": int(customers[j]), "share": float(share[j]), "penetration": float(customers[j] / n),
-                "aware": float(aware_share[j]), "buyers": int(fl["buyers"][j]), "units": float(fl["units"][j]),
+                "period": t,
+                "firm": j,
+                "name": f.name,
+                "active": bool(active[j]),
+                "price": float(lv.price),
+                "quality": float(lv.quality),
+                "service": float(lv.service),
+                "promise": float(L["promise"][j]),
+                "capacity": float(L["capacity"][j]),
+                "complaint_ease": float(lv.complaint_ease),
+                "resolve_share": float(lv.resolve_share),
+                "resolve_speed": float(lv.resolve_speed),
+                "marketing": float(lv.marketing),
+                "switching_cost": float(lv.switching_cost),
+                "loyalty": bool(L["loyalty"][j]),
+                "referral_reward": float(lv.referral_reward),
+                "winback": float(lv.winback),
+                "customers": int(customers[j]),
+                "share": float(share[j]),
+                "penetration": float(customers[j] / n),
+                "aware": float(aware_share[j]),
+                "buyers": int(fl["buyers"][j]),
+                "units": float(fl["units"][j]),
                 "sales_share": float(sales_share[j]),
                 "acquired": int(acquired[j]),
                 **{f"acq_{c}": int(fl[f"acq_{c}"][j]) for c in ACQ_CHANNELS},
-                "lost": int(lost[j]), "lost_to_rival": int(fl["lost_to_rival"][j]), "lost_out": int(fl["lost_out"][j]),
+                "lost": int(lost[j]),
+                "lost_to_rival": int(fl["lost_to_rival"][j]),
+                "lost_out": int(fl["lost_out"][j]),
                 "lost_after_negative_wom": int(fl["lost_after_negative_wom"][j]),
                 "churn_rate": float(churn_rate[j]),
-                "mean_satisfaction": float(mean_sat[j]), "mean_expectation": float(mean_exp[j]),
-                "complaints": int(fl["complaints"][j]), "resolved_quick": int(fl["resolved_quick"][j]),
-                "resolved_late": int(fl["resolved_late"][j]), "unresolved": int(fl["unresolved"][j]),
-                "wom_pos": int(fl["wom_pos"][j]), "wom_neg": int(fl["wom_neg"][j]),
+                "mean_satisfaction": float(mean_sat[j]),
+                "mean_expectation": float(mean_exp[j]),
+                "complaints": int(fl["complaints"][j]),
+                "resolved_quick": int(fl["resolved_quick"][j]),
+                "resolved_late": int(fl["resolved_late"][j]),
+                "unresolved": int(fl["unresolved"][j]),
+                "wom_pos": int(fl["wom_pos"][j]),
+                "wom_neg": int(fl["wom_neg"][j]),
                 "referrals": int(fl["referrals"][j]),
-                "load": float(fl["load"][j]), "wait": float(fl["wait"][j]),
-                "revenue": float(fl["revenue"][j]), "cost_variable": float(variable[j]),
-                "cost_service": float(service[j]), "cost_capacity": float(cost_capacity[j]),
-                "cost_complaints": float(complaint_costs[j]), "cost_marketing": float(cost_marketing[j]),
-                "cost_programme": float(cost_programme[j]), "cost_fixed": float(cost_fixed[j]),
-                "cost_total": float(cost_total[j]), "profit": float(profit[j]),
-                "margin_per_customer": float(margin[j]), "retention": float(retention[j]), "clv": float(clv[j]),
+                "load": float(fl["load"][j]),
+                "wait": float(fl["wait"][j]),
+                "revenue": float(fl["revenue"][j]),
+                "cost_variable": float(variable[j]),
+                "cost_service": float(service[j]),
+                "cost_capacity": float(cost_capacity[j]),
+                "cost_complaints": float(complaint_costs[j]),
+                "cost_marketing": float(cost_marketing[j]),
+                "cost_programme": float(cost_programme[j]),
+                "cost_fixed": float(cost_fixed[j]),
+                "cost_total": float(cost_total[j]),
+                "profit": float(profit[j]),
+                "margin_per_customer": float(margin[j]),
+                "retention": float(retention[j]),
+                "clv": float(clv[j]),
             }
             self.recorder.firm_rows.append(row)
             f.accounts = row
         if self.panel_ids.size:
             ids = self.panel_ids
             lf = pop.last_firm[ids].astype(np.int64)
-            self._panel.append({
-                "period": np.full(ids.size, t, np.int32), "customer": ids,
-                "status": pop.status[ids].copy(), "firm": pop.firm[ids].copy(), "last_firm": lf.astype(np.int16),
-                "satisfaction": pop.satisfaction[ids].copy(),
-                "expectation": np.where(lf >= 0, pop.expect[ids, np.maximum(lf, 0)], np.nan),
-                "points": pop.points[ids].copy(),
-            })
+            self._panel.append(
+                {
+                    "period": np.full(ids.size, t, np.int32),
+                    "customer": ids,
+                    "status": pop.status[ids].copy(),
+                    "firm": pop.firm[ids].copy(),
+                    "last_firm": lf.astype(np.int16),
+                    "satisfaction": pop.satisfaction[ids].copy(),
+                    "expectation": np.where(lf >= 0, pop.expect[ids, np.maximum(lf, 0)], np.nan),
+                    "points": pop.points[ids].copy(),
+                }
+            )
         cust_exp = experienced
         S = pop.satisfaction[cust_exp]
         prom = float((S >= PROMOTER_S).mean()) if S.size else np.nan
         det = float((S <= DETRACTOR_S).mean()) if S.size else np.nan
-        self.recorder.market_rows.append({
-            "period": t, "population": n, "customers": int(served),
-            "unserved": int(n - served), "prospects": int((pop.status == PROSPECT).sum()),
-            "lapsed": int((pop.status == LAPSED).sum()),
-            "unaware": int(n - np.count_nonzero(knows_active)),
-            "buyers": int(fl["buyers"].sum()),
-            "mean_satisfaction": float(S.mean()) if S.size else np.nan,
-            "promoters": prom, "detractors": det, "nps": 100.0 * (prom - det) if S.size else np.nan,
-            "complaints": int(fl["complaints"].sum()), "wom_pos": int(fl["wom_pos"].sum()),
-            "wom_neg": int(fl["wom_neg"].sum()), "referrals": int(fl["referrals"].sum()),
-            "switches": int(fl["lost_to_rival"].sum()), "lapsed_now": int(fl["lost_out"].sum()),
-            "revenue": float(fl["revenue"].sum()), "profit": float(profit.sum()),
-        })
+        self.recorder.market_rows.append(
+            {
+                "period": t,
+                "population": n,
+                "customers": int(served),
+                "unserved": int(n - served),
+                "prospects": int((pop.status == PROSPECT).sum()),
+                "lapsed": int((pop.status == LAPSED).sum()),
+                "unaware": int(n - np.count_nonzero(knows_active)),
+                "buyers": int(fl["buyers"].sum()),
+                "mean_satisfaction": float(S.mean()) if S.size else np.nan,
+                "promoters": prom,
+                "detractors": det,
+                "nps": 100.0 * (prom - det) if S.size else np.nan,
+                "complaints": int(fl["complaints"].sum()),
+                "wom_pos": int(fl["wom_pos"].sum()),
+                "wom_neg": int(fl["wom_neg"].sum()),
+                "referrals": int(fl["referrals"].sum()),
+                "switches": int(fl["lost_to_rival"].sum()),
+                "lapsed_now": int(fl["lost_out"].sum()),
+                "revenue": float(fl["revenue"].sum()),
+                "profit": float(profit.sum()),
+            }
+        )
 
     # ------------------------------------------------------------------ public API
     def run(self, periods: int | None = None, *, progress: bool = False) -> MarketModel:
@@ -850,7 +1122,16 @@ class MarketModel(mesa.Model):
         """Per-period state of the panel customers (``model.panel_ids``): status (0
         prospect, 1 customer, 2 lapsed), firm, satisfaction, expectation of the firm
         last used, loyalty points."""
-        cols = ["period", "customer", "status", "firm", "last_firm", "satisfaction", "expectation", "points"]
+        cols = [
+            "period",
+            "customer",
+            "status",
+            "firm",
+            "last_firm",
+            "satisfaction",
+            "expectation",
+            "points",
+        ]
         if not self._panel:
             return pd.DataFrame(columns=cols)
         return pd.DataFrame({c: np.concatenate([p[c] for p in self._panel]) for c in cols})
@@ -865,8 +1146,20 @@ class MarketModel(mesa.Model):
         ``expect_<firm>`` …)."""
         pop = self.pop
         d = {"id": np.arange(pop.n)}
-        for c in ("segment", "status", "firm", "last_firm", "since", "points", "satisfaction",
-                  "perf_memory", "n_complaints", "quantity", "beta_price", "beta_perf"):
+        for c in (
+            "segment",
+            "status",
+            "firm",
+            "last_firm",
+            "since",
+            "points",
+            "satisfaction",
+            "perf_memory",
+            "n_complaints",
+            "quantity",
+            "beta_price",
+            "beta_perf",
+        ):
             d[c] = getattr(pop, c)
         for j, f in enumerate(self.firms):
             d[f"expect_{f.name}"] = pop.expect[:, j]

@@ -131,7 +131,9 @@ def scale_free(n: int, degree: int, rng: np.random.Generator) -> Network:
 def complete(n: int) -> Network:
     """Complete graph (every pair linked). Memory grows as n²: meant for n up to ~10k."""
     if n > 20_000:
-        raise ValueError(f"network.kind = 'complete' with {n} customers would hold {n * (n - 1)} links; allowed: at most 20000 customers")
+        raise ValueError(
+            f"network.kind = 'complete' with {n} customers would hold {n * (n - 1)} links; allowed: at most 20000 customers"
+        )
     iu, ju = np.triu_indices(n, k=1)
     return from_edges(n, iu, ju)
 
@@ -142,18 +144,23 @@ def read_edgelist(path: str | Path, n: int) -> Network:
     if not path.exists():
         raise FileNotFoundError(f"{path}: network edge-list file not found")
     text = path.read_text().replace(",", " ")
-    rows = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    rows = [
+        ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     try:
         arr = np.array([[int(a), int(b)] for a, b, *_ in rows], dtype=np.int64).reshape(-1, 2)
     except ValueError as exc:
         raise ValueError(f"{path}: each line must hold two integer node ids ({exc})") from None
     if arr.size and (arr.min() < 0 or arr.max() >= n):
-        raise ValueError(f"{path}: node ids must lie in 0..{n - 1} (market.n_customers = {n}); found {arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"{path}: node ids must lie in 0..{n - 1} (market.n_customers = {n}); found {arr.min()}..{arr.max()}"
+        )
     return from_edges(n, arr[:, 0], arr[:, 1])
 
 
-def build_network(kind: str, n: int, degree: int, rewire: float, rng: np.random.Generator,
-                  path: str | Path = "") -> Network:
+def build_network(
+    kind: str, n: int, degree: int, rewire: float, rng: np.random.Generator, path: str | Path = ""
+) -> Network:
     """Build a network by name. See :data:`NETWORK_KINDS`."""
     if kind == "small_world":
         return small_world(n, degree, rewire, rng)

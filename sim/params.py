@@ -48,8 +48,10 @@ def P(default: Any, unit: str, lo: Any, hi: Any, source: str, doc: str, *, choic
 
 
 def Seg(default_factory, doc: str) -> Any:
-    return field(default_factory=default_factory, metadata={"unit": "", "range": (None, None),
-                                                           "source": "", "doc": doc, "choices": None})
+    return field(
+        default_factory=default_factory,
+        metadata={"unit": "", "range": (None, None), "source": "", "doc": doc, "choices": None},
+    )
 
 
 # --------------------------------------------------------------------------- market
@@ -59,23 +61,123 @@ class SegmentParams:
     some on quality, some on reliability and other people's opinions)."""
 
     name: str = P("mainstream", "", None, None, "assumption", "Segment label.")
-    share: float = P(1.0, "fraction", 0.0, 1.0, "assumption", "Share of the population in this segment (shares are normalised to sum to 1).")
-    beta_perf: float = P(4.0, "utility per performance unit", 0.0, 50.0, "assumption; ACSI: quality drives value (Fornell et al. 1996)", "Weight of the expected performance (quality and service) in utility.")
-    beta_price: float = P(3.0, "utility per reference price", 0.0, 50.0, "assumption; seed 003 survey: price 36.7% of value against 63.3% for quality", "Weight of the price (in units of the reference price) in utility.")
-    beta_time: float = P(1.0, "utility per unit of waiting/effort", 0.0, 50.0, "assumption; seed 000 time and effort costs", "Weight of waiting time and effort in utility.")
-    beta_wom: float = P(1.0, "utility per unit of tanh(attitude)", 0.0, 50.0, "assumption; seed 004 other people's opinions", "Weight of what friends said (word-of-mouth attitude) in utility.")
-    beta_brand: float = P(1.0, "utility per brand unit", 0.0, 50.0, "assumption; seed 000 image value", "Weight of the firm's brand/image level in utility.")
-    w_quality: float = P(0.6, "fraction", 0.0, 1.0, "seed 003 survey: consistency 19.8% and features 18.4% vs delivery/reliability 14.7%", "Weight of product quality against service in the customer's composite performance.")
-    purchase_prob: float = P(0.8, "probability per period", 0.0, 1.0, "assumption; seed 002 active class = at least 2 visits a month", "Probability of a purchase occasion in a period.")
-    quantity_mean: float = P(1.0, "units per purchase", 0.0, 1e6, "assumption", "Mean units bought per purchase occasion.")
-    quantity_sigma: float = P(0.8, "log-units", 0.0, 5.0, "assumption chosen so that about 20% of customers bring most profit (seed 000, 80/20)", "Dispersion (lognormal sigma) of units per purchase across customers.")
+    share: float = P(
+        1.0,
+        "fraction",
+        0.0,
+        1.0,
+        "assumption",
+        "Share of the population in this segment (shares are normalised to sum to 1).",
+    )
+    beta_perf: float = P(
+        4.0,
+        "utility per performance unit",
+        0.0,
+        50.0,
+        "assumption; ACSI: quality drives value (Fornell et al. 1996)",
+        "Weight of the expected performance (quality and service) in utility.",
+    )
+    beta_price: float = P(
+        3.0,
+        "utility per reference price",
+        0.0,
+        50.0,
+        "assumption; seed 003 survey: price 36.7% of value against 63.3% for quality",
+        "Weight of the price (in units of the reference price) in utility.",
+    )
+    beta_time: float = P(
+        1.0,
+        "utility per unit of waiting/effort",
+        0.0,
+        50.0,
+        "assumption; seed 000 time and effort costs",
+        "Weight of waiting time and effort in utility.",
+    )
+    beta_wom: float = P(
+        1.0,
+        "utility per unit of tanh(attitude)",
+        0.0,
+        50.0,
+        "assumption; seed 004 other people's opinions",
+        "Weight of what friends said (word-of-mouth attitude) in utility.",
+    )
+    beta_brand: float = P(
+        1.0,
+        "utility per brand unit",
+        0.0,
+        50.0,
+        "assumption; seed 000 image value",
+        "Weight of the firm's brand/image level in utility.",
+    )
+    w_quality: float = P(
+        0.6,
+        "fraction",
+        0.0,
+        1.0,
+        "seed 003 survey: consistency 19.8% and features 18.4% vs delivery/reliability 14.7%",
+        "Weight of product quality against service in the customer's composite performance.",
+    )
+    purchase_prob: float = P(
+        0.8,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption; seed 002 active class = at least 2 visits a month",
+        "Probability of a purchase occasion in a period.",
+    )
+    quantity_mean: float = P(
+        1.0,
+        "units per purchase",
+        0.0,
+        1e6,
+        "assumption",
+        "Mean units bought per purchase occasion.",
+    )
+    quantity_sigma: float = P(
+        0.8,
+        "log-units",
+        0.0,
+        5.0,
+        "assumption chosen so that about 20% of customers bring most profit (seed 000, 80/20)",
+        "Dispersion (lognormal sigma) of units per purchase across customers.",
+    )
 
 
 def _default_segments() -> list[SegmentParams]:
     return [
-        SegmentParams(name="price-driven", share=0.40, beta_perf=3.0, beta_price=4.5, beta_time=0.8, beta_wom=0.7, beta_brand=0.5, w_quality=0.6, purchase_prob=0.8),
-        SegmentParams(name="quality-driven", share=0.35, beta_perf=5.0, beta_price=2.0, beta_time=1.0, beta_wom=0.8, beta_brand=1.0, w_quality=0.75, purchase_prob=0.7),
-        SegmentParams(name="opinion-driven", share=0.25, beta_perf=4.0, beta_price=3.0, beta_time=1.2, beta_wom=2.0, beta_brand=1.0, w_quality=0.4, purchase_prob=0.8),
+        SegmentParams(
+            name="price-driven",
+            share=0.40,
+            beta_perf=3.0,
+            beta_price=4.5,
+            beta_time=0.8,
+            beta_wom=0.7,
+            beta_brand=0.5,
+            w_quality=0.6,
+            purchase_prob=0.8,
+        ),
+        SegmentParams(
+            name="quality-driven",
+            share=0.35,
+            beta_perf=5.0,
+            beta_price=2.0,
+            beta_time=1.0,
+            beta_wom=0.8,
+            beta_brand=1.0,
+            w_quality=0.75,
+            purchase_prob=0.7,
+        ),
+        SegmentParams(
+            name="opinion-driven",
+            share=0.25,
+            beta_perf=4.0,
+            beta_price=3.0,
+            beta_time=1.2,
+            beta_wom=2.0,
+            beta_brand=1.0,
+            w_quality=0.4,
+            purchase_prob=0.8,
+        ),
     ]
 
 
@@ -83,25 +185,100 @@ def _default_segments() -> list[SegmentParams]:
 class MarketParams:
     """The population of potential customers and how the market starts."""
 
-    n_customers: int = P(2000, "customers", 1, 50_000_000, "assumption", "Number of potential customers (agents).")
-    periods: int = P(60, "periods (months)", 1, 100_000, "assumption", "Number of periods a run lasts.")
+    n_customers: int = P(
+        2000, "customers", 1, 50_000_000, "assumption", "Number of potential customers (agents)."
+    )
+    periods: int = P(
+        60, "periods (months)", 1, 100_000, "assumption", "Number of periods a run lasts."
+    )
     segments: list = Seg(_default_segments, "Customer segments (see SegmentParams).")
-    taste_sigma: float = P(0.25, "log-units", 0.0, 3.0, "assumption", "Lognormal dispersion of each customer's weights around the segment mean.")
-    warmup: int = P(12, "periods", 0, 10_000, "assumption: the recorded run starts from a settled market", "Periods run before period 0 and not recorded (no timeline events or policies), so a mature market starts settled; use 0 for a new market.")
-    initial_customers: float = P(0.75, "fraction", 0.0, 1.0, "assumption: a mature market", "Fraction of the population that is some firm's customer at period 0 (assigned by logit choice).")
-    initial_awareness: float = P(1.0, "probability", 0.0, 1.0, "assumption: incumbents are known", "Probability that a customer knows each incumbent firm at period 0.")
-    reference_price: float = P(1.0, "cu", 1e-9, 1e9, "convention", "Price that scales the price term of utility and satisfaction.")
-    discount_rate: float = P(0.01, "per period", 0.0, 1.0, "assumption (about 12.7% a year)", "Discount rate i for customer lifetime value CLV = m r / (1 + i - r) (Gupta & Lehmann 2003).")
+    taste_sigma: float = P(
+        0.25,
+        "log-units",
+        0.0,
+        3.0,
+        "assumption",
+        "Lognormal dispersion of each customer's weights around the segment mean.",
+    )
+    warmup: int = P(
+        12,
+        "periods",
+        0,
+        10_000,
+        "assumption: the recorded run starts from a settled market",
+        "Periods run before period 0 and not recorded (no timeline events or policies), so a mature market starts settled; use 0 for a new market.",
+    )
+    initial_customers: float = P(
+        0.75,
+        "fraction",
+        0.0,
+        1.0,
+        "assumption: a mature market",
+        "Fraction of the population that is some firm's customer at period 0 (assigned by logit choice).",
+    )
+    initial_awareness: float = P(
+        1.0,
+        "probability",
+        0.0,
+        1.0,
+        "assumption: incumbents are known",
+        "Probability that a customer knows each incumbent firm at period 0.",
+    )
+    reference_price: float = P(
+        1.0,
+        "cu",
+        1e-9,
+        1e9,
+        "convention",
+        "Price that scales the price term of utility and satisfaction.",
+    )
+    discount_rate: float = P(
+        0.01,
+        "per period",
+        0.0,
+        1.0,
+        "assumption (about 12.7% a year)",
+        "Discount rate i for customer lifetime value CLV = m r / (1 + i - r) (Gupta & Lehmann 2003).",
+    )
 
 
 @dataclass
 class NetworkParams:
     """The social network on which word of mouth, imitation and referrals travel."""
 
-    kind: str = P("small_world", "", None, None, "Watts & Strogatz 1998; Goldenberg, Libai & Muller 2001 (weak ties)", "Network kind.", choices=("small_world", "scale_free", "random", "complete", "edgelist"))
-    degree: int = P(10, "ties per customer", 0, 10_000, "assumption (issue: degree-10 network)", "Mean degree (small_world: k of the ring lattice, random: expected degree, scale_free: 2m).")
-    rewire: float = P(0.1, "probability", 0.0, 1.0, "Watts & Strogatz 1998", "Rewiring probability of the small-world network.")
-    path: str = P("", "", None, None, "", "Edge-list file (two integer columns, whitespace or comma separated) for kind = 'edgelist'.")
+    kind: str = P(
+        "small_world",
+        "",
+        None,
+        None,
+        "Watts & Strogatz 1998; Goldenberg, Libai & Muller 2001 (weak ties)",
+        "Network kind.",
+        choices=("small_world", "scale_free", "random", "complete", "edgelist"),
+    )
+    degree: int = P(
+        10,
+        "ties per customer",
+        0,
+        10_000,
+        "assumption (issue: degree-10 network)",
+        "Mean degree (small_world: k of the ring lattice, random: expected degree, scale_free: 2m).",
+    )
+    rewire: float = P(
+        0.1,
+        "probability",
+        0.0,
+        1.0,
+        "Watts & Strogatz 1998",
+        "Rewiring probability of the small-world network.",
+    )
+    path: str = P(
+        "",
+        "",
+        None,
+        None,
+        "",
+        "Edge-list file (two integer columns, whitespace or comma separated) for kind = 'edgelist'.",
+    )
 
 
 # --------------------------------------------------------------------------- firms
@@ -110,34 +287,184 @@ class FirmParams:
     """A firm's levers, costs and policy. Levers can change during a run."""
 
     name: str = P("Firm", "", None, None, "", "Firm name (unique).")
-    price: float = P(1.0, "cu per unit", 0.0, 1e9, "assumption (the reference price)", "Posted price.")
+    price: float = P(
+        1.0, "cu per unit", 0.0, 1e9, "assumption (the reference price)", "Posted price."
+    )
     unit_cost: float = P(0.5, "cu per unit", 0.0, 1e9, "assumption", "Variable cost per unit sold.")
     quality: float = P(0.7, "0–1 level", 0.0, 1.0, "assumption", "Product quality level delivered.")
-    service: float = P(0.7, "0–1 level", 0.0, 1.0, "assumption", "Service level delivered (personnel, speed, attitude).")
-    service_cost: float = P(0.2, "cu per purchase per service unit", 0.0, 1e9, "assumption (service-profit chain: service costs money)", "Cost of delivering the service level, per purchase.")
-    serve_cost: float = P(0.1, "cu per purchase", 0.0, 1e9, "assumption; seed 000: small customers cost too much per transaction", "Fixed cost of serving one purchase, whatever its size.")
-    brand: float = P(0.0, "level (−1…1)", -1.0, 1.0, "assumption", "Brand/image level (seed 000 image value).")
-    effort: float = P(0.0, "effort units", 0.0, 10.0, "assumption", "Effort cost a customer bears to buy (access, paperwork).")
-    promise: float | None = P(None, "0–1 level", 0.0, 1.0, "seed 000: 'sell the future'", "Advertised performance level. None = honest (the firm's true mean composite performance).")
-    capacity: float | None = P(None, "purchases per period", 0.0, 1e12, "seed 004 warranty value", "Purchases the firm can serve per period without degradation. None = unlimited.")
-    capacity_cost: float = P(0.05, "cu per unit of capacity per period", 0.0, 1e9, "assumption", "Cost of holding capacity (charged only when capacity is finite).")
-    complaint_ease: float = P(0.2, "0–1", 0.0, 1.0, "TARP: most dissatisfied customers never complain; seed 000: make complaining easy", "How easy the firm makes complaining (scales complaint probability).")
-    resolve_share: float = P(0.5, "fraction", 0.0, 1.0, "assumption", "Share of complaints the firm resolves.")
-    resolve_speed: float = P(0.5, "fraction", 0.0, 1.0, "assumption", "Share of resolved complaints resolved quickly (within the period); the rest are resolved late.")
-    complaint_cost: float = P(0.3, "cu per complaint", 0.0, 1e9, "assumption", "Cost of handling one complaint (received).")
-    remedy_cost: float = P(0.5, "cu per resolved complaint", 0.0, 1e9, "assumption", "Cost of the remedy for a resolved complaint; a quick resolution costs complaints.quick_premium more.")
-    marketing: float = P(0.02, "probability per period", 0.0, 1.0, "assumption per month; Bass p ≈ 0.03 per year (Sultan, Farley & Lehmann 1990)", "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).")
-    marketing_cost: float = P(0.02, "cu per person reached", 0.0, 1e9, "assumption", "Cost per person reached by marketing (reach × population).")
-    switching_cost: float = P(0.0, "utility units", 0.0, 50.0, "seed 000/002 structural ties; Dubé, Hitsch & Rossi 2010", "Structural switching cost the firm builds (added to its own customers' inertia).")
-    loyalty: bool = P(False, "", None, None, "seed 000/002 loyalty programmes", "Loyalty programme on or off.")
-    loyalty_discount: float = P(0.05, "fraction of price", 0.0, 1.0, "assumption", "Discount (or points value) a member gets on repeat purchases.")
-    loyalty_fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost of running the loyalty programme.")
-    referral_reward: float = P(0.0, "cu per successful referral", 0.0, 1e9, "seed 001/002 rewards for referrals", "Reward paid to the referrer for each referred customer.")
-    winback: float = P(0.0, "probability per period", 0.0, 1.0, "seed 001: repeated contact wins some back", "Probability per period of contacting each lost customer.")
-    winback_cost: float = P(0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact.")
+    service: float = P(
+        0.7,
+        "0–1 level",
+        0.0,
+        1.0,
+        "assumption",
+        "Service level delivered (personnel, speed, attitude).",
+    )
+    service_cost: float = P(
+        0.2,
+        "cu per purchase per service unit",
+        0.0,
+        1e9,
+        "assumption (service-profit chain: service costs money)",
+        "Cost of delivering the service level, per purchase.",
+    )
+    serve_cost: float = P(
+        0.1,
+        "cu per purchase",
+        0.0,
+        1e9,
+        "assumption; seed 000: small customers cost too much per transaction",
+        "Fixed cost of serving one purchase, whatever its size.",
+    )
+    brand: float = P(
+        0.0, "level (−1…1)", -1.0, 1.0, "assumption", "Brand/image level (seed 000 image value)."
+    )
+    effort: float = P(
+        0.0,
+        "effort units",
+        0.0,
+        10.0,
+        "assumption",
+        "Effort cost a customer bears to buy (access, paperwork).",
+    )
+    promise: float | None = P(
+        None,
+        "0–1 level",
+        0.0,
+        1.0,
+        "seed 000: 'sell the future'",
+        "Advertised performance level. None = honest (the firm's true mean composite performance).",
+    )
+    capacity: float | None = P(
+        None,
+        "purchases per period",
+        0.0,
+        1e12,
+        "seed 004 warranty value",
+        "Purchases the firm can serve per period without degradation. None = unlimited.",
+    )
+    capacity_cost: float = P(
+        0.05,
+        "cu per unit of capacity per period",
+        0.0,
+        1e9,
+        "assumption",
+        "Cost of holding capacity (charged only when capacity is finite).",
+    )
+    complaint_ease: float = P(
+        0.2,
+        "0–1",
+        0.0,
+        1.0,
+        "TARP: most dissatisfied customers never complain; seed 000: make complaining easy",
+        "How easy the firm makes complaining (scales complaint probability).",
+    )
+    resolve_share: float = P(
+        0.5, "fraction", 0.0, 1.0, "assumption", "Share of complaints the firm resolves."
+    )
+    resolve_speed: float = P(
+        0.5,
+        "fraction",
+        0.0,
+        1.0,
+        "assumption",
+        "Share of resolved complaints resolved quickly (within the period); the rest are resolved late.",
+    )
+    complaint_cost: float = P(
+        0.3,
+        "cu per complaint",
+        0.0,
+        1e9,
+        "assumption",
+        "Cost of handling one complaint (received).",
+    )
+    remedy_cost: float = P(
+        0.5,
+        "cu per resolved complaint",
+        0.0,
+        1e9,
+        "assumption",
+        "Cost of the remedy for a resolved complaint; a quick resolution costs complaints.quick_premium more.",
+    )
+    marketing: float = P(
+        0.02,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption per month; Bass p ≈ 0.03 per year (Sultan, Farley & Lehmann 1990)",
+        "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).",
+    )
+    marketing_cost: float = P(
+        0.02,
+        "cu per person reached",
+        0.0,
+        1e9,
+        "assumption",
+        "Cost per person reached by marketing (reach × population).",
+    )
+    switching_cost: float = P(
+        0.0,
+        "utility units",
+        0.0,
+        50.0,
+        "seed 000/002 structural ties; Dubé, Hitsch & Rossi 2010",
+        "Structural switching cost the firm builds (added to its own customers' inertia).",
+    )
+    loyalty: bool = P(
+        False, "", None, None, "seed 000/002 loyalty programmes", "Loyalty programme on or off."
+    )
+    loyalty_discount: float = P(
+        0.05,
+        "fraction of price",
+        0.0,
+        1.0,
+        "assumption",
+        "Discount (or points value) a member gets on repeat purchases.",
+    )
+    loyalty_fixed_cost: float = P(
+        0.0,
+        "cu per period",
+        0.0,
+        1e12,
+        "assumption",
+        "Fixed cost of running the loyalty programme.",
+    )
+    referral_reward: float = P(
+        0.0,
+        "cu per successful referral",
+        0.0,
+        1e9,
+        "seed 001/002 rewards for referrals",
+        "Reward paid to the referrer for each referred customer.",
+    )
+    winback: float = P(
+        0.0,
+        "probability per period",
+        0.0,
+        1.0,
+        "seed 001: repeated contact wins some back",
+        "Probability per period of contacting each lost customer.",
+    )
+    winback_cost: float = P(
+        0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact."
+    )
     fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.")
-    enter_at: int = P(0, "period", 0, 1_000_000, "scenario input (seed 002: a rival opens opposite)", "Period at which the firm enters the market (0 = incumbent).")
-    policy: str = P("fixed", "", None, None, "", "Decision rule that sets the levers: a strategy name or a table {name = ..., parameters} (docs/strategies.md); 'fixed' keeps them. Timeline events apply whatever the policy.")
+    enter_at: int = P(
+        0,
+        "period",
+        0,
+        1_000_000,
+        "scenario input (seed 002: a rival opens opposite)",
+        "Period at which the firm enters the market (0 = incumbent).",
+    )
+    policy: str = P(
+        "fixed",
+        "",
+        None,
+        None,
+        "",
+        "Decision rule that sets the levers: a strategy name or a table {name = ..., parameters} (docs/strategies.md); 'fixed' keeps them. Timeline events apply whatever the policy.",
+    )
 
 
 # --------------------------------------------------------------------------- mechanisms
@@ -145,11 +472,46 @@ class FirmParams:
 class ChoiceParams:
     """Multinomial logit choice over known firms and buying nothing."""
 
-    outside_option: bool = P(True, "", None, None, "standard logit demand with an outside good", "Whether a customer can buy nothing.")
-    outside_utility: float = P(-0.5, "utility", -50.0, 50.0, "assumption: about 90% of purchase occasions end in a purchase", "Utility of buying nothing.")
-    inertia: float = P(3.0, "utility units", 0.0, 50.0, "Dubé, Hitsch & Rossi 2010; P(stay) = e^γ/(e^γ + J - 1)", "Switching cost/inertia γ added to the current firm's utility.")
-    satisfaction_weight: float = P(2.0, "utility per satisfaction unit", 0.0, 50.0, "Fornell et al. 1996 (satisfaction → loyalty); Mittal & Kamakura 2001", "β_S: remembered satisfaction with the current firm added to its utility (repurchase).")
-    novelty_risk: float = P(0.3, "utility units", 0.0, 50.0, "seed 000 psychological cost (risk)", "Utility penalty for a firm the customer has never bought from.")
+    outside_option: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "standard logit demand with an outside good",
+        "Whether a customer can buy nothing.",
+    )
+    outside_utility: float = P(
+        -0.5,
+        "utility",
+        -50.0,
+        50.0,
+        "assumption: about 90% of purchase occasions end in a purchase",
+        "Utility of buying nothing.",
+    )
+    inertia: float = P(
+        3.0,
+        "utility units",
+        0.0,
+        50.0,
+        "Dubé, Hitsch & Rossi 2010; P(stay) = e^γ/(e^γ + J - 1)",
+        "Switching cost/inertia γ added to the current firm's utility.",
+    )
+    satisfaction_weight: float = P(
+        2.0,
+        "utility per satisfaction unit",
+        0.0,
+        50.0,
+        "Fornell et al. 1996 (satisfaction → loyalty); Mittal & Kamakura 2001",
+        "β_S: remembered satisfaction with the current firm added to its utility (repurchase).",
+    )
+    novelty_risk: float = P(
+        0.3,
+        "utility units",
+        0.0,
+        50.0,
+        "seed 000 psychological cost (risk)",
+        "Utility penalty for a firm the customer has never bought from.",
+    )
 
 
 @dataclass
@@ -157,42 +519,169 @@ class CapacityParams:
     """Warranty value: demand above capacity lowers experienced service and adds waiting."""
 
     enabled: bool = P(True, "", None, None, "seed 004", "Capacity effects on or off.")
-    service_elasticity: float = P(1.0, "dimensionless", 0.0, 10.0, "assumption: half the attention each when load doubles", "θ in s̃ = s · load^(-θ) for load > 1.")
-    wait_weight: float = P(0.3, "performance per unit of excess load", 0.0, 10.0, "assumption", "How much waiting (excess load) lowers experienced performance.")
+    service_elasticity: float = P(
+        1.0,
+        "dimensionless",
+        0.0,
+        10.0,
+        "assumption: half the attention each when load doubles",
+        "θ in s̃ = s · load^(-θ) for load > 1.",
+    )
+    wait_weight: float = P(
+        0.3,
+        "performance per unit of excess load",
+        0.0,
+        10.0,
+        "assumption",
+        "How much waiting (excess load) lowers experienced performance.",
+    )
 
 
 @dataclass
 class ExperienceParams:
     """Delivered quality and service = the firm's level + noise."""
 
-    quality_noise: float = P(0.10, "0–1 level", 0.0, 2.0, "assumption", "Standard deviation of experienced quality around the firm's level.")
-    service_noise: float = P(0.15, "0–1 level", 0.0, 2.0, "assumption: service is more variable than product", "Standard deviation of experienced service around the firm's level.")
+    quality_noise: float = P(
+        0.10,
+        "0–1 level",
+        0.0,
+        2.0,
+        "assumption",
+        "Standard deviation of experienced quality around the firm's level.",
+    )
+    service_noise: float = P(
+        0.15,
+        "0–1 level",
+        0.0,
+        2.0,
+        "assumption: service is more variable than product",
+        "Standard deviation of experienced service around the firm's level.",
+    )
 
 
 @dataclass
 class SatisfactionParams:
     """Expectation–disconfirmation with asymmetry, and remembered satisfaction."""
 
-    performance_weight: float = P(5.0, "per performance unit", 0.0, 50.0, "Oliver 1980; Fornell et al. 1996 (perceived quality drives satisfaction)", "κ_P: direct effect of perceived performance relative to the neutral level.")
-    neutral_performance: float = P(0.5, "0–1 level", 0.0, 1.0, "convention", "P0: the performance level that is neither good nor bad.")
-    gain_weight: float = P(2.0, "per performance unit", 0.0, 50.0, "Oliver 1980", "λ+: effect of a pleasant surprise (performance above expectation).")
-    loss_weight: float = P(4.0, "per performance unit", 0.0, 50.0, "Anderson & Sullivan 1993; loss aversion ≈ 2 (Kahneman & Tversky)", "λ−: effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.")
-    price_weight: float = P(0.5, "per reference price", 0.0, 50.0, "Fornell et al. 1996: satisfaction more quality- than price-driven", "κ_p: how much paying above the reference price lowers satisfaction.")
-    memory: str = P("exponential", "", None, None, "Johnson, Anderson & Fornell 1995 (cumulative); Kahneman peak-end (seed 003)", "Remembered satisfaction rule.", choices=("exponential", "peak_end"))
-    problem_threshold: float = P(0.1, "performance units", 0.0, 1.0, "assumption", "δ: a shortfall E − P above δ is a problem: a salient moment.")
-    problem_weight: float = P(0.8, "fraction", 0.0, 1.0, "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)", "ω_p: memory weight of a problem experience (and of its complaint outcome), in place of ω (in peak-end memory: the weight of the last experience).")
-    memory_weight: float = P(0.4, "fraction", 0.0, 1.0, "assumption", "ω: weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).")
+    performance_weight: float = P(
+        5.0,
+        "per performance unit",
+        0.0,
+        50.0,
+        "Oliver 1980; Fornell et al. 1996 (perceived quality drives satisfaction)",
+        "κ_P: direct effect of perceived performance relative to the neutral level.",
+    )
+    neutral_performance: float = P(
+        0.5,
+        "0–1 level",
+        0.0,
+        1.0,
+        "convention",
+        "P0: the performance level that is neither good nor bad.",
+    )
+    gain_weight: float = P(
+        2.0,
+        "per performance unit",
+        0.0,
+        50.0,
+        "Oliver 1980",
+        "λ+: effect of a pleasant surprise (performance above expectation).",
+    )
+    loss_weight: float = P(
+        4.0,
+        "per performance unit",
+        0.0,
+        50.0,
+        "Anderson & Sullivan 1993; loss aversion ≈ 2 (Kahneman & Tversky)",
+        "λ−: effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.",
+    )
+    price_weight: float = P(
+        0.5,
+        "per reference price",
+        0.0,
+        50.0,
+        "Fornell et al. 1996: satisfaction more quality- than price-driven",
+        "κ_p: how much paying above the reference price lowers satisfaction.",
+    )
+    memory: str = P(
+        "exponential",
+        "",
+        None,
+        None,
+        "Johnson, Anderson & Fornell 1995 (cumulative); Kahneman peak-end (seed 003)",
+        "Remembered satisfaction rule.",
+        choices=("exponential", "peak_end"),
+    )
+    problem_threshold: float = P(
+        0.1,
+        "performance units",
+        0.0,
+        1.0,
+        "assumption",
+        "δ: a shortfall E − P above δ is a problem: a salient moment.",
+    )
+    problem_weight: float = P(
+        0.8,
+        "fraction",
+        0.0,
+        1.0,
+        "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)",
+        "ω_p: memory weight of a problem experience (and of its complaint outcome), in place of ω (in peak-end memory: the weight of the last experience).",
+    )
+    memory_weight: float = P(
+        0.4,
+        "fraction",
+        0.0,
+        1.0,
+        "assumption",
+        "ω: weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).",
+    )
 
 
 @dataclass
 class ExpectationParams:
     """Expectations from promises, own experience and word of mouth."""
 
-    enabled: bool = P(True, "", None, None, "Johnson, Anderson & Fornell 1995", "Expectation updating on or off (off: expectations stay at their initial values).")
-    experience_weight: float = P(0.3, "fraction per purchase", 0.0, 1.0, "Johnson, Anderson & Fornell 1995 (adaptive expectations)", "α_e: pull of own experience on the expectation of the firm used.")
-    promise_weight: float = P(0.05, "fraction per period", 0.0, 1.0, "seed 000: promises set expectations", "α_p: pull of the firm's promise on the expectations of everyone aware of it.")
-    wom_weight: float = P(0.15, "fraction per message", 0.0, 1.0, "seed 004: others shape perception", "ψ: pull of one word-of-mouth message towards the talker's remembered performance.")
-    initial_noise: float = P(0.05, "0–1 level", 0.0, 1.0, "assumption", "Spread of a new customer's first expectation around the promise.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "Johnson, Anderson & Fornell 1995",
+        "Expectation updating on or off (off: expectations stay at their initial values).",
+    )
+    experience_weight: float = P(
+        0.3,
+        "fraction per purchase",
+        0.0,
+        1.0,
+        "Johnson, Anderson & Fornell 1995 (adaptive expectations)",
+        "α_e: pull of own experience on the expectation of the firm used.",
+    )
+    promise_weight: float = P(
+        0.05,
+        "fraction per period",
+        0.0,
+        1.0,
+        "seed 000: promises set expectations",
+        "α_p: pull of the firm's promise on the expectations of everyone aware of it.",
+    )
+    wom_weight: float = P(
+        0.15,
+        "fraction per message",
+        0.0,
+        1.0,
+        "seed 004: others shape perception",
+        "ψ: pull of one word-of-mouth message towards the talker's remembered performance.",
+    )
+    initial_noise: float = P(
+        0.05,
+        "0–1 level",
+        0.0,
+        1.0,
+        "assumption",
+        "Spread of a new customer's first expectation around the promise.",
+    )
 
 
 @dataclass
@@ -200,14 +689,70 @@ class ComplaintParams:
     """Who complains, and what the firm's handling does to satisfaction."""
 
     enabled: bool = P(True, "", None, None, "TARP 1979–1986; seed 000/002", "Complaints on or off.")
-    max_prob: float = P(0.5, "probability", 0.0, 1.0, "assumption; TARP: about 1 in 25 dissatisfied customers complains at typical ease", "Complaint probability at full ease and a very large shortfall.")
-    shortfall_scale: float = P(0.15, "performance units", 1e-6, 10.0, "assumption", "d0: complaint probability = ease · max_prob · (1 − exp(−shortfall/d0)).")
-    recovery_unresolved: float = P(0.15, "fraction of the shortfall effect undone", 0.0, 1.0, "TARP: complaining, even unresolved, beats silence", "r_u: share of a negative experience undone by being heard but not helped.")
-    recovery_late: float = P(0.6, "fraction", 0.0, 1.0, "seed 002: 60% come back when the problem is solved", "r_l: share undone by a late resolution.")
-    recovery_quick: float = P(1.0, "fraction", 0.0, 1.0, "seed 002: 95% come back when solved quickly and well", "r_q: share undone by a quick resolution.")
-    recovery_paradox: float = P(0.0, "satisfaction units", 0.0, 1.0, "de Matos, Henrique & Rossi 2007; Maxham & Netemeyer 2002 (first failure only)", "π: a quick resolution of a first failure leaves the transaction this far above neutral.")
-    late_delay: int = P(1, "periods", 1, 120, "automotive data: resolution within 90 days vs 90–180 days (secondary)", "Periods until a late resolution arrives.")
-    quick_premium: float = P(0.5, "fraction", 0.0, 10.0, "assumption", "Extra remedy cost of a quick resolution (fraction of remedy_cost).")
+    max_prob: float = P(
+        0.5,
+        "probability",
+        0.0,
+        1.0,
+        "assumption; TARP: about 1 in 25 dissatisfied customers complains at typical ease",
+        "Complaint probability at full ease and a very large shortfall.",
+    )
+    shortfall_scale: float = P(
+        0.15,
+        "performance units",
+        1e-6,
+        10.0,
+        "assumption",
+        "d0: complaint probability = ease · max_prob · (1 − exp(−shortfall/d0)).",
+    )
+    recovery_unresolved: float = P(
+        0.15,
+        "fraction of the shortfall effect undone",
+        0.0,
+        1.0,
+        "TARP: complaining, even unresolved, beats silence",
+        "r_u: share of a negative experience undone by being heard but not helped.",
+    )
+    recovery_late: float = P(
+        0.6,
+        "fraction",
+        0.0,
+        1.0,
+        "seed 002: 60% come back when the problem is solved",
+        "r_l: share undone by a late resolution.",
+    )
+    recovery_quick: float = P(
+        1.0,
+        "fraction",
+        0.0,
+        1.0,
+        "seed 002: 95% come back when solved quickly and well",
+        "r_q: share undone by a quick resolution.",
+    )
+    recovery_paradox: float = P(
+        0.0,
+        "satisfaction units",
+        0.0,
+        1.0,
+        "de Matos, Henrique & Rossi 2007; Maxham & Netemeyer 2002 (first failure only)",
+        "π: a quick resolution of a first failure leaves the transaction this far above neutral.",
+    )
+    late_delay: int = P(
+        1,
+        "periods",
+        1,
+        120,
+        "automotive data: resolution within 90 days vs 90–180 days (secondary)",
+        "Periods until a late resolution arrives.",
+    )
+    quick_premium: float = P(
+        0.5,
+        "fraction",
+        0.0,
+        10.0,
+        "assumption",
+        "Extra remedy cost of a quick resolution (fraction of remedy_cost).",
+    )
 
 
 @dataclass
@@ -215,17 +760,94 @@ class WomParams:
     """Word of mouth on the network (U-shaped in satisfaction, negativity bias)."""
 
     enabled: bool = P(True, "", None, None, "Anderson 1998", "Word of mouth on or off.")
-    positive_threshold: float = P(0.3, "satisfaction", -1.0, 1.0, "Anderson 1998 (U-shape)", "θ+: satisfaction above which a customer may talk positively.")
-    negative_threshold: float = P(-0.1, "satisfaction", -1.0, 1.0, "Anderson 1998 (U-shape)", "θ−: satisfaction below which a customer may talk negatively.")
-    positive_talk: float = P(0.3, "probability per period", 0.0, 1.0, "assumption", "τ+: talk probability of a fully delighted customer (linear from θ+).")
-    negative_talk: float = P(0.5, "probability per period", 0.0, 1.0, "Anderson 1998: dissatisfied talk more", "τ−: talk probability of a fully dissatisfied customer (linear from θ−).")
-    positive_reach: int = P(2, "contacts per talk", 0, 1000, "TARP: satisfied tell 4–5 (over time)", "Neighbours told per positive talk.")
-    negative_reach: int = P(4, "contacts per talk", 0, 1000, "TARP: dissatisfied tell 9–10 (twice as many)", "Neighbours told per negative talk.")
-    negative_weight: float = P(1.5, "multiplier", 0.0, 10.0, "negativity bias (assumption)", "Weight of a negative message on beliefs and attitude, relative to a positive one.")
-    recovery_reach: int = P(5, "contacts", 0, 1000, "seed 002: each tells 5 others", "People told by a customer whose complaint was resolved quickly.")
-    unresolved_reach: int = P(9, "contacts", 0, 1000, "TARP: 9–10", "People told by a customer whose complaint went unresolved.")
-    attitude_decay: float = P(0.8, "fraction kept per period", 0.0, 1.0, "assumption", "δ: word-of-mouth attitude kept from one period to the next.")
-    memory_window: int = P(3, "periods", 0, 1000, "assumption", "A loss counts as following negative talk if the talk came this many periods before.")
+    positive_threshold: float = P(
+        0.3,
+        "satisfaction",
+        -1.0,
+        1.0,
+        "Anderson 1998 (U-shape)",
+        "θ+: satisfaction above which a customer may talk positively.",
+    )
+    negative_threshold: float = P(
+        -0.1,
+        "satisfaction",
+        -1.0,
+        1.0,
+        "Anderson 1998 (U-shape)",
+        "θ−: satisfaction below which a customer may talk negatively.",
+    )
+    positive_talk: float = P(
+        0.3,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption",
+        "τ+: talk probability of a fully delighted customer (linear from θ+).",
+    )
+    negative_talk: float = P(
+        0.5,
+        "probability per period",
+        0.0,
+        1.0,
+        "Anderson 1998: dissatisfied talk more",
+        "τ−: talk probability of a fully dissatisfied customer (linear from θ−).",
+    )
+    positive_reach: int = P(
+        2,
+        "contacts per talk",
+        0,
+        1000,
+        "TARP: satisfied tell 4–5 (over time)",
+        "Neighbours told per positive talk.",
+    )
+    negative_reach: int = P(
+        4,
+        "contacts per talk",
+        0,
+        1000,
+        "TARP: dissatisfied tell 9–10 (twice as many)",
+        "Neighbours told per negative talk.",
+    )
+    negative_weight: float = P(
+        1.5,
+        "multiplier",
+        0.0,
+        10.0,
+        "negativity bias (assumption)",
+        "Weight of a negative message on beliefs and attitude, relative to a positive one.",
+    )
+    recovery_reach: int = P(
+        5,
+        "contacts",
+        0,
+        1000,
+        "seed 002: each tells 5 others",
+        "People told by a customer whose complaint was resolved quickly.",
+    )
+    unresolved_reach: int = P(
+        9,
+        "contacts",
+        0,
+        1000,
+        "TARP: 9–10",
+        "People told by a customer whose complaint went unresolved.",
+    )
+    attitude_decay: float = P(
+        0.8,
+        "fraction kept per period",
+        0.0,
+        1.0,
+        "assumption",
+        "δ: word-of-mouth attitude kept from one period to the next.",
+    )
+    memory_window: int = P(
+        3,
+        "periods",
+        0,
+        1000,
+        "assumption",
+        "A loss counts as following negative talk if the talk came this many periods before.",
+    )
 
 
 @dataclass
@@ -233,18 +855,55 @@ class ReferralParams:
     """A positive message can bring the recipient to the firm (referral)."""
 
     enabled: bool = P(True, "", None, None, "seed 001/002", "Referrals on or off.")
-    threshold: float = P(0.5, "satisfaction", -1.0, 1.0, "assumption: promoters refer", "Minimum talker satisfaction for a message to carry a referral.")
-    prob: float = P(0.05, "probability per positive message", 0.0, 1.0, "assumption", "ρ0: probability a referral message converts the recipient.")
-    reward_gain: float = P(2.0, "per reference price", 0.0, 100.0, "assumption", "ρ = ρ0 · (1 + gain · reward / reference price).")
+    threshold: float = P(
+        0.5,
+        "satisfaction",
+        -1.0,
+        1.0,
+        "assumption: promoters refer",
+        "Minimum talker satisfaction for a message to carry a referral.",
+    )
+    prob: float = P(
+        0.05,
+        "probability per positive message",
+        0.0,
+        1.0,
+        "assumption",
+        "ρ0: probability a referral message converts the recipient.",
+    )
+    reward_gain: float = P(
+        2.0,
+        "per reference price",
+        0.0,
+        100.0,
+        "assumption",
+        "ρ = ρ0 · (1 + gain · reward / reference price).",
+    )
 
 
 @dataclass
 class AcquisitionParams:
     """Awareness of firms: external (marketing) and internal (imitation) influence."""
 
-    marketing_enabled: bool = P(True, "", None, None, "Bass 1969", "External influence (marketing reach) on or off.")
-    imitation_enabled: bool = P(True, "", None, None, "Bass 1969", "Internal influence (adopters among neighbours) on or off.")
-    imitation: float = P(0.38, "per period", 0.0, 1.0, "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)", "q: hazard of learning of a firm when all neighbours are its customers.")
+    marketing_enabled: bool = P(
+        True, "", None, None, "Bass 1969", "External influence (marketing reach) on or off."
+    )
+    imitation_enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "Bass 1969",
+        "Internal influence (adopters among neighbours) on or off.",
+    )
+    imitation: float = P(
+        0.38,
+        "per period",
+        0.0,
+        1.0,
+        "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)",
+        "q: hazard of learning of a firm when all neighbours are its customers.",
+    )
 
 
 @dataclass
@@ -252,28 +911,93 @@ class ChurnParams:
     """Leaving: a hazard that rises with dissatisfaction and falls with switching cost."""
 
     enabled: bool = P(True, "", None, None, "seed 000; Jones & Sasser 1995", "Churn on or off.")
-    base_rate: float = P(0.025, "probability per period", 0.0, 1.0, "calibrated so that highly satisfied customers (scenario satisfied_leave, S ≈ 0.86) lose ≈ 40% a year with choice switching (seed 000)", "h0: hazard of a fully satisfied customer.")
-    dissatisfaction_rate: float = P(0.08, "probability per period", 0.0, 1.0, "assumption", "h1: extra hazard of a fully dissatisfied customer.")
-    curvature: float = P(2.0, "dimensionless", 0.1, 10.0, "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)", "η: h = h0 + h1 ((1 − S)/2)^η.")
-    switching_cost_effect: float = P(0.5, "per utility unit", 0.0, 10.0, "assumption", "ζ: hazard multiplied by exp(−ζ · switching cost).")
-    winback_response: float = P(0.5, "probability", 0.0, 1.0, "seed 001: repeated contact wins back some", "Probability that a contacted, fully satisfied lapsed customer returns (scaled by (1 + S)/2).")
-    return_rate: float = P(0.05, "probability per period", 0.0, 1.0, "assumption", "Probability per period that a lapsed customer returns to the market on their own.")
+    base_rate: float = P(
+        0.025,
+        "probability per period",
+        0.0,
+        1.0,
+        "calibrated so that highly satisfied customers (scenario satisfied_leave, S ≈ 0.86) lose ≈ 40% a year with choice switching (seed 000)",
+        "h0: hazard of a fully satisfied customer.",
+    )
+    dissatisfaction_rate: float = P(
+        0.08,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption",
+        "h1: extra hazard of a fully dissatisfied customer.",
+    )
+    curvature: float = P(
+        2.0,
+        "dimensionless",
+        0.1,
+        10.0,
+        "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)",
+        "η: h = h0 + h1 ((1 − S)/2)^η.",
+    )
+    switching_cost_effect: float = P(
+        0.5,
+        "per utility unit",
+        0.0,
+        10.0,
+        "assumption",
+        "ζ: hazard multiplied by exp(−ζ · switching cost).",
+    )
+    winback_response: float = P(
+        0.5,
+        "probability",
+        0.0,
+        1.0,
+        "seed 001: repeated contact wins back some",
+        "Probability that a contacted, fully satisfied lapsed customer returns (scaled by (1 + S)/2).",
+    )
+    return_rate: float = P(
+        0.05,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption",
+        "Probability per period that a lapsed customer returns to the market on their own.",
+    )
 
 
 @dataclass
 class LoyaltyParams:
     """Loyalty programme points (switching cost) and discount."""
 
-    enabled: bool = P(True, "", None, None, "seed 000/002", "Loyalty programmes on or off (a firm still has to launch one).")
-    points_switching_cost: float = P(1.0, "utility units at full points", 0.0, 50.0, "assumption", "Switching cost added by a full points balance.")
-    points_cap: int = P(12, "purchases", 1, 10_000, "assumption: a year of monthly purchases", "Purchases at which the points balance is full.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "seed 000/002",
+        "Loyalty programmes on or off (a firm still has to launch one).",
+    )
+    points_switching_cost: float = P(
+        1.0,
+        "utility units at full points",
+        0.0,
+        50.0,
+        "assumption",
+        "Switching cost added by a full points balance.",
+    )
+    points_cap: int = P(
+        12,
+        "purchases",
+        1,
+        10_000,
+        "assumption: a year of monthly purchases",
+        "Purchases at which the points balance is full.",
+    )
 
 
 @dataclass
 class ModelParams:
     """Everything a run needs."""
 
-    seed: int = P(0, "", 0, 2**63 - 1, "", "Root seed; every mechanism draws from its own child stream.")
+    seed: int = P(
+        0, "", 0, 2**63 - 1, "", "Root seed; every mechanism draws from its own child stream."
+    )
     market: MarketParams = field(default_factory=MarketParams)
     network: NetworkParams = field(default_factory=NetworkParams)
     firms: list = field(default_factory=lambda: [FirmParams(name="A"), FirmParams(name="B")])
@@ -289,13 +1013,33 @@ class ModelParams:
     churn: ChurnParams = field(default_factory=ChurnParams)
     loyalty: LoyaltyParams = field(default_factory=LoyaltyParams)
     events: list = field(default_factory=list)
-    panel_size: int = P(2000, "customers", 0, 10_000_000, "", "Customers whose state is recorded every period (all of them when N is smaller; evenly spaced ids otherwise).")
-    record_events: bool = P(True, "", None, None, "", "Keep the event log (complaints, referrals, switches, churns).")
+    panel_size: int = P(
+        2000,
+        "customers",
+        0,
+        10_000_000,
+        "",
+        "Customers whose state is recorded every period (all of them when N is smaller; evenly spaced ids otherwise).",
+    )
+    record_events: bool = P(
+        True, "", None, None, "", "Keep the event log (complaints, referrals, switches, churns)."
+    )
 
 
 #: Mechanism sections, in the order of the period schedule.
-MECHANISMS = ("acquisition", "choice", "capacity", "experience", "satisfaction", "complaints",
-              "wom", "referrals", "expectations", "churn", "loyalty")
+MECHANISMS = (
+    "acquisition",
+    "choice",
+    "capacity",
+    "experience",
+    "satisfaction",
+    "complaints",
+    "wom",
+    "referrals",
+    "expectations",
+    "churn",
+    "loyalty",
+)
 
 
 def describe(cls: type) -> list[dict]:
@@ -305,13 +1049,15 @@ def describe(cls: type) -> list[dict]:
     for f in dataclasses.fields(cls):
         if not f.metadata:
             continue
-        rows.append({
-            "name": f.name,
-            "default": getattr(inst, f.name),
-            "unit": f.metadata.get("unit", ""),
-            "range": f.metadata.get("range"),
-            "choices": f.metadata.get("choices"),
-            "source": f.metadata.get("source", ""),
-            "doc": f.metadata.get("doc", ""),
-        })
+        rows.append(
+            {
+                "name": f.name,
+                "default": getattr(inst, f.name),
+                "unit": f.metadata.get("unit", ""),
+                "range": f.metadata.get("range"),
+                "choices": f.metadata.get("choices"),
+                "source": f.metadata.get("source", ""),
+                "doc": f.metadata.get("doc", ""),
+            }
+        )
     return rows

@@ -13,8 +13,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["INDICATORS", "plot_indicator", "plot_run", "plot_cascade_sizes", "plot_compare", "save_run_plots",
-           "plot_levers", "plot_service_levels", "plot_complaint_handling", "plot_marketing", "levers_move"]
+__all__ = [
+    "INDICATORS",
+    "plot_indicator",
+    "plot_run",
+    "plot_cascade_sizes",
+    "plot_compare",
+    "save_run_plots",
+    "plot_levers",
+    "plot_service_levels",
+    "plot_complaint_handling",
+    "plot_marketing",
+    "levers_move",
+]
 
 #: (column, title, y label) of the standard per-firm indicators
 INDICATORS = [
@@ -35,8 +46,17 @@ def _by_firm(firms: pd.DataFrame, col: str, smooth: int = 1) -> pd.DataFrame:
     return g
 
 
-def plot_indicator(ax, firms: pd.DataFrame, col: str, title: str, ylabel: str, *, smooth: int = 1,
-                   label_prefix: str = "", linestyle: str = "-") -> None:
+def plot_indicator(
+    ax,
+    firms: pd.DataFrame,
+    col: str,
+    title: str,
+    ylabel: str,
+    *,
+    smooth: int = 1,
+    label_prefix: str = "",
+    linestyle: str = "-",
+) -> None:
     g = _by_firm(firms, col, smooth)
     for name in g.columns:
         ax.plot(g.index, g[name], linestyle, label=f"{label_prefix}{name}")
@@ -55,7 +75,7 @@ def plot_wom(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
     pos = _by_firm(firms, "wom_pos", smooth)
     neg = _by_firm(firms, "wom_neg", smooth)
     for name in pos.columns:
-        line, = ax.plot(pos.index, pos[name], "-", label=f"{name} positive")
+        (line,) = ax.plot(pos.index, pos[name], "-", label=f"{name} positive")
         ax.plot(neg.index, neg[name], "--", color=line.get_color(), label=f"{name} negative")
     ax.set_title("Word of mouth")
     ax.set_xlabel("period (month)")
@@ -65,10 +85,18 @@ def plot_wom(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
 
 def plot_complaints(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
     for name, g in firms[firms.period > 0].groupby("name"):
-        g = g.groupby("period")[["complaints", "resolved_quick", "resolved_late", "unresolved"]].mean()
+        g = g.groupby("period")[
+            ["complaints", "resolved_quick", "resolved_late", "unresolved"]
+        ].mean()
         g = g.rolling(smooth, min_periods=1).mean()
-        line, = ax.plot(g.index, g["complaints"], "-", label=f"{name} complaints")
-        ax.plot(g.index, g["resolved_quick"] + g["resolved_late"], ":", color=line.get_color(), label=f"{name} resolved")
+        (line,) = ax.plot(g.index, g["complaints"], "-", label=f"{name} complaints")
+        ax.plot(
+            g.index,
+            g["resolved_quick"] + g["resolved_late"],
+            ":",
+            color=line.get_color(),
+            label=f"{name} resolved",
+        )
         ax.plot(g.index, g["unresolved"], "--", color=line.get_color(), label=f"{name} unresolved")
     ax.set_title("Complaints and their resolution")
     ax.set_xlabel("period (month)")
@@ -78,15 +106,27 @@ def plot_complaints(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
 
 def plot_service_levels(ax, firms: pd.DataFrame) -> None:
     """Service (solid) and quality (dashed) levels per firm over time."""
-    _plot_lever_group(ax, firms, [("service", "-", "service"), ("quality", "--", "quality")],
-                      "Service and quality levels")
+    _plot_lever_group(
+        ax,
+        firms,
+        [("service", "-", "service"), ("quality", "--", "quality")],
+        "Service and quality levels",
+    )
 
 
 def plot_complaint_handling(ax, firms: pd.DataFrame) -> None:
     """Complaint-handling levers per firm: ease (solid), share resolved (dashed), speed
     (dotted)."""
-    _plot_lever_group(ax, firms, [("complaint_ease", "-", "ease"), ("resolve_share", "--", "share resolved"),
-                                  ("resolve_speed", ":", "speed")], "Complaint handling")
+    _plot_lever_group(
+        ax,
+        firms,
+        [
+            ("complaint_ease", "-", "ease"),
+            ("resolve_share", "--", "share resolved"),
+            ("resolve_speed", ":", "speed"),
+        ],
+        "Complaint handling",
+    )
 
 
 def _plot_lever_group(ax, firms: pd.DataFrame, columns, title: str) -> None:
@@ -97,7 +137,7 @@ def _plot_lever_group(ax, firms: pd.DataFrame, columns, title: str) -> None:
         g = g.groupby("period")[cols].mean()
         color = None
         for col, style, label in columns:
-            line, = ax.plot(g.index, g[col], style, color=color, label=f"{name} {label}")
+            (line,) = ax.plot(g.index, g[col], style, color=color, label=f"{name} {label}")
             color = line.get_color()
     ax.set_title(title)
     ax.set_xlabel("period (month)")
@@ -114,8 +154,15 @@ def plot_marketing(ax, firms: pd.DataFrame) -> None:
 
 
 #: lever columns of the firm table shown by :func:`plot_levers`
-LEVER_COLUMNS = ("price", "service", "quality", "complaint_ease", "resolve_share", "resolve_speed",
-                 "marketing")
+LEVER_COLUMNS = (
+    "price",
+    "service",
+    "quality",
+    "complaint_ease",
+    "resolve_share",
+    "resolve_speed",
+    "marketing",
+)
 
 
 def levers_move(firms: pd.DataFrame) -> list[str]:
@@ -137,8 +184,10 @@ def plot_levers(firms: pd.DataFrame, title: str = ""):
         a.legend(fontsize=7)
     moving = levers_move(firms)
     head = "Levers" + (f" — {title}" if title else "")
-    fig.suptitle(head + ("  (moving: " + ", ".join(moving) + ")" if moving else "  (no lever moves)"),
-                 fontsize=12)
+    fig.suptitle(
+        head + ("  (moving: " + ", ".join(moving) + ")" if moving else "  (no lever moves)"),
+        fontsize=12,
+    )
     fig.tight_layout()
     return fig
 
@@ -166,7 +215,9 @@ def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, 
     fig, axes = plt.subplots(3, 4, figsize=(21, 12))
     ax = axes.ravel()
     plot_indicator(ax[0], firms, "share", "Market share", "share of customers")
-    plot_indicator(ax[1], firms, "mean_satisfaction", "Satisfaction of customers", "mean satisfaction (−1…1)")
+    plot_indicator(
+        ax[1], firms, "mean_satisfaction", "Satisfaction of customers", "mean satisfaction (−1…1)"
+    )
     plot_indicator(ax[2], firms, "churn_rate", "Churn", "lost / customers per period", smooth=3)
     plot_complaints(ax[3], firms)
     plot_wom(ax[4], firms)
@@ -190,8 +241,9 @@ def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, 
     return fig
 
 
-def save_run_plots(folder, firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame,
-                   title: str = "") -> list[str]:
+def save_run_plots(
+    folder, firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, title: str = ""
+) -> list[str]:
     """Write the standard PNGs of a run into ``folder``; return their file names."""
     from pathlib import Path
 
@@ -206,7 +258,14 @@ def save_run_plots(folder, firms: pd.DataFrame, market: pd.DataFrame, cascades: 
 
     for col, t, yl in INDICATORS:
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        plot_indicator(ax, firms, col, f"{t} — {title}" if title else t, yl, smooth=3 if col in ("churn_rate", "profit", "complaints", "referrals") else 1)
+        plot_indicator(
+            ax,
+            firms,
+            col,
+            f"{t} — {title}" if title else t,
+            yl,
+            smooth=3 if col in ("churn_rate", "profit", "complaints", "referrals") else 1,
+        )
         ax.legend(fontsize=8)
         fig.tight_layout()
         save(fig, f"{col}.png")
@@ -238,8 +297,16 @@ def plot_compare(runs: dict[str, pd.DataFrame], columns=None):
         ax = axes.ravel()[i]
         t, yl = titles.get(col, (col, col))
         for k, (label, firms) in enumerate(runs.items()):
-            plot_indicator(ax, firms, col, t, yl, smooth=3 if col != "share" else 1,
-                           label_prefix=f"{label}: ", linestyle=styles[k % len(styles)])
+            plot_indicator(
+                ax,
+                firms,
+                col,
+                t,
+                yl,
+                smooth=3 if col != "share" else 1,
+                label_prefix=f"{label}: ",
+                linestyle=styles[k % len(styles)],
+            )
         ax.legend(fontsize=7)
     for j in range(n, nrow * ncol):
         axes.ravel()[j].axis("off")

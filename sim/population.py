@@ -20,8 +20,13 @@ STATUS_NAMES = {PROSPECT: "prospect", CUSTOMER: "customer", LAPSED: "lapsed"}
 
 #: how a customer learnt of a firm (aware_via codes)
 VIA_INITIAL, VIA_MARKETING, VIA_IMITATION, VIA_WOM, VIA_REFERRAL = 0, 1, 2, 3, 4
-VIA_NAMES = {VIA_INITIAL: "initial", VIA_MARKETING: "marketing", VIA_IMITATION: "imitation",
-             VIA_WOM: "wom", VIA_REFERRAL: "referral"}
+VIA_NAMES = {
+    VIA_INITIAL: "initial",
+    VIA_MARKETING: "marketing",
+    VIA_IMITATION: "imitation",
+    VIA_WOM: "wom",
+    VIA_REFERRAL: "referral",
+}
 
 
 @dataclass(eq=False)
@@ -29,41 +34,41 @@ class Population:
     """All customer state. Create with :meth:`Population.create`."""
 
     # tastes (fixed)
-    segment: np.ndarray        # int16 segment index
-    w_quality: np.ndarray      # weight of quality vs service in composite performance
+    segment: np.ndarray  # int16 segment index
+    w_quality: np.ndarray  # weight of quality vs service in composite performance
     beta_perf: np.ndarray
     beta_price: np.ndarray
     beta_time: np.ndarray
     beta_wom: np.ndarray
     beta_brand: np.ndarray
     purchase_prob: np.ndarray
-    quantity: np.ndarray       # units per purchase
+    quantity: np.ndarray  # units per purchase
     # relationship
-    status: np.ndarray         # int8: PROSPECT, CUSTOMER, LAPSED
-    firm: np.ndarray           # int16 current firm, -1 none
-    last_firm: np.ndarray      # int16 firm of the last experience (talked about), -1 none
-    since: np.ndarray          # int32 period the current relationship began
-    points: np.ndarray         # int32 purchases at the current firm (loyalty points)
-    lapsed_from: np.ndarray    # int16 firm left when lapsing, -1
+    status: np.ndarray  # int8: PROSPECT, CUSTOMER, LAPSED
+    firm: np.ndarray  # int16 current firm, -1 none
+    last_firm: np.ndarray  # int16 firm of the last experience (talked about), -1 none
+    since: np.ndarray  # int32 period the current relationship began
+    points: np.ndarray  # int32 purchases at the current firm (loyalty points)
+    lapsed_from: np.ndarray  # int16 firm left when lapsing, -1
     # feelings and memory
-    satisfaction: np.ndarray   # remembered satisfaction with last_firm, [-1, 1]
-    peak: np.ndarray           # most extreme transaction satisfaction (peak-end)
-    last_x: np.ndarray         # last transaction satisfaction
-    perf_memory: np.ndarray    # remembered performance of last_firm (message content)
-    n_complaints: np.ndarray   # int32 complaints ever made
-    experienced: np.ndarray    # bool: has an experience to talk about
+    satisfaction: np.ndarray  # remembered satisfaction with last_firm, [-1, 1]
+    peak: np.ndarray  # most extreme transaction satisfaction (peak-end)
+    last_x: np.ndarray  # last transaction satisfaction
+    perf_memory: np.ndarray  # remembered performance of last_firm (message content)
+    n_complaints: np.ndarray  # int32 complaints ever made
+    experienced: np.ndarray  # bool: has an experience to talk about
     # negative word of mouth last heard (for attributing losses)
-    neg_src: np.ndarray        # int64 talker id, -1
-    neg_firm: np.ndarray       # int16
-    neg_t: np.ndarray          # int32 period
+    neg_src: np.ndarray  # int64 talker id, -1
+    neg_firm: np.ndarray  # int16
+    neg_t: np.ndarray  # int32 period
     # per firm (N, K)
-    expect: np.ndarray         # expected performance of each firm
-    attitude: np.ndarray       # word-of-mouth attitude towards each firm
-    aware: np.ndarray          # bool: knows the firm
-    aware_via: np.ndarray      # int8 VIA_* code
-    tried: np.ndarray          # bool: has bought from the firm
-    profit: np.ndarray         # cumulative profit contributed to each firm (cu)
-    revenue: np.ndarray        # cumulative revenue paid to each firm (cu)
+    expect: np.ndarray  # expected performance of each firm
+    attitude: np.ndarray  # word-of-mouth attitude towards each firm
+    aware: np.ndarray  # bool: knows the firm
+    aware_via: np.ndarray  # int8 VIA_* code
+    tried: np.ndarray  # bool: has bought from the firm
+    profit: np.ndarray  # cumulative profit contributed to each firm (cu)
+    revenue: np.ndarray  # cumulative revenue paid to each firm (cu)
 
     @property
     def n(self) -> int:

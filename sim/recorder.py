@@ -12,8 +12,18 @@ import pandas as pd
 
 __all__ = ["Recorder", "EVENT_KINDS"]
 
-EVENT_KINDS = ("acquire", "switch", "churn", "complaint", "resolved_late", "referral",
-               "winback", "return", "heard", "lever")
+EVENT_KINDS = (
+    "acquire",
+    "switch",
+    "churn",
+    "complaint",
+    "resolved_late",
+    "referral",
+    "winback",
+    "return",
+    "heard",
+    "lever",
+)
 
 
 class Recorder:
@@ -25,8 +35,18 @@ class Recorder:
         self._events: dict[str, list] = defaultdict(list)
         self._n_events = 0
 
-    def add_events(self, period: int, kind: str, customer, firm, *, other_firm=None, other=None,
-                   value=None, detail=None) -> None:
+    def add_events(
+        self,
+        period: int,
+        kind: str,
+        customer,
+        firm,
+        *,
+        other_firm=None,
+        other=None,
+        value=None,
+        detail=None,
+    ) -> None:
         customer = np.asarray(customer, dtype=np.int64).ravel()
         n = customer.size
         if n == 0:
@@ -60,7 +80,9 @@ class Recorder:
             return df
         data = {c: np.concatenate(self._events[c]) for c in cols}
         df = pd.DataFrame(data)
-        df["event"] = pd.Categorical.from_codes(df["event"].to_numpy(), categories=list(EVENT_KINDS))
+        df["event"] = pd.Categorical.from_codes(
+            df["event"].to_numpy(), categories=list(EVENT_KINDS)
+        )
         names = np.array([*firm_names, ""], dtype=object)
         df["firm_name"] = names[df["firm"].to_numpy()]
         # stable order: by period, then as recorded

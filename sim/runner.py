@@ -34,8 +34,15 @@ from .analysis import cascade_summary
 from .model import MarketModel
 from .scenario import Scenario, scenario_to_dict
 
-__all__ = ["RunResult", "run_scenario", "write_run", "read_run", "summarise", "RunFolderError",
-           "atomic_folder"]
+__all__ = [
+    "RunResult",
+    "run_scenario",
+    "write_run",
+    "read_run",
+    "summarise",
+    "RunFolderError",
+    "atomic_folder",
+]
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
 
@@ -78,8 +85,12 @@ def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = 
             m.step()
             if bar is not None:
                 bar.update(1)
-        for key, df in (("firms", m.firm_frame()), ("market", m.market_frame()), ("events", m.events()),
-                        ("panel", m.panel_frame())):
+        for key, df in (
+            ("firms", m.firm_frame()),
+            ("market", m.market_frame()),
+            ("events", m.events()),
+            ("panel", m.panel_frame()),
+        ):
             df.insert(0, "seed", seed)
             df.insert(0, "replication", r)
             frames[key].append(df)
@@ -89,8 +100,17 @@ def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = 
         bar.close()
     out = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
     finished = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    return RunResult(sc, out["firms"], out["market"], out["events"], out["panel"], customers,
-                     started, finished, time.perf_counter() - t0)
+    return RunResult(
+        sc,
+        out["firms"],
+        out["market"],
+        out["events"],
+        out["panel"],
+        customers,
+        started,
+        finished,
+        time.perf_counter() - t0,
+    )
 
 
 def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -100,18 +120,28 @@ def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Dat
     tail = f[f["period"] > max(0, last - 12)]
     g = f.groupby("name", sort=False)
     monthly = g["churn_rate"].mean()
-    rows = pd.DataFrame({
-        "final_share": firms[firms["period"] == last].groupby("name", sort=False)["share"].mean(),
-        "final_customers": firms[firms["period"] == last].groupby("name", sort=False)["customers"].mean(),
-        "satisfaction_last12": tail.groupby("name", sort=False)["mean_satisfaction"].mean(),
-        "annual_churn": 1 - (1 - monthly) ** 12,
-        "complaints": g["complaints"].sum() / firms["replication"].nunique() if "replication" in firms else g["complaints"].sum(),
-        "resolved_share": (g["resolved_quick"].sum() + g["resolved_late"].sum()) / g["complaints"].sum().replace(0, np.nan),
-        "wom_pos": g["wom_pos"].sum(), "wom_neg": g["wom_neg"].sum(),
-        "referrals": g["referrals"].sum(),
-        "profit_total": g["profit"].sum(),
-        "clv_last12": tail.groupby("name", sort=False)["clv"].mean(),
-    })
+    rows = pd.DataFrame(
+        {
+            "final_share": firms[firms["period"] == last]
+            .groupby("name", sort=False)["share"]
+            .mean(),
+            "final_customers": firms[firms["period"] == last]
+            .groupby("name", sort=False)["customers"]
+            .mean(),
+            "satisfaction_last12": tail.groupby("name", sort=False)["mean_satisfaction"].mean(),
+            "annual_churn": 1 - (1 - monthly) ** 12,
+            "complaints": g["complaints"].sum() / firms["replication"].nunique()
+            if "replication" in firms
+            else g["complaints"].sum(),
+            "resolved_share": (g["resolved_quick"].sum() + g["resolved_late"].sum())
+            / g["complaints"].sum().replace(0, np.nan),
+            "wom_pos": g["wom_pos"].sum(),
+            "wom_neg": g["wom_neg"].sum(),
+            "referrals": g["referrals"].sum(),
+            "profit_total": g["profit"].sum(),
+            "clv_last12": tail.groupby("name", sort=False)["clv"].mean(),
+        }
+    )
     reps = firms["replication"].nunique() if "replication" in firms else 1
     for col in ("wom_pos", "wom_neg", "referrals", "profit_total"):
         rows[col] = rows[col] / reps
@@ -162,14 +192,23 @@ def atomic_folder(base: Path, run_id: str):
         raise
 
 
-def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: str | None = None,
-              plots: bool = True, command: list[str] | None = None) -> Path:
+def write_run(
+    result: RunResult,
+    out_root: str | Path = "results",
+    *,
+    run_id: str | None = None,
+    plots: bool = True,
+    command: list[str] | None = None,
+) -> Path:
     """Write a run folder atomically; return its path."""
     import tomli_w
 
     sc = result.scenario
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    with atomic_folder(Path(out_root) / sc.name, run_id or f"{stamp}-seed{sc.seed}") as (tmp, final):
+    with atomic_folder(Path(out_root) / sc.name, run_id or f"{stamp}-seed{sc.seed}") as (
+        tmp,
+        final,
+    ):
         files: list[str] = []
         (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
         files.append("scenario.toml")
@@ -188,17 +227,31 @@ def write_run(result: RunResult, out_root: str | Path = "results", *, run_id: st
             from .plots import save_run_plots
 
             f0 = result.firms
-            written = save_run_plots(tmp / "plots", f0, result.market[result.market["replication"] == 0],
-                                     casc, title=sc.title or sc.name)
+            written = save_run_plots(
+                tmp / "plots",
+                f0,
+                result.market[result.market["replication"] == 0],
+                casc,
+                title=sc.title or sc.name,
+            )
             files += [f"plots/{w}" for w in written]
         manifest = {
-            "scenario": sc.name, "title": sc.title, "source": sc.source,
-            "scenario_sha256": sc.digest(), "seed": sc.seed, "replications": sc.replications,
-            "replication_seeds": sc.replication_seeds(), "periods": int(result.firms["period"].max()),
-            "customers": int(sc.params.market.n_customers), "firms": [f.name for f in sc.params.firms],
-            "started_utc": result.started, "finished_utc": result.finished,
-            "wall_seconds": round(result.wall_seconds, 3), "versions": _versions(),
-            "command": command or [], "files": files + ["manifest.json"],
+            "scenario": sc.name,
+            "title": sc.title,
+            "source": sc.source,
+            "scenario_sha256": sc.digest(),
+            "seed": sc.seed,
+            "replications": sc.replications,
+            "replication_seeds": sc.replication_seeds(),
+            "periods": int(result.firms["period"].max()),
+            "customers": int(sc.params.market.n_customers),
+            "firms": [f.name for f in sc.params.firms],
+            "started_utc": result.started,
+            "finished_utc": result.finished,
+            "wall_seconds": round(result.wall_seconds, 3),
+            "versions": _versions(),
+            "command": command or [],
+            "files": files + ["manifest.json"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return final
@@ -211,14 +264,22 @@ def read_run(folder: str | Path) -> dict:
         raise RunFolderError(f"{folder}: run folder not found")
     mf = folder / "manifest.json"
     if not mf.exists():
-        raise RunFolderError(f"{folder}: not a run folder (no manifest.json); run folders are made by 'sim run'")
+        raise RunFolderError(
+            f"{folder}: not a run folder (no manifest.json); run folders are made by 'sim run'"
+        )
     try:
         manifest = json.loads(mf.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{mf}: not a valid manifest ({exc})") from None
-    missing = [k for k in ("scenario", "firms") if k not in manifest] if isinstance(manifest, dict) else ["scenario", "firms"]
+    missing = (
+        [k for k in ("scenario", "firms") if k not in manifest]
+        if isinstance(manifest, dict)
+        else ["scenario", "firms"]
+    )
     if missing:
-        raise RunFolderError(f"{mf}: manifest lacks {', '.join(missing)}; run folders are made by 'sim run'")
+        raise RunFolderError(
+            f"{mf}: manifest lacks {', '.join(missing)}; run folders are made by 'sim run'"
+        )
     out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"

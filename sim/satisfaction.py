@@ -30,14 +30,28 @@ import numpy as np
 __all__ = ["transaction_satisfaction", "remember", "revise"]
 
 
-def transaction_satisfaction(perf, expect, paid, ref_price, *, performance_weight,
-                             neutral_performance, gain_weight, loss_weight, price_weight):
+def transaction_satisfaction(
+    perf,
+    expect,
+    paid,
+    ref_price,
+    *,
+    performance_weight,
+    neutral_performance,
+    gain_weight,
+    loss_weight,
+    price_weight,
+):
     """Return (x, d, z, loss): satisfaction, disconfirmation, the argument of tanh and
     its loss part λ⁻ · min(d, 0) (≤ 0), which complaint handling can undo."""
     d = perf - expect
     loss = loss_weight * np.minimum(d, 0.0)
     g = np.where(d >= 0, gain_weight * d, loss)
-    z = performance_weight * (perf - neutral_performance) + g - price_weight * (paid / ref_price - 1.0)
+    z = (
+        performance_weight * (perf - neutral_performance)
+        + g
+        - price_weight * (paid / ref_price - 1.0)
+    )
     return np.tanh(z), d, z, loss
 
 

@@ -24,16 +24,31 @@ from . import params as P
 from .agents import LEVERS
 from .strategies import REGISTRY as POLICIES
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "apply_override",
-           "EVENT_KINDS", "scenario_to_dict"]
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario",
+    "apply_override",
+    "EVENT_KINDS",
+    "scenario_to_dict",
+]
 
 #: mechanism and market sections: TOML table name → dataclass
 SECTIONS: dict[str, type] = {
-    "market": P.MarketParams, "network": P.NetworkParams, "choice": P.ChoiceParams,
-    "capacity": P.CapacityParams, "experience": P.ExperienceParams,
-    "satisfaction": P.SatisfactionParams, "expectations": P.ExpectationParams,
-    "complaints": P.ComplaintParams, "wom": P.WomParams, "referrals": P.ReferralParams,
-    "acquisition": P.AcquisitionParams, "churn": P.ChurnParams, "loyalty": P.LoyaltyParams,
+    "market": P.MarketParams,
+    "network": P.NetworkParams,
+    "choice": P.ChoiceParams,
+    "capacity": P.CapacityParams,
+    "experience": P.ExperienceParams,
+    "satisfaction": P.SatisfactionParams,
+    "expectations": P.ExpectationParams,
+    "complaints": P.ComplaintParams,
+    "wom": P.WomParams,
+    "referrals": P.ReferralParams,
+    "acquisition": P.AcquisitionParams,
+    "churn": P.ChurnParams,
+    "loyalty": P.LoyaltyParams,
 }
 
 #: timeline event kinds → (required keys, optional keys)
@@ -50,8 +65,15 @@ EVENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "complaint_handling": ((), ("ease", "resolve_share", "resolve_speed", "duration")),
 }
 
-SCENARIO_KEYS = {"name": str, "title": str, "description": str, "notice": str, "try": str,
-                 "seed": int, "replications": int}
+SCENARIO_KEYS = {
+    "name": str,
+    "title": str,
+    "description": str,
+    "notice": str,
+    "try": str,
+    "seed": int,
+    "replications": int,
+}
 
 
 class ScenarioError(ValueError):
@@ -163,16 +185,25 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
     allowed_top = ["scenario", *SECTIONS, "firms", "events", "output"]
     for key in data:
         if key not in allowed_top:
-            raise ScenarioError(src, key, data[key], "unknown section; allowed: " + ", ".join(allowed_top))
+            raise ScenarioError(
+                src, key, data[key], "unknown section; allowed: " + ", ".join(allowed_top)
+            )
     meta = data.get("scenario", {})
     if not isinstance(meta, dict):
         raise ScenarioError(src, "scenario", meta, "must be a table")
     for key, value in meta.items():
         if key not in SCENARIO_KEYS:
-            raise ScenarioError(src, f"scenario.{key}", value, "unknown key; allowed: " + ", ".join(SCENARIO_KEYS))
+            raise ScenarioError(
+                src, f"scenario.{key}", value, "unknown key; allowed: " + ", ".join(SCENARIO_KEYS)
+            )
         want = SCENARIO_KEYS[key]
         if isinstance(value, bool) or not isinstance(value, want):
-            raise ScenarioError(src, f"scenario.{key}", value, f"must be {'an integer' if want is int else 'a string'}")
+            raise ScenarioError(
+                src,
+                f"scenario.{key}",
+                value,
+                f"must be {'an integer' if want is int else 'a string'}",
+            )
     name = meta.get("name") or (Path(source).stem if source else "scenario")
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ScenarioError(src, "scenario.name", name, "letters, digits, '-' and '_' only")
@@ -192,14 +223,24 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         if section == "market" and isinstance(table, dict) and "segments" in table:
             segs = table["segments"]
             if not isinstance(segs, list) or not segs or not all(isinstance(s, dict) for s in segs):
-                raise ScenarioError(src, "market.segments", segs, "must be a non-empty array of tables ([[market.segments]])")
+                raise ScenarioError(
+                    src,
+                    "market.segments",
+                    segs,
+                    "must be a non-empty array of tables ([[market.segments]])",
+                )
             built = []
             for i, s in enumerate(segs):
                 seg = P.SegmentParams(name=f"segment{i}")
                 _fill(src, f"market.segments[{i}]", s, seg)
                 built.append(seg)
             if sum(s.share for s in built) <= 0:
-                raise ScenarioError(src, "market.segments", [s.share for s in built], "shares must add up to more than 0")
+                raise ScenarioError(
+                    src,
+                    "market.segments",
+                    [s.share for s in built],
+                    "shares must add up to more than 0",
+                )
             p.market.segments = built
             table = {k: v for k, v in table.items() if k != "segments"}
         _fill(src, section, table, obj, skip=("segments",) if section == "market" else ())
@@ -207,14 +248,23 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
     # network file relative to the scenario file
     if p.network.kind == "edgelist":
         if not p.network.path:
-            raise ScenarioError(src, "network.path", "", "an edge-list file is required when network.kind = 'edgelist'")
+            raise ScenarioError(
+                src,
+                "network.path",
+                "",
+                "an edge-list file is required when network.kind = 'edgelist'",
+            )
         path = Path(p.network.path)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.exists():
-            raise ScenarioError(src, "network.path", p.network.path, f"file not found (looked for {path})")
+            raise ScenarioError(
+                src, "network.path", p.network.path, f"file not found (looked for {path})"
+            )
         if not path.is_file():
-            raise ScenarioError(src, "network.path", p.network.path, "must be an edge-list file, not a folder")
+            raise ScenarioError(
+                src, "network.path", p.network.path, "must be an edge-list file, not a folder"
+            )
         from .network import read_edgelist
 
         try:
@@ -224,16 +274,25 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
             raise ScenarioError(src, "network.path", p.network.path, msg) from None
         p.network.path = str(path)
     if p.network.kind == "complete" and p.market.n_customers > 20_000:
-        raise ScenarioError(src, "network.kind", "complete", "a complete network allows at most 20000 customers (market.n_customers)")
+        raise ScenarioError(
+            src,
+            "network.kind",
+            "complete",
+            "a complete network allows at most 20000 customers (market.n_customers)",
+        )
 
     # firms
     firms = data.get("firms")
     if firms is not None:
         if not isinstance(firms, list) or not firms or not all(isinstance(f, dict) for f in firms):
-            raise ScenarioError(src, "firms", firms, "must be a non-empty array of tables ([[firms]])")
+            raise ScenarioError(
+                src, "firms", firms, "must be a non-empty array of tables ([[firms]])"
+            )
         built = []
         for i, ft in enumerate(firms):
-            fp = P.FirmParams(name=ft.get("name", f"F{i + 1}") if isinstance(ft.get("name", ""), str) else "")
+            fp = P.FirmParams(
+                name=ft.get("name", f"F{i + 1}") if isinstance(ft.get("name", ""), str) else ""
+            )
             ft = dict(ft)
             policy = ft.pop("policy", "fixed")
             _fill(src, f"firms[{i}]", ft, fp)
@@ -248,9 +307,19 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         p.firms = built
     for i, fp in enumerate(p.firms):
         if fp.enter_at > p.market.periods:
-            raise ScenarioError(src, f"firms[{i}].enter_at", fp.enter_at, f"must be at most market.periods = {p.market.periods}")
+            raise ScenarioError(
+                src,
+                f"firms[{i}].enter_at",
+                fp.enter_at,
+                f"must be at most market.periods = {p.market.periods}",
+            )
     if all(fp.enter_at > 0 for fp in p.firms):
-        raise ScenarioError(src, "firms", [fp.name for fp in p.firms], "at least one firm must be in the market at period 0 (enter_at = 0)")
+        raise ScenarioError(
+            src,
+            "firms",
+            [fp.name for fp in p.firms],
+            "at least one firm must be in the market at period 0 (enter_at = 0)",
+        )
 
     # events
     events = data.get("events", [])
@@ -262,11 +331,21 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         raise ScenarioError(src, "output", out, "must be a table")
     for key, value in out.items():
         if key not in ("record_events", "panel_size"):
-            raise ScenarioError(src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size")
+            raise ScenarioError(
+                src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size"
+            )
         setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
-    return Scenario(name=name, params=p, title=meta.get("title", ""), description=meta.get("description", ""),
-                    notice=meta.get("notice", ""), try_=meta.get("try", ""), replications=reps,
-                    source=source, raw=copy.deepcopy(data))
+    return Scenario(
+        name=name,
+        params=p,
+        title=meta.get("title", ""),
+        description=meta.get("description", ""),
+        notice=meta.get("notice", ""),
+        try_=meta.get("try", ""),
+        replications=reps,
+        source=source,
+        raw=copy.deepcopy(data),
+    )
 
 
 def _check_policy(src: str, path: str, policy: Any) -> Any:
@@ -277,7 +356,9 @@ def _check_policy(src: str, path: str, policy: Any) -> Any:
     else:
         raise ScenarioError(src, path, policy, 'must be a name or a table {name = "...", ...}')
     if name not in POLICIES:
-        raise ScenarioError(src, path, name, "unknown policy; allowed: " + ", ".join(sorted(POLICIES)))
+        raise ScenarioError(
+            src, path, name, "unknown policy; allowed: " + ", ".join(sorted(POLICIES))
+        )
     try:
         from .strategies import make_policy
 
@@ -298,23 +379,39 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
         path = f"events[{i}]"
         kind = ev.get("kind", "set")
         if kind not in EVENT_KINDS:
-            raise ScenarioError(src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENT_KINDS))
+            raise ScenarioError(
+                src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENT_KINDS)
+            )
         required, optional = EVENT_KINDS[kind]
         allowed = ("period", "firm", "kind", *required, *optional)
         for key, value in ev.items():
             if key not in allowed:
-                raise ScenarioError(src, f"{path}.{key}", value, f"unknown key for kind '{kind}'; allowed: " + ", ".join(allowed))
+                raise ScenarioError(
+                    src,
+                    f"{path}.{key}",
+                    value,
+                    f"unknown key for kind '{kind}'; allowed: " + ", ".join(allowed),
+                )
         for key in ("period", "firm", *required):
             if key not in ev:
-                raise ScenarioError(src, f"{path}.{key}", None, f"missing; kind '{kind}' needs: " + ", ".join(("period", "firm", *required)))
+                raise ScenarioError(
+                    src,
+                    f"{path}.{key}",
+                    None,
+                    f"missing; kind '{kind}' needs: " + ", ".join(("period", "firm", *required)),
+                )
         t = ev["period"]
         if isinstance(t, bool) or not isinstance(t, int) or t < 1:
             raise ScenarioError(src, f"{path}.period", t, "must be an integer ≥ 1")
         if t > T:
-            raise ScenarioError(src, f"{path}.period", t, f"after the last period (market.periods = {T})")
+            raise ScenarioError(
+                src, f"{path}.period", t, f"after the last period (market.periods = {T})"
+            )
         firm = ev["firm"]
         if firm not in names:
-            raise ScenarioError(src, f"{path}.firm", firm, "unknown firm; firms: " + ", ".join(names))
+            raise ScenarioError(
+                src, f"{path}.firm", firm, "unknown firm; firms: " + ", ".join(names)
+            )
         dur = ev.get("duration")
         if dur is not None and (isinstance(dur, bool) or not isinstance(dur, int) or dur < 1):
             raise ScenarioError(src, f"{path}.duration", dur, "must be an integer ≥ 1 (periods)")
@@ -325,7 +422,12 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ScenarioError(src, f"{_path}.{key}", v, "must be a number")
             if v < lo or (hi is not None and v > hi):
-                raise ScenarioError(src, f"{_path}.{key}", v, f"must lie in [{lo}, {hi if hi is not None else 'inf'}]")
+                raise ScenarioError(
+                    src,
+                    f"{_path}.{key}",
+                    v,
+                    f"must lie in [{lo}, {hi if hi is not None else 'inf'}]",
+                )
             return float(v)
 
         if kind == "set":
@@ -335,8 +437,15 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
             changes = {}
             for lever, value in st.items():
                 if lever not in LEVERS:
-                    raise ScenarioError(src, f"{path}.set.{lever}", value, "unknown lever; allowed: " + ", ".join(LEVERS))
-                changes[lever] = _check_value(src, f"{path}.set.{lever}", value, P.FirmParams, lever)
+                    raise ScenarioError(
+                        src,
+                        f"{path}.set.{lever}",
+                        value,
+                        "unknown lever; allowed: " + ", ".join(LEVERS),
+                    )
+                changes[lever] = _check_value(
+                    src, f"{path}.set.{lever}", value, P.FirmParams, lever
+                )
         elif kind == "price":
             changes = {"price": num("value")}
         elif kind == "service_drop":
@@ -364,11 +473,20 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
             changes = {"marketing": num("value", 0.0, 1.0)}
         else:  # complaint_handling
             changes = {}
-            for key, lever in (("ease", "complaint_ease"), ("resolve_share", "resolve_share"), ("resolve_speed", "resolve_speed")):
+            for key, lever in (
+                ("ease", "complaint_ease"),
+                ("resolve_share", "resolve_share"),
+                ("resolve_speed", "resolve_speed"),
+            ):
                 if key in ev:
                     changes[lever] = num(key, 0.0, 1.0)
             if not changes:
-                raise ScenarioError(src, path, ev, "complaint_handling needs at least one of ease, resolve_share, resolve_speed")
+                raise ScenarioError(
+                    src,
+                    path,
+                    ev,
+                    "complaint_handling needs at least one of ease, resolve_share, resolve_speed",
+                )
         # the levers in force just before this event (earlier events applied)
         current = {lev: getattr(fp, lev) for lev in changes}
         for prev in out:
@@ -379,15 +497,21 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
         out.append({"period": t, "firm": firm, "set": changes, "kind": kind})
         if dur is not None:
             if t + dur > T + 1:
-                raise ScenarioError(src, f"{path}.duration", dur, f"the event would end after the last period (period {t} + {dur} > {T} + 1)")
+                raise ScenarioError(
+                    src,
+                    f"{path}.duration",
+                    dur,
+                    f"the event would end after the last period (period {t} + {dur} > {T} + 1)",
+                )
             if t + dur <= T:
                 out.append({"period": t + dur, "firm": firm, "set": current, "kind": f"end {kind}"})
         out.sort(key=lambda e: e["period"])
     return out
 
 
-def read_toml(path: str | Path, error: type[ScenarioError] = ScenarioError,
-              what: str = "scenario file") -> dict:
+def read_toml(
+    path: str | Path, error: type[ScenarioError] = ScenarioError, what: str = "scenario file"
+) -> dict:
     """Parse a TOML file; a missing file, a folder, malformed TOML or a non-UTF-8 file
     raises ``error(file, "", None, reason)``."""
     path = Path(path)
@@ -453,7 +577,9 @@ def _list_item(items: list, part: str, source: str, path: str, value: Any) -> di
         if isinstance(it, dict) and it.get("name") == part:
             return it
     names = [it.get("name") for it in items if isinstance(it, dict)]
-    raise ScenarioError(source, path, value, "no item with that name; names: " + ", ".join(map(str, names)))
+    raise ScenarioError(
+        source, path, value, "no item with that name; names: " + ", ".join(map(str, names))
+    )
 
 
 def scenario_to_dict(sc: Scenario) -> dict:
@@ -468,7 +594,9 @@ def scenario_to_dict(sc: Scenario) -> dict:
             return [clean(v) for v in d]
         return d
 
-    out: dict[str, Any] = {"scenario": {"name": sc.name, "seed": int(p.seed), "replications": sc.replications}}
+    out: dict[str, Any] = {
+        "scenario": {"name": sc.name, "seed": int(p.seed), "replications": sc.replications}
+    }
     for k in ("title", "description", "notice"):
         if getattr(sc, k):
             out["scenario"][k] = getattr(sc, k)
@@ -477,7 +605,14 @@ def scenario_to_dict(sc: Scenario) -> dict:
     for section in SECTIONS:
         out[section] = clean(getattr(p, section))
     out["firms"] = [clean(f) for f in p.firms]
-    out["events"] = [{"period": e["period"], "firm": e["firm"], "kind": "set",
-                      "set": {k: ("none" if v is None else v) for k, v in e["set"].items()}} for e in p.events]
+    out["events"] = [
+        {
+            "period": e["period"],
+            "firm": e["firm"],
+            "kind": "set",
+            "set": {k: ("none" if v is None else v) for k, v in e["set"].items()},
+        }
+        for e in p.events
+    ]
     out["output"] = {"record_events": p.record_events, "panel_size": p.panel_size}
     return out

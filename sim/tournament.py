@@ -50,8 +50,15 @@ from .scenario import (
 )
 from .strategies import REGISTRY, make_policy
 
-__all__ = ["TournamentResult", "TournamentError", "run_tournament", "write_tournament",
-           "plot_tournament", "strategy_label", "main"]
+__all__ = [
+    "TournamentResult",
+    "TournamentError",
+    "run_tournament",
+    "write_tournament",
+    "plot_tournament",
+    "strategy_label",
+    "main",
+]
 
 
 class TournamentError(ValueError):
@@ -93,7 +100,7 @@ def strategy_label(spec: Any) -> str:
     if isinstance(spec, str):
         return spec
     r = repr(pol)
-    inside = r[r.index("(") + 1: -1]
+    inside = r[r.index("(") + 1 : -1]
     return f"{pol.name}({inside})" if inside else pol.name
 
 
@@ -117,9 +124,14 @@ def _normalise_strategies(strategies) -> dict[str, Any]:
     return out
 
 
-def _matchups(labels: list[str], size: int, self_play: bool, seat_swap: bool) -> list[tuple[str, ...]]:
-    gen = (itertools.product(labels, repeat=size) if seat_swap
-           else itertools.combinations_with_replacement(labels, size))
+def _matchups(
+    labels: list[str], size: int, self_play: bool, seat_swap: bool
+) -> list[tuple[str, ...]]:
+    gen = (
+        itertools.product(labels, repeat=size)
+        if seat_swap
+        else itertools.combinations_with_replacement(labels, size)
+    )
     return [m for m in gen if self_play or len(set(m)) == len(m)]
 
 
@@ -131,22 +143,36 @@ def _firm_results(m: MarketModel, seats: int) -> list[dict]:
     out = []
     for j, firm in enumerate(m.firms[:seats]):
         g = f[f["firm"] == j]
-        out.append({
-            "firm": firm.name,
-            "profit": float(g["profit"].mean()),
-            "profit_total": float(g["profit"].sum()),
-            "share": float(g["share"].mean()),
-            "share_final": float(g.loc[g["period"] == last, "share"].iloc[0]),
-            "satisfaction": float(np.nanmean(g["mean_satisfaction"])) if g["mean_satisfaction"].notna().any() else np.nan,
-            "churn": float(g["churn_rate"].mean()),
-            "price_final": float(g.loc[g["period"] == last, "price"].iloc[0]),
-        })
+        out.append(
+            {
+                "firm": firm.name,
+                "profit": float(g["profit"].mean()),
+                "profit_total": float(g["profit"].sum()),
+                "share": float(g["share"].mean()),
+                "share_final": float(g.loc[g["period"] == last, "share"].iloc[0]),
+                "satisfaction": float(np.nanmean(g["mean_satisfaction"]))
+                if g["mean_satisfaction"].notna().any()
+                else np.nan,
+                "churn": float(g["churn_rate"].mean()),
+                "price_final": float(g.loc[g["period"] == last, "price"].iloc[0]),
+            }
+        )
     return out
 
 
-def run_tournament(strategies, scenarios, *, size: int = 2, replications: int = 3, seed: int | None = None,
-                   periods: int | None = None, customers: int | None = None, self_play: bool = True,
-                   seat_swap: bool = True, progress: bool = False) -> TournamentResult:
+def run_tournament(
+    strategies,
+    scenarios,
+    *,
+    size: int = 2,
+    replications: int = 3,
+    seed: int | None = None,
+    periods: int | None = None,
+    customers: int | None = None,
+    self_play: bool = True,
+    seat_swap: bool = True,
+    progress: bool = False,
+) -> TournamentResult:
     """Run every match-up of ``strategies`` in every scenario, with replications.
 
     Args:
@@ -176,15 +202,26 @@ def run_tournament(strategies, scenarios, *, size: int = 2, replications: int = 
     strat = _normalise_strategies(strategies)
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise TournamentError(f"size = {size!r}: must be an integer ≥ 1")
-    if isinstance(replications, bool) or not isinstance(replications, int) or not 1 <= replications <= 1000:
+    if (
+        isinstance(replications, bool)
+        or not isinstance(replications, int)
+        or not 1 <= replications <= 1000
+    ):
         raise TournamentError(f"replications = {replications!r}: must be an integer in [1, 1000]")
-    scs = _load_scenarios(scenarios, size=size, replications=replications, seed=seed, periods=periods,
-                          customers=customers)
+    scs = _load_scenarios(
+        scenarios,
+        size=size,
+        replications=replications,
+        seed=seed,
+        periods=periods,
+        customers=customers,
+    )
     labels = list(strat)
     matchups = _matchups(labels, size, self_play, seat_swap)
     if not matchups:
-        raise TournamentError(f"no match-ups: {len(labels)} strategies cannot fill {size} seats without "
-                              "self-play")
+        raise TournamentError(
+            f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
+        )
     total = len(scs) * replications * len(matchups)
     bar = None
     if progress:
@@ -204,20 +241,45 @@ def run_tournament(strategies, scenarios, *, size: int = 2, replications: int = 
                     params.firms[i].policy = copy.deepcopy(strat[label])
                 m = MarketModel(params, seed=s).run(int(params.market.periods))
                 for i, res in enumerate(_firm_results(m, size)):
-                    rows.append({"scenario": sc.name, "replication": r, "seed": s, "match": mi,
-                                 "lineup": " vs ".join(mu), "seat": i, "strategy": mu[i],
-                                 "opponents": " + ".join(x for k, x in enumerate(mu) if k != i), **res})
+                    rows.append(
+                        {
+                            "scenario": sc.name,
+                            "replication": r,
+                            "seed": s,
+                            "match": mi,
+                            "lineup": " vs ".join(mu),
+                            "seat": i,
+                            "strategy": mu[i],
+                            "opponents": " + ".join(x for k, x in enumerate(mu) if k != i),
+                            **res,
+                        }
+                    )
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
         bar.close()
     matches = pd.DataFrame(rows)
     by_scenario, ranking, payoff = _summaries(matches, labels, size)
-    return TournamentResult(matches, ranking, by_scenario, payoff, strat, [sc.name for sc in scs], size,
-                            seeds, time.perf_counter() - t0,
-                            {"replications": replications, "seed": seed, "periods": periods,
-                             "customers": customers, "self_play": self_play, "seat_swap": seat_swap,
-                             "scenario_sources": [sc.source for sc in scs]})
+    return TournamentResult(
+        matches,
+        ranking,
+        by_scenario,
+        payoff,
+        strat,
+        [sc.name for sc in scs],
+        size,
+        seeds,
+        time.perf_counter() - t0,
+        {
+            "replications": replications,
+            "seed": seed,
+            "periods": periods,
+            "customers": customers,
+            "self_play": self_play,
+            "seat_swap": seat_swap,
+            "scenario_sources": [sc.source for sc in scs],
+        },
+    )
 
 
 def _load_scenarios(scenarios, *, size, replications, seed, periods, customers) -> list[Scenario]:
@@ -249,14 +311,20 @@ def _load_scenarios(scenarios, *, size, replications, seed, periods, customers) 
         else:
             sc = load_scenario(s, overrides)
         if len(sc.params.firms) < size:
-            raise TournamentError(f"{sc.source or sc.name}: has {len(sc.params.firms)} firm(s); a tournament "
-                                  f"of size {size} needs at least {size}")
+            raise TournamentError(
+                f"{sc.source or sc.name}: has {len(sc.params.firms)} firm(s); a tournament "
+                f"of size {size} needs at least {size}"
+            )
         late = [f.name for f in sc.params.firms[:size] if f.enter_at > 0]
         if late:
-            raise TournamentError(f"{sc.source or sc.name}: firm(s) {', '.join(late)} enter late; the "
-                                  "tournament's seats must be incumbents")
+            raise TournamentError(
+                f"{sc.source or sc.name}: firm(s) {', '.join(late)} enter late; the "
+                "tournament's seats must be incumbents"
+            )
         if sc.name in names:
-            raise TournamentError(f"{sc.source or sc.name}: scenario name {sc.name!r} appears twice")
+            raise TournamentError(
+                f"{sc.source or sc.name}: scenario name {sc.name!r} appears twice"
+            )
         names.add(sc.name)
         out.append(sc)
     return out
@@ -264,11 +332,12 @@ def _load_scenarios(scenarios, *, size, replications, seed, periods, customers) 
 
 def _summaries(matches: pd.DataFrame, labels: list[str], size: int):
     cols = ["profit", "share", "satisfaction", "churn"]
-    by_sc = (matches.groupby(["scenario", "strategy"], sort=False)[cols].mean().reset_index())
+    by_sc = matches.groupby(["scenario", "strategy"], sort=False)[cols].mean().reset_index()
     per_rep = matches.groupby(["strategy", "replication"])["profit"].mean().unstack("replication")
     ranking = by_sc.groupby("strategy")[cols].mean()
-    ranking["profit_se"] = (per_rep.std(axis=1, ddof=1) / np.sqrt(per_rep.shape[1])
-                            if per_rep.shape[1] > 1 else np.nan)
+    ranking["profit_se"] = (
+        per_rep.std(axis=1, ddof=1) / np.sqrt(per_rep.shape[1]) if per_rep.shape[1] > 1 else np.nan
+    )
     # wins: matches in which the strategy made the highest profit of its line-up (ties shared)
     m = matches.copy()
     key = ["scenario", "replication", "match"]
@@ -282,12 +351,28 @@ def _summaries(matches: pd.DataFrame, labels: list[str], size: int):
     ranking = ranking.sort_values(["profit", "share"], ascending=False, kind="stable")
     ranking.index.name = "strategy"
     ranking = ranking.reset_index()
-    ranking = ranking[["strategy", "rank_profit", "profit", "profit_se", "rank_share", "share",
-                       "rank_satisfaction", "satisfaction", "churn", "win_share"]]
+    ranking = ranking[
+        [
+            "strategy",
+            "rank_profit",
+            "profit",
+            "profit_se",
+            "rank_share",
+            "share",
+            "rank_satisfaction",
+            "satisfaction",
+            "churn",
+            "win_share",
+        ]
+    ]
     if size == 2:  # rows and columns in ranking order
         order = list(ranking["strategy"])
-        payoff = (matches.groupby(["strategy", "opponents"])["profit"].mean().unstack("opponents")
-                  .reindex(index=order, columns=order))
+        payoff = (
+            matches.groupby(["strategy", "opponents"])["profit"]
+            .mean()
+            .unstack("opponents")
+            .reindex(index=order, columns=order)
+        )
         payoff.index.name = "strategy"
     else:
         payoff = pd.DataFrame()
@@ -305,7 +390,9 @@ def plot_tournament(result: TournamentResult):
 
     rk = result.ranking.iloc[::-1]
     pairs = result.size == 2 and not result.payoff.empty
-    fig, axes = plt.subplots(1, 4 if pairs else 3, figsize=(22 if pairs else 16, 0.45 * len(rk) + 2.5))
+    fig, axes = plt.subplots(
+        1, 4 if pairs else 3, figsize=(22 if pairs else 16, 0.45 * len(rk) + 2.5)
+    )
     y = np.arange(len(rk))
     err = 1.96 * rk["profit_se"].fillna(0.0).to_numpy()
     axes[0].barh(y, rk["profit"], xerr=err, color="tab:blue", alpha=0.8)
@@ -335,18 +422,33 @@ def plot_tournament(result: TournamentResult):
             for i in range(pm.shape[0]):
                 for j in range(pm.shape[1]):
                     if np.isfinite(vals[i, j]):
-                        ax.text(j, i, f"{vals[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                                color="white" if vals[i, j] < mid else "black")
+                        ax.text(
+                            j,
+                            i,
+                            f"{vals[i, j]:.0f}",
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color="white" if vals[i, j] < mid else "black",
+                        )
         ax.set_title("Profit per period of row against column")
         fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(f"Tournament: {len(result.strategies)} strategies, {', '.join(result.scenarios)}",
-                 fontsize=12)
+    fig.suptitle(
+        f"Tournament: {len(result.strategies)} strategies, {', '.join(result.scenarios)}",
+        fontsize=12,
+    )
     fig.tight_layout()
     return fig
 
 
-def write_tournament(result: TournamentResult, out_root: str | Path = "results", *, run_id: str | None = None,
-                     plots: bool = True, command: list[str] | None = None) -> Path:
+def write_tournament(
+    result: TournamentResult,
+    out_root: str | Path = "results",
+    *,
+    run_id: str | None = None,
+    plots: bool = True,
+    command: list[str] | None = None,
+) -> Path:
     """Write ``<out_root>/tournament/<run-id>/`` atomically; return its path."""
     from .runner import _versions, atomic_folder
 
@@ -369,12 +471,17 @@ def write_tournament(result: TournamentResult, out_root: str | Path = "results",
             plt.close(fig)
             files.append("tournament.png")
         manifest = {
-            "kind": "tournament", "strategies": {k: v for k, v in result.strategies.items()},
-            "scenarios": result.scenarios, "size": result.size, "seeds": result.seeds,
+            "kind": "tournament",
+            "strategies": {k: v for k, v in result.strategies.items()},
+            "scenarios": result.scenarios,
+            "size": result.size,
+            "seeds": result.seeds,
             **{k: v for k, v in result.settings.items()},
             "runs": int(result.matches.groupby(["scenario", "replication", "match"]).ngroups),
-            "wall_seconds": round(result.wall_seconds, 3), "versions": _versions(),
-            "command": command or [], "files": files + ["manifest.json"],
+            "wall_seconds": round(result.wall_seconds, 3),
+            "versions": _versions(),
+            "command": command or [],
+            "files": files + ["manifest.json"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return final
@@ -404,8 +511,11 @@ def _strategy_list(a) -> list[Any]:
             if not name:
                 continue
             if name == "all":
-                specs += [n for n, c in sorted(REGISTRY.items())
-                          if not c.classifier["full_information"] and n != "scheduled"]
+                specs += [
+                    n
+                    for n, c in sorted(REGISTRY.items())
+                    if not c.classifier["full_information"] and n != "scheduled"
+                ]
             else:
                 specs.append(name)
     for text in a.strategy or []:
@@ -413,8 +523,9 @@ def _strategy_list(a) -> list[Any]:
     for s in specs:
         name = s if isinstance(s, str) else s.get("name") if isinstance(s, dict) else None
         if name not in REGISTRY:
-            raise TournamentError(f"strategy {name!r} unknown; allowed: {', '.join(sorted(REGISTRY))} "
-                                  "(or 'all')")
+            raise TournamentError(
+                f"strategy {name!r} unknown; allowed: {', '.join(sorted(REGISTRY))} (or 'all')"
+            )
     return specs
 
 
@@ -423,22 +534,41 @@ def _fmt(df: pd.DataFrame) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="sim tournament", description="Run every match-up of firm strategies across "
-                 "scenarios with replications and common random numbers; rank them by profit.")
-    ap.add_argument("scenarios", nargs="+", help="scenario TOML files (each needs at least --size firms)")
-    ap.add_argument("--strategies", action="append", metavar="NAME,NAME,...",
-                    help="comma-separated strategy names, or 'all' (every strategy without full "
-                         "information); repeatable")
-    ap.add_argument("--strategy", action="append", metavar="SPEC",
-                    help="one strategy with parameters as a TOML inline table, e.g. "
-                         "'{ name = \"undercut\", undercut = 0.1 }'; repeatable")
+    ap = _Parser(
+        prog="sim tournament",
+        description="Run every match-up of firm strategies across "
+        "scenarios with replications and common random numbers; rank them by profit.",
+    )
+    ap.add_argument(
+        "scenarios", nargs="+", help="scenario TOML files (each needs at least --size firms)"
+    )
+    ap.add_argument(
+        "--strategies",
+        action="append",
+        metavar="NAME,NAME,...",
+        help="comma-separated strategy names, or 'all' (every strategy without full "
+        "information); repeatable",
+    )
+    ap.add_argument(
+        "--strategy",
+        action="append",
+        metavar="SPEC",
+        help="one strategy with parameters as a TOML inline table, e.g. "
+        "'{ name = \"undercut\", undercut = 0.1 }'; repeatable",
+    )
     ap.add_argument("--size", type=int, default=2, help="strategies per match (default 2: pairs)")
-    ap.add_argument("--replications", type=int, default=3, help="replications per scenario (default 3)")
-    ap.add_argument("--seed", type=int, help="root seed for every scenario (default: each scenario's)")
+    ap.add_argument(
+        "--replications", type=int, default=3, help="replications per scenario (default 3)"
+    )
+    ap.add_argument(
+        "--seed", type=int, help="root seed for every scenario (default: each scenario's)"
+    )
     ap.add_argument("--periods", type=int, help="periods per run (default: each scenario's)")
     ap.add_argument("--customers", type=int, help="customers per run (default: each scenario's)")
     ap.add_argument("--out", default="results", help="results folder (default: results)")
-    ap.add_argument("--no-self-play", action="store_true", help="leave out a strategy against itself")
+    ap.add_argument(
+        "--no-self-play", action="store_true", help="leave out a strategy against itself"
+    )
     ap.add_argument("--no-seat-swap", action="store_true", help="one seating per set of strategies")
     ap.add_argument("--no-plots", action="store_true", help="skip tournament.png")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -451,32 +581,59 @@ def main(argv: list[str] | None = None) -> int:
         a = build_parser().parse_args(argv)
         specs = _strategy_list(a)
         if not specs:
-            raise TournamentError("no strategies: give --strategies NAME,NAME,... or --strategy SPEC")
+            raise TournamentError(
+                "no strategies: give --strategies NAME,NAME,... or --strategy SPEC"
+            )
         out_root = Path(a.out)
         if out_root.exists() and not out_root.is_dir():
             raise TournamentError(f"--out {a.out}: exists and is not a folder")
         # fail fast, before anything runs
         _normalise_strategies(specs)
-        _load_scenarios(a.scenarios, size=a.size, replications=a.replications, seed=a.seed,
-                        periods=a.periods, customers=a.customers)
-        print(f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
-              f"{a.replications} replication(s)", file=sys.stderr)
-        result = run_tournament(specs, a.scenarios, size=a.size, replications=a.replications, seed=a.seed,
-                                periods=a.periods, customers=a.customers, self_play=not a.no_self_play,
-                                seat_swap=not a.no_seat_swap, progress=not a.quiet)
+        _load_scenarios(
+            a.scenarios,
+            size=a.size,
+            replications=a.replications,
+            seed=a.seed,
+            periods=a.periods,
+            customers=a.customers,
+        )
+        print(
+            f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
+            f"{a.replications} replication(s)",
+            file=sys.stderr,
+        )
+        result = run_tournament(
+            specs,
+            a.scenarios,
+            size=a.size,
+            replications=a.replications,
+            seed=a.seed,
+            periods=a.periods,
+            customers=a.customers,
+            self_play=not a.no_self_play,
+            seat_swap=not a.no_seat_swap,
+            progress=not a.quiet,
+        )
     except (TournamentError, ScenarioError) as exc:
         print(f"sim tournament: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sim tournament: interrupted; nothing was written", file=sys.stderr)
         return 130
-    folder = write_tournament(result, a.out, plots=not a.no_plots, command=["sim", "tournament", *(argv or [])])
-    print(f"Tournament: {len(result.strategies)} strategies × {len(result.scenarios)} scenario(s) × "
-          f"{result.settings['replications']} replication(s); ranked by profit per period")
+    folder = write_tournament(
+        result, a.out, plots=not a.no_plots, command=["sim", "tournament", *(argv or [])]
+    )
+    print(
+        f"Tournament: {len(result.strategies)} strategies × {len(result.scenarios)} scenario(s) × "
+        f"{result.settings['replications']} replication(s); ranked by profit per period"
+    )
     print(_fmt(result.ranking))
-    print(f"\nWritten: {folder} (ranking.csv, matches.csv, by_scenario.csv"
-          + (", payoff.csv" if not result.payoff.empty else "") + (", tournament.png" if not a.no_plots else "")
-          + ", manifest.json)")
+    print(
+        f"\nWritten: {folder} (ranking.csv, matches.csv, by_scenario.csv"
+        + (", payoff.csv" if not result.payoff.empty else "")
+        + (", tournament.png" if not a.no_plots else "")
+        + ", manifest.json)"
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ def talk_probability(S, pos_threshold, neg_threshold, pos_talk, neg_talk):
 
 def sample_messages(talkers, reach, indptr, indices, rng):
     """Return (sender, recipient) arrays: each talker tells ``reach`` random neighbours."""
-    deg = (indptr[talkers + 1] - indptr[talkers])
+    deg = indptr[talkers + 1] - indptr[talkers]
     ok = (deg > 0) & (reach > 0)
     talkers, reach, deg = talkers[ok], reach[ok], deg[ok]
     sender = np.repeat(talkers, reach)

@@ -92,7 +92,9 @@ def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
     assert (row["period"], row["firm_name"]) == (0, "A")
     assert row["detail"] == "price: 1.0 -> 1.6 (dashboard)"
     f = run.model.firm_frame()
-    assert f.loc[(f["name"] == "A") & (f["period"] == 1), "price"].item() == 1.6  # in force in period 1
+    assert (
+        f.loc[(f["name"] == "A") & (f["period"] == 1), "price"].item() == 1.6
+    )  # in force in period 1
     log = find(box, "sim-log").unsafe_innerHTML
     assert "price: 1.0 -&gt; 1.6 (dashboard)" in log and "Takes effect" not in log
     # the outcome moves: A's share falls below the unchanged market's
@@ -100,7 +102,10 @@ def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
     twin.step()
     share = lambda fr: fr.loc[(fr["name"] == "A") & (fr["period"] == 1), "share"].item()  # noqa: E731
     assert share(f) < share(twin.firm_frame()) - 0.02
-    assert f'data-firm="A" data-kpi="share" data-value="{share(f)!r}"' in find(box, "sim-kpis").unsafe_innerHTML
+    assert (
+        f'data-firm="A" data-kpi="share" data-value="{share(f)!r}"'
+        in find(box, "sim-kpis").unsafe_innerHTML
+    )
 
 
 def test_dragging_a_slider_logs_one_change_with_the_final_value(page):
@@ -142,17 +147,25 @@ def test_mechanism_parameter_changes_from_next_period_and_is_logged(page):
     assert m.params.wom.negative_reach == 9 and m.params.complaints.enabled is False
     ev = m.events()
     lever = ev[ev["event"] == "lever"]
-    assert set(lever["detail"]) == {"wom.negative_reach: 4 -> 9 (dashboard)",
-                                    "complaints.enabled: on -> off (dashboard)"}
+    assert set(lever["detail"]) == {
+        "wom.negative_reach: 4 -> 9 (dashboard)",
+        "complaints.enabled: on -> off (dashboard)",
+    }
     assert set(lever["firm"]) == {-1} and set(lever["period"]) == {0}
     find(box, "sim-step").click()
     assert m.firm_frame().query("period == 2")["complaints"].sum() == 0  # complaints are off
     # mechanism settings survive a reset (staged ones too) and a change of scenario
     find(box, "param-churn-base-rate", v.Slider).v_model = 0.05
     find(box, "sim-reset").click()
-    assert ctrl.run.model.params.wom.negative_reach == 9 and ctrl.run.model.params.churn.base_rate == 0.05
+    assert (
+        ctrl.run.model.params.wom.negative_reach == 9
+        and ctrl.run.model.params.churn.base_rate == 0.05
+    )
     find(box, "sim-picker-explore", v.Select).v_model = "price_war"
-    assert ctrl.run.model.params.wom.negative_reach == 9 and ctrl.run.model.params.complaints.enabled is False
+    assert (
+        ctrl.run.model.params.wom.negative_reach == 9
+        and ctrl.run.model.params.complaints.enabled is False
+    )
 
 
 def test_market_structure_applies_at_reset(page):
@@ -177,7 +190,9 @@ def test_optional_levers_capacity_and_loyalty(page):
     assert a.levers.capacity == 300.0 and b.levers.loyalty is True
     f = ctrl.run.model.firm_frame().query("period == 1").set_index("name")
     assert f.loc["A", "capacity"] == 300.0 and f.loc["A", "load"] > 1  # A now turns customers away
-    find(box, "lever-B-loyalty-discount", v.Slider)  # the member discount appears with the programme
+    find(
+        box, "lever-B-loyalty-discount", v.Slider
+    )  # the member discount appears with the programme
 
 
 def test_scenario_picker_loads_each_scenario(page):
@@ -212,7 +227,10 @@ def test_compare_mode_runs_two_scenarios_side_by_side(page):
         card = find(box, f"sim-compare-{side}")
         inner = text(card)
         assert 'data-period="3"' in inner
-        assert load(LIBRARY[ctrl.left.name if side == "left" else ctrl.right.name]).notice[:40] in inner
+        assert (
+            load(LIBRARY[ctrl.left.name if side == "left" else ctrl.right.name]).notice[:40]
+            in inner
+        )
         find(box, f"sim-indicators-{side}", ipywidgets.Image)
     assert ctrl.run.model.period == 0  # the explore run is left alone
 
@@ -223,7 +241,9 @@ def test_play_advances_and_stops_at_the_horizon():
     ctrl.run.step(ctrl.run.horizon - 2)
     ctrl.playing, ctrl.speed = True, 12
     start = ctrl.run.model.period
-    assert ctrl.advance(start) and ctrl.run.model.period == ctrl.run.horizon  # clipped at the horizon
+    assert (
+        ctrl.advance(start) and ctrl.run.model.period == ctrl.run.horizon
+    )  # clipped at the horizon
     assert not ctrl.advance(start) and not ctrl.playing
     ctrl.playing = True  # pressed again at the horizon: plays on, for one more scenario length
     start = ctrl.run.model.period
@@ -259,7 +279,9 @@ def test_latest_cascade_follows_the_event_log():
     ref = ev[(ev["event"] == "referral") & (ev["firm"] == casc["firm"])]
     pairs = set(zip(ref["other"].astype(int), ref["customer"].astype(int), strict=True))
     assert set(casc["edges"]) <= pairs
-    assert casc["end"] == int(ref.loc[ref["customer"].isin([b for _, b in casc["edges"]]), "period"].max())
+    assert casc["end"] == int(
+        ref.loc[ref["customer"].isin([b for _, b in casc["edges"]]), "period"].max()
+    )
     assert casc["edges"][0][0] == casc["root"]
     nodes, pos, edges = network_sample(ctrl.run.model)
     where = F.cascade_positions(ctrl.run.model.network, nodes, pos, casc["edges"])
@@ -270,8 +292,13 @@ def test_latest_cascade_follows_the_event_log():
 def test_main_rejects_bad_input_with_one_line(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[market]\nn_customers = "many"\n')
-    for argv in (["no_such_scenario"], ["baseline", "--port", "70000"], ["baseline", "--port", "x"],
-                 [str(bad)], ["baseline", "--bogus"]):
+    for argv in (
+        ["no_such_scenario"],
+        ["baseline", "--port", "70000"],
+        ["baseline", "--port", "x"],
+        [str(bad)],
+        ["baseline", "--bogus"],
+    ):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("sim dashboard: error: ") and err.count("\n") == 1, err

@@ -25,8 +25,14 @@ from sim import MarketModel
 from sim.app.session import list_scenarios, load
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 30_000
 
 
@@ -35,8 +41,10 @@ def _need(what: str, ok: bool) -> None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is required in CI (scripts/test.sh installs it)")
-    pytest.skip(f"{what} not available (scripts/install_browser.sh installs Debian's chromium); "
-                "in CI (CI=true) this test must run")
+    pytest.skip(
+        f"{what} not available (scripts/install_browser.sh installs Debian's chromium); "
+        "in CI (CI=true) this test must run"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +78,21 @@ def server(chromium_path, tmp_path):
     """`sim dashboard baseline --port N` in its own process group; killed afterwards."""
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([*_sim_command(), "dashboard", "baseline", "--port", str(port)], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [*_sim_command(), "dashboard", "baseline", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"sim dashboard exited with {proc.returncode}:\n{(tmp_path / 'server.log').read_text()}")
+                pytest.fail(
+                    f"sim dashboard exited with {proc.returncode}:\n{(tmp_path / 'server.log').read_text()}"
+                )
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
@@ -100,7 +115,9 @@ def server(chromium_path, tmp_path):
 
 
 def _kpi(page, firm: str, kpi: str) -> float:
-    return float(page.locator(f'[data-firm="{firm}"][data-kpi="{kpi}"]').get_attribute("data-value"))
+    return float(
+        page.locator(f'[data-firm="{firm}"][data-kpi="{kpi}"]').get_attribute("data-value")
+    )
 
 
 def test_dashboard_in_chromium(server, chromium_path, tmp_path):
@@ -135,7 +152,8 @@ def test_dashboard_in_chromium(server, chromium_path, tmp_path):
             thumb.focus()
             thumb.press("End")
             page.wait_for_function(
-                "() => document.querySelector('.lever-A-price .val').textContent.trim() === '2.00'")
+                "() => document.querySelector('.lever-A-price .val').textContent.trim() === '2.00'"
+            )
             page.wait_for_selector("text=Takes effect from month 1")
 
             page.locator(".sim-step").click()
@@ -147,7 +165,8 @@ def test_dashboard_in_chromium(server, chromium_path, tmp_path):
             assert share < share_unchanged - 0.02, (share, share_unchanged)
             page.wait_for_function(
                 "(before) => document.querySelector('.sim-indicators img').getAttribute('src') !== before",
-                arg=plot_before)
+                arg=plot_before,
+            )
             assert "price: 1.0 -> 2.0 (dashboard)" in page.inner_text(".sim-events")
 
             page.locator(".sim-step").click()

@@ -34,21 +34,50 @@ def only_run(out: Path) -> Path:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    assert sim("run", BASE, "--out", out, "--set", "market.n_customers=400", "--periods", "18", "--quiet") == 0
+    assert (
+        sim(
+            "run",
+            BASE,
+            "--out",
+            out,
+            "--set",
+            "market.n_customers=400",
+            "--periods",
+            "18",
+            "--quiet",
+        )
+        == 0
+    )
     return only_run(out)
 
 
 def test_run_folder_has_everything(run_dir, capsys):
     names = {p.name for p in run_dir.iterdir()}
-    for f in ("scenario.toml", "manifest.json", "summary.csv", "cascades.csv", "customers.parquet", "plots"):
+    for f in (
+        "scenario.toml",
+        "manifest.json",
+        "summary.csv",
+        "cascades.csv",
+        "customers.parquet",
+        "plots",
+    ):
         assert f in names
     for t in ("firms", "market", "events", "panel"):
         assert f"{t}.parquet" in names and f"{t}.csv" in names
         pq, csv = pd.read_parquet(run_dir / f"{t}.parquet"), pd.read_csv(run_dir / f"{t}.csv")
         assert len(pq) == len(csv) > 0
     plots = {p.name for p in (run_dir / "plots").iterdir()}
-    for p in ("share.png", "mean_satisfaction.png", "churn_rate.png", "complaints_resolution.png",
-              "wom.png", "cascade_sizes.png", "profit.png", "overview.png", "levers.png"):
+    for p in (
+        "share.png",
+        "mean_satisfaction.png",
+        "churn_rate.png",
+        "complaints_resolution.png",
+        "wom.png",
+        "cascade_sizes.png",
+        "profit.png",
+        "overview.png",
+        "levers.png",
+    ):
         assert p in plots
     m = json.loads((run_dir / "manifest.json").read_text())
     assert m["seed"] == 42 and m["periods"] == 18 and m["customers"] == 400
@@ -66,8 +95,11 @@ def test_resolved_scenario_replays_identically(run_dir, tmp_path):
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {t: hashlib.sha256((folder / f"{t}.{ext}").read_bytes()).hexdigest()
-            for t in ("firms", "market", "events") for ext in ("csv", "parquet")}
+    return {
+        t: hashlib.sha256((folder / f"{t}.{ext}").read_bytes()).hexdigest()
+        for t in ("firms", "market", "events")
+        for ext in ("csv", "parquet")
+    }
 
 
 def test_replay_is_byte_identical_in_another_process(tmp_path):
@@ -96,17 +128,44 @@ def test_validate_ok(capsys):
 BAD = {
     "unknown key": ("[market]\nn_customer = 10\n", "market.n_customer", "unknown key; allowed"),
     "wrong type": ('[market]\nn_customers = "many"\n', "market.n_customers", "must be an integer"),
-    "out of range": ("[[firms]]\nname = \"A\"\nquality = 1.5\n", "firms[0].quality", "must lie in [0.0, 1.0]"),
+    "out of range": (
+        '[[firms]]\nname = "A"\nquality = 1.5\n',
+        "firms[0].quality",
+        "must lie in [0.0, 1.0]",
+    ),
     "malformed": ("[market\nn_customers = 10\n", "", "malformed TOML"),
-    "unknown policy": ('[[firms]]\nname = "A"\npolicy = "psychic"\n', "firms[0].policy", "unknown policy; allowed"),
+    "unknown policy": (
+        '[[firms]]\nname = "A"\npolicy = "psychic"\n',
+        "firms[0].policy",
+        "unknown policy; allowed",
+    ),
     "unknown network": ('[network]\nkind = "lattice"\n', "network.kind", "allowed: small_world"),
-    "event after end": ('[market]\nperiods = 10\n[[firms]]\nname = "A"\n[[events]]\nperiod = 11\nfirm = "A"\nkind = "price"\nvalue = 0.9\n',
-                        "events[0].period", "after the last period"),
-    "unknown event firm": ('[[events]]\nperiod = 3\nfirm = "Z"\nkind = "price"\nvalue = 0.9\n', "events[0].firm", "unknown firm"),
-    "unknown event kind": ('[[events]]\nperiod = 3\nfirm = "A"\nkind = "meteor"\n', "events[0].kind", "unknown event kind"),
-    "missing edgelist": ('[network]\nkind = "edgelist"\npath = "nowhere.csv"\n', "network.path", "file not found"),
+    "event after end": (
+        '[market]\nperiods = 10\n[[firms]]\nname = "A"\n[[events]]\nperiod = 11\nfirm = "A"\nkind = "price"\nvalue = 0.9\n',
+        "events[0].period",
+        "after the last period",
+    ),
+    "unknown event firm": (
+        '[[events]]\nperiod = 3\nfirm = "Z"\nkind = "price"\nvalue = 0.9\n',
+        "events[0].firm",
+        "unknown firm",
+    ),
+    "unknown event kind": (
+        '[[events]]\nperiod = 3\nfirm = "A"\nkind = "meteor"\n',
+        "events[0].kind",
+        "unknown event kind",
+    ),
+    "missing edgelist": (
+        '[network]\nkind = "edgelist"\npath = "nowhere.csv"\n',
+        "network.path",
+        "file not found",
+    ),
     "unknown section": ("[marketing]\nbudget = 3\n", "marketing", "unknown section"),
-    "duplicate firms": ('[[firms]]\nname = "A"\n[[firms]]\nname = "A"\n', "firms[1].name", "unique"),
+    "duplicate firms": (
+        '[[firms]]\nname = "A"\n[[firms]]\nname = "A"\n',
+        "firms[1].name",
+        "unique",
+    ),
 }
 
 
@@ -144,27 +203,35 @@ def test_bad_flags(tmp_path, capsys):
 
 
 def test_set_overrides_by_firm_name(tmp_path):
-    assert sim("run", BASE, "--out", tmp_path, *SMALL, "--no-plots", "--set", "firms.B.price=1.3") == 0
+    assert (
+        sim("run", BASE, "--out", tmp_path, *SMALL, "--no-plots", "--set", "firms.B.price=1.3") == 0
+    )
     f = pd.read_csv(only_run(tmp_path) / "firms.csv")
     assert (f[f.name == "B"].price == 1.3).all() and (f[f.name == "A"].price == 1.0).all()
 
 
 # a malformed-file generator: valid scenario text with one corruption
-CORRUPTIONS = st.sampled_from([
-    ("n_customers = 2000", "n_customers = {v}"),
-    ("periods = 60", "periods = {v}"),
-    ("degree = 10", "degree = {v}"),
-    ("rewire = 0.1", "rewire = {v}"),
-    ('kind = "small_world"', "kind = {v}"),
-    ('name = "B"', 'name = "B"\nprice = {v}'),
-    ('name = "A"', 'name = "A"\n{k} = 1'),
-    ("[network]", "[network]\n{k} = {v}"),
-])
-BAD_VALUES = st.sampled_from(["-1", "1e99", '"x"', "true", "[1, 2]", "{a = 1}", "nan", "-0.5", "2.5", "''", "1.5e3"])
+CORRUPTIONS = st.sampled_from(
+    [
+        ("n_customers = 2000", "n_customers = {v}"),
+        ("periods = 60", "periods = {v}"),
+        ("degree = 10", "degree = {v}"),
+        ("rewire = 0.1", "rewire = {v}"),
+        ('kind = "small_world"', "kind = {v}"),
+        ('name = "B"', 'name = "B"\nprice = {v}'),
+        ('name = "A"', 'name = "A"\n{k} = 1'),
+        ("[network]", "[network]\n{k} = {v}"),
+    ]
+)
+BAD_VALUES = st.sampled_from(
+    ["-1", "1e99", '"x"', "true", "[1, 2]", "{a = 1}", "nan", "-0.5", "2.5", "''", "1.5e3"]
+)
 BAD_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(corruption=CORRUPTIONS, value=BAD_VALUES, key=BAD_KEYS, truncate=st.integers(0, 40))
 def test_property_malformed_files_never_crash(tmp_path, corruption, value, key, truncate):
     """Whatever the corruption, the loader either accepts the file or raises one
@@ -202,8 +269,22 @@ def test_failed_run_leaves_no_partial_folder(tmp_path, monkeypatch):
 
 def test_compare(run_dir, tmp_path, capsys):
     out = tmp_path / "r"
-    assert sim("run", BASE, "--out", out, "--set", "market.n_customers=400", "--periods", "18", "--quiet",
-               "--set", "firms.B.price=1.2") == 0
+    assert (
+        sim(
+            "run",
+            BASE,
+            "--out",
+            out,
+            "--set",
+            "market.n_customers=400",
+            "--periods",
+            "18",
+            "--quiet",
+            "--set",
+            "firms.B.price=1.2",
+        )
+        == 0
+    )
     other = only_run(out)
     cmp_dir = tmp_path / "cmp"
     assert sim("compare", run_dir, other, "--out", cmp_dir) == 0
@@ -258,7 +339,9 @@ def test_bad_edgelist_is_caught_by_validate(tmp_path, capsys):
     assert sim("validate", f) == 2
     err = capsys.readouterr().err
     assert "network.path" in err and "0..99" in err
-    f.write_text(f'[market]\nn_customers = 100\n[network]\nkind = "edgelist"\npath = "{tmp_path}"\n')
+    f.write_text(
+        f'[market]\nn_customers = 100\n[network]\nkind = "edgelist"\npath = "{tmp_path}"\n'
+    )
     assert sim("run", f, "--out", tmp_path / "r", "--quiet") == 2
     assert "not a folder" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -19,9 +19,18 @@ from sim.equilibrium import LogitMarket, bertrand_nash, nash_prices
 from sim.params import FirmParams, SegmentParams
 
 
-def homogeneous(k: int, delta: float = 2.0, alpha: float = 3.0, cost: float = 0.5, u0: float | None = 0.0):
-    return LogitMarket(base=np.full((4, k), delta), alpha=alpha, weight=1.0, quantity=1.0,
-                       unit_cost=np.full(k, cost), purchase_cost=np.zeros(k), outside_utility=u0)
+def homogeneous(
+    k: int, delta: float = 2.0, alpha: float = 3.0, cost: float = 0.5, u0: float | None = 0.0
+):
+    return LogitMarket(
+        base=np.full((4, k), delta),
+        alpha=alpha,
+        weight=1.0,
+        quantity=1.0,
+        unit_cost=np.full(k, cost),
+        purchase_cost=np.zeros(k),
+        outside_utility=u0,
+    )
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -45,11 +54,29 @@ def test_without_an_outside_option_a_duopoly_charges_cost_plus_two_over_alpha():
 
 
 def asymmetric_firms(k: int, policy: str = "fixed") -> list[FirmParams]:
-    firms = [FirmParams(name="A", quality=0.8, service=0.8, unit_cost=0.5, price=1.0, policy=policy),
-             FirmParams(name="B", quality=0.6, service=0.6, unit_cost=0.35, service_cost=0.1, serve_cost=0.05,
-                        brand=0.2, price=1.0, policy=policy),
-             FirmParams(name="C", quality=0.7, service=0.7, unit_cost=0.45, serve_cost=0.2, price=0.8,
-                        policy=policy)]
+    firms = [
+        FirmParams(name="A", quality=0.8, service=0.8, unit_cost=0.5, price=1.0, policy=policy),
+        FirmParams(
+            name="B",
+            quality=0.6,
+            service=0.6,
+            unit_cost=0.35,
+            service_cost=0.1,
+            serve_cost=0.05,
+            brand=0.2,
+            price=1.0,
+            policy=policy,
+        ),
+        FirmParams(
+            name="C",
+            quality=0.7,
+            service=0.7,
+            unit_cost=0.45,
+            serve_cost=0.2,
+            price=0.8,
+            policy=policy,
+        ),
+    ]
     return firms[:k]
 
 
@@ -82,7 +109,9 @@ def test_equilibrium_of_a_heterogeneous_asymmetric_market_admits_no_profitable_d
         assert curve.max() <= res.profits[j] * (1 + 1e-9)
     # A's better product sells at a higher price; margins are positive
     assert res.prices[0] > res.prices[2] > res.prices[1]
-    assert np.all(res.prices > market.unit_cost + market.purchase_cost / market.quantity.mean() * 0.5)
+    assert np.all(
+        res.prices > market.unit_cost + market.purchase_cost / market.quantity.mean() * 0.5
+    )
     assert res.outside_share + res.share.sum() == pytest.approx(1.0)
 
 
@@ -152,11 +181,18 @@ def test_bertrand_nash_reads_scenarios_and_the_module_prints_it(tmp_path):
     res = bertrand_nash(copy.deepcopy(p), seed=2)
     assert res.converged and res.table()["firm"].tolist() == ["A", "B"]
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-m", "sim.equilibrium", str(root / "scenarios" / "bertrand_nash.toml")],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "sim.equilibrium", str(root / "scenarios" / "bertrand_nash.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Bertrand–Nash equilibrium (converged" in out and " A " in out
-    bad = subprocess.run([sys.executable, "-m", "sim.equilibrium", str(tmp_path / "missing.toml")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "sim.equilibrium", str(tmp_path / "missing.toml")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "missing.toml: file not found" in bad.stderr
 
 

@@ -49,13 +49,20 @@ def small_sweep(design=None, **kw) -> Sweep:
 def grid_rs(tmp_path_factory) -> ResultSet:
     """3 prices × 3 replications, run sequentially in this process."""
     store = tmp_path_factory.mktemp("grid")
-    return small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(store, progress=False)
+    return small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(
+        store, progress=False
+    )
 
 
 def frame_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    key = ["point", "replication", "period", "firm"] if "period" in a else ["point", "replication", "firm"]
-    pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True),
-                                  b.sort_values(key).reset_index(drop=True))
+    key = (
+        ["point", "replication", "period", "firm"]
+        if "period" in a
+        else ["point", "replication", "firm"]
+    )
+    pd.testing.assert_frame_equal(
+        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    )
 
 
 # ---------------------------------------------------------------- designs
@@ -66,24 +73,39 @@ def test_grid_is_the_cartesian_product_last_parameter_fastest():
     assert [p["firms.B.price"] for p in pts] == [0.9] * 3 + [1.1] * 3
     assert [p["firms.B.service"] for p in pts[:3]] == pytest.approx([0.5, 0.7, 0.9])
     # an integer parameter's grid range is rounded and de-duplicated
-    assert Grid({"wom.positive_reach": Range(1, 3, num=5)}).points(integer={"wom.positive_reach"}) == [
-        {"wom.positive_reach": v} for v in (1, 2, 3)]
+    assert Grid({"wom.positive_reach": Range(1, 3, num=5)}).points(
+        integer={"wom.positive_reach"}
+    ) == [{"wom.positive_reach": v} for v in (1, 2, 3)]
 
 
 def test_latin_hypercube_puts_one_point_in_each_stratum_of_every_parameter():
     n = 20
-    d = LatinHypercube({"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, samples=n, seed=3)
+    d = LatinHypercube(
+        {"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, samples=n, seed=3
+    )
     pts = d.points()
     assert len(pts) == n
     for k, (lo, hi) in {"firms.B.price": (0.8, 1.2), "firms.B.service": (0.4, 0.9)}.items():
         strata = sorted(int((p[k] - lo) / (hi - lo) * n) for p in pts)
         assert strata == list(range(n))
-    assert pts == LatinHypercube({"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, n, seed=3).points()
-    assert pts != LatinHypercube({"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, n, seed=4).points()
+    assert (
+        pts
+        == LatinHypercube(
+            {"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, n, seed=3
+        ).points()
+    )
+    assert (
+        pts
+        != LatinHypercube(
+            {"firms.B.price": (0.8, 1.2), "firms.B.service": Range(0.4, 0.9)}, n, seed=4
+        ).points()
+    )
 
 
 def test_integer_parameters_take_every_integer_of_their_range_equally():
-    d = LatinHypercube({"wom.positive_reach": Range(1, 4), "firms.B.price": (0.8, 1.2)}, samples=40, seed=1)
+    d = LatinHypercube(
+        {"wom.positive_reach": Range(1, 4), "firms.B.price": (0.8, 1.2)}, samples=40, seed=1
+    )
     vals = [p["wom.positive_reach"] for p in d.points(integer={"wom.positive_reach"})]
     assert all(isinstance(v, int) for v in vals)
     assert sorted(set(vals)) == [1, 2, 3, 4] and all(vals.count(v) == 10 for v in (1, 2, 3, 4))
@@ -94,7 +116,9 @@ def test_saltelli_has_n_times_d_plus_2_points_and_rejects_bad_sizes():
     pts = d.points()
     assert len(pts) == 8 * (3 + 2)
     assert all(5 <= p["a.z"] <= 6 for p in pts)
-    assert len(Saltelli({"a.x": (0, 1), "a.y": (0, 2)}, samples=8, second_order=True).points()) == 8 * (2 * 2 + 2)
+    assert len(
+        Saltelli({"a.x": (0, 1), "a.y": (0, 2)}, samples=8, second_order=True).points()
+    ) == 8 * (2 * 2 + 2)
     with pytest.raises(SweepError, match="power of 2"):
         Saltelli({"a.x": (0, 1), "a.y": (0, 1)}, samples=10).points()
     with pytest.raises(SweepError, match="at least two"):
@@ -110,9 +134,9 @@ def test_points_must_all_set_the_same_parameters():
 def test_common_random_numbers_share_seeds_across_points_not_replications():
     plan = small_sweep(replications=3).plan()
     seeds = [[plan.seed_of(p, r) for r in range(3)] for p in range(plan.n_points)]
-    assert seeds[0] == seeds[1]                       # same replication → same seed
-    assert len(set(seeds[0])) == 3                    # replications differ
-    assert seeds[0][1] == replication_seed(5, 0, 1)   # documented derivation
+    assert seeds[0] == seeds[1]  # same replication → same seed
+    assert len(set(seeds[0])) == 3  # replications differ
+    assert seeds[0][1] == replication_seed(5, 0, 1)  # documented derivation
     ind = small_sweep(replications=3, common_random_numbers=False).plan()
     allseeds = {ind.seed_of(p, r) for p in range(ind.n_points) for r in range(3)}
     assert len(allseeds) == 6
@@ -134,20 +158,35 @@ def test_a_run_is_exactly_the_model_with_the_point_applied_and_its_seed(grid_rs)
     mine = run[run["firm"] == "B"]
     assert mine["period"].tolist() == list(range(PERIODS + 1))
     np.testing.assert_array_equal(mine["share"].to_numpy(), f[f["name"] == "B"]["share"].to_numpy())
-    np.testing.assert_array_equal(run[run["firm"] == "market"]["nps"].to_numpy(), m.market_frame()["nps"].to_numpy())
+    np.testing.assert_array_equal(
+        run[run["firm"] == "market"]["nps"].to_numpy(), m.market_frame()["nps"].to_numpy()
+    )
     assert (run["firms.B.price"] == 1.2).all()
 
 
 def test_tidy_tables_have_documented_columns_and_one_row_per_run_period_firm(grid_rs):
     rs = grid_rs
     p = rs.periods
-    assert list(p.columns[:6]) == ["point", "replication", "seed", "firms.B.price", "period", "firm"]
+    assert list(p.columns[:6]) == [
+        "point",
+        "replication",
+        "seed",
+        "firms.B.price",
+        "period",
+        "firm",
+    ]
     assert len(p) == 3 * 3 * (PERIODS + 1) * (len(FIRMS) + 1)
     assert not p.duplicated(["point", "replication", "period", "firm"]).any()
-    assert p.loc[p["firm"] == "market", "share"].isna().all()      # share is a firm indicator
-    assert p.loc[p["firm"] != "market", "nps"].isna().all()        # NPS is a market indicator
+    assert p.loc[p["firm"] == "market", "share"].isna().all()  # share is a firm indicator
+    assert p.loc[p["firm"] != "market", "nps"].isna().all()  # NPS is a market indicator
     s = rs.summary
-    assert len(s) == 3 * 3 * 3 and list(s.columns[:5]) == ["point", "replication", "seed", "firms.B.price", "firm"]
+    assert len(s) == 3 * 3 * 3 and list(s.columns[:5]) == [
+        "point",
+        "replication",
+        "seed",
+        "firms.B.price",
+        "firm",
+    ]
     # summary = mean over periods 1..T
     one = p[(p["point"] == 1) & (p["replication"] == 2) & (p["firm"] == "A") & (p["period"] > 0)]
     row = s[(s["point"] == 1) & (s["replication"] == 2) & (s["firm"] == "A")]
@@ -173,24 +212,36 @@ def test_confidence_interval_contains_the_mean_and_is_the_t_interval(grid_rs):
     row = ci[(ci["point"] == 0) & (ci["firm"] == "B") & (ci["indicator"] == "profit")].iloc[0]
     s = grid_rs.summary
     x = s[(s["point"] == 0) & (s["firm"] == "B")]["profit"].to_numpy()
-    half = 4.302652729911275 * x.std(ddof=1) / math.sqrt(3)     # t_{0.975, 2}
-    assert row["mean"] == pytest.approx(x.mean()) and row["ci_high"] == pytest.approx(x.mean() + half)
+    half = 4.302652729911275 * x.std(ddof=1) / math.sqrt(3)  # t_{0.975, 2}
+    assert row["mean"] == pytest.approx(x.mean()) and row["ci_high"] == pytest.approx(
+        x.mean() + half
+    )
     # pooled by a parameter = the same here (one parameter)
     by = grid_rs.ci("profit", firm="B", by=["firms.B.price"])
-    assert by["mean"].tolist() == pytest.approx(ci[(ci["firm"] == "B") & (ci["indicator"] == "profit")]["mean"].tolist())
+    assert by["mean"].tolist() == pytest.approx(
+        ci[(ci["firm"] == "B") & (ci["indicator"] == "profit")]["mean"].tolist()
+    )
 
 
 def test_mean_ci_edge_cases():
     assert mean_ci([2.0])[1] == 2.0 and math.isnan(mean_ci([2.0])[3])
     n, mean, sd, lo, hi = mean_ci([1.0, 2.0, 3.0, np.nan], level=0.9)
     assert n == 3 and mean == 2.0 and lo < 2.0 < hi
-    assert hi - lo < mean_ci([1.0, 2.0, 3.0], level=0.99)[4] - mean_ci([1.0, 2.0, 3.0], level=0.99)[3]
+    assert (
+        hi - lo < mean_ci([1.0, 2.0, 3.0], level=0.99)[4] - mean_ci([1.0, 2.0, 3.0], level=0.99)[3]
+    )
 
 
 def test_sobol_indices_find_the_driver_and_give_zero_to_a_parameter_without_effect(tmp_path):
     # complaint ease drives B's complaints; the remedy cost only changes B's costs
-    d = Saltelli({"firms.B.complaint_ease": (0.05, 0.9), "firms.B.remedy_cost": (0.1, 2.0)}, samples=8, seed=2)
-    rs = small_sweep(d, replications=1, indicators=["complaints", "profit"]).run(tmp_path / "s", progress=False)
+    d = Saltelli(
+        {"firms.B.complaint_ease": (0.05, 0.9), "firms.B.remedy_cost": (0.1, 2.0)},
+        samples=8,
+        seed=2,
+    )
+    rs = small_sweep(d, replications=1, indicators=["complaints", "profit"]).run(
+        tmp_path / "s", progress=False
+    )
     t = rs.sobol("complaints", "B").set_index("parameter")
     assert t.loc["firms.B.remedy_cost", "ST"] == pytest.approx(0.0, abs=1e-12)
     assert t.loc["firms.B.remedy_cost", "S1"] == pytest.approx(0.0, abs=1e-12)
@@ -212,11 +263,11 @@ def test_plots_draw_a_line_and_band_per_firm_and_sobol_bars(grid_rs, tmp_path):
 
     ax = grid_rs.plot("share", "firms.B.price")
     assert [ln.get_label() for ln in ax.get_lines()] == ["A", "B"]
-    assert len(ax.collections) == 2                              # the two confidence bands
+    assert len(ax.collections) == 2  # the two confidence bands
     ys = ax.get_lines()[1].get_ydata()
     assert list(ys) == pytest.approx(grid_rs.ci("share", firm="B")["mean"].tolist())
     plt.close(ax.figure)
-    ax = grid_rs.plot("nps")                                     # a market-only indicator
+    ax = grid_rs.plot("nps")  # a market-only indicator
     assert [ln.get_label() for ln in ax.get_lines()] == ["market"]
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="not recorded"):
@@ -224,19 +275,49 @@ def test_plots_draw_a_line_and_band_per_firm_and_sobol_bars(grid_rs, tmp_path):
 
 
 # ---------------------------------------------------------------- validation
-@pytest.mark.parametrize("design, kw, key, words", [
-    (Grid({"firms.B.quality": Range(0.5, 1.5, num=3)}), {}, "firms.B.quality", "must lie in [0.0, 1.0]"),
-    (LatinHypercube({"firms.B.quality": (0.5, 1.5)}, 4), {}, "design.parameters.firms.B.quality.max", "[0.0, 1.0]"),
-    (Grid({"firms.C.price": [1.0]}), {}, "design.parameters.firms.C.price", "names: A, B"),
-    (Grid({"wom.no_such_key": [1.0]}), {}, "wom.no_such_key", "unknown key"),
-    (Grid({"scenario.seed": [1, 2]}), {}, "scenario.seed", "cannot be swept"),
-    (Grid({"firms.B.price": [1.0]}), {"indicators": ["happiness"]}, "sweep.indicators", "unknown indicator"),
-    (Grid({"firms.B.price": [1.0]}), {"replications": 0}, "sweep.replications", "[1, 100000]"),
-    (Grid({"firms.B.price": [1.0]}), {"record": "everything"}, "sweep.record", "periods, summary"),
-    (Grid({"firms.B.price": [1.0]}), {"window": 0}, "sweep.window", "≥ 1"),
-    (Saltelli({"firms.B.price": (0.8, 1.2), "firms.B.service": (0.5, 0.9)}, 12), {}, "design.samples", "power of 2"),
-])
-def test_bad_sweeps_give_one_clear_line_naming_key_value_and_what_is_allowed(design, kw, key, words, tmp_path):
+@pytest.mark.parametrize(
+    "design, kw, key, words",
+    [
+        (
+            Grid({"firms.B.quality": Range(0.5, 1.5, num=3)}),
+            {},
+            "firms.B.quality",
+            "must lie in [0.0, 1.0]",
+        ),
+        (
+            LatinHypercube({"firms.B.quality": (0.5, 1.5)}, 4),
+            {},
+            "design.parameters.firms.B.quality.max",
+            "[0.0, 1.0]",
+        ),
+        (Grid({"firms.C.price": [1.0]}), {}, "design.parameters.firms.C.price", "names: A, B"),
+        (Grid({"wom.no_such_key": [1.0]}), {}, "wom.no_such_key", "unknown key"),
+        (Grid({"scenario.seed": [1, 2]}), {}, "scenario.seed", "cannot be swept"),
+        (
+            Grid({"firms.B.price": [1.0]}),
+            {"indicators": ["happiness"]},
+            "sweep.indicators",
+            "unknown indicator",
+        ),
+        (Grid({"firms.B.price": [1.0]}), {"replications": 0}, "sweep.replications", "[1, 100000]"),
+        (
+            Grid({"firms.B.price": [1.0]}),
+            {"record": "everything"},
+            "sweep.record",
+            "periods, summary",
+        ),
+        (Grid({"firms.B.price": [1.0]}), {"window": 0}, "sweep.window", "≥ 1"),
+        (
+            Saltelli({"firms.B.price": (0.8, 1.2), "firms.B.service": (0.5, 0.9)}, 12),
+            {},
+            "design.samples",
+            "power of 2",
+        ),
+    ],
+)
+def test_bad_sweeps_give_one_clear_line_naming_key_value_and_what_is_allowed(
+    design, kw, key, words, tmp_path
+):
     with pytest.raises(SweepError) as err:
         small_sweep(design, source="my.toml", **kw).run(tmp_path / "out", progress=False)
     msg = str(err.value)
@@ -245,11 +326,16 @@ def test_bad_sweeps_give_one_clear_line_naming_key_value_and_what_is_allowed(des
 
 
 def test_integer_parameters_are_detected_from_the_scenario_schema():
-    plan = small_sweep(LatinHypercube({"wom.positive_reach": (0, 6), "firms.B.price": (0.8, 1.2)}, 8)).plan()
+    plan = small_sweep(
+        LatinHypercube({"wom.positive_reach": (0, 6), "firms.B.price": (0.8, 1.2)}, 8)
+    ).plan()
     assert plan.types == {"wom.positive_reach": "int", "firms.B.price": "float"}
     assert plan.params_of(3).wom.positive_reach == plan.columns["wom.positive_reach"][3]
     grid = small_sweep(Grid({"wom.negative_reach": Range(2, 5, num=7)})).plan()
-    assert grid.columns["wom.negative_reach"] == [2, 3, 4, 5] and grid.types["wom.negative_reach"] == "int"
+    assert (
+        grid.columns["wom.negative_reach"] == [2, 3, 4, 5]
+        and grid.types["wom.negative_reach"] == "int"
+    )
 
 
 def test_the_base_can_be_model_params_or_a_loaded_scenario():
@@ -262,8 +348,10 @@ def test_the_base_can_be_model_params_or_a_loaded_scenario():
     sc = load_scenario(ROOT / "scenarios" / "price_war.toml")
     plan = Sweep(sc, Grid({"firms.A.quality": [0.6]}), overrides=["market.n_customers=100"]).plan()
     q = plan.params_of(0)
-    assert q.firms[0].quality == 0.6 and q.market.n_customers == 100 and q.events == sc.params.events
-    assert not q.record_events and q.panel_size == 0             # sweeps switch the event log off
+    assert (
+        q.firms[0].quality == 0.6 and q.market.n_customers == 100 and q.events == sc.params.events
+    )
+    assert not q.record_events and q.panel_size == 0  # sweeps switch the event log off
 
 
 def test_opening_a_folder_that_is_not_a_store_says_so(tmp_path):
@@ -281,12 +369,20 @@ def test_resume_runs_only_missing_keys_and_leaves_stored_runs_untouched(grid_rs,
     gone = sorted(runs.iterdir())[::4]
     for f in gone:
         f.unlink()
-    (runs / ".p000000-r0000.123.deadbeef.tmp").write_bytes(b"partial")   # left by a killed writer
-    before = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in runs.iterdir() if not f.name.startswith(".")}
-    rs = small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(store, progress=False)
+    (runs / ".p000000-r0000.123.deadbeef.tmp").write_bytes(b"partial")  # left by a killed writer
+    before = {
+        f.name: (f.stat().st_ino, f.stat().st_mtime_ns)
+        for f in runs.iterdir()
+        if not f.name.startswith(".")
+    }
+    rs = small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(
+        store, progress=False
+    )
     after = {f.name: (f.stat().st_ino, f.stat().st_mtime_ns) for f in runs.iterdir()}
-    assert set(after) == {f.name for f in grid_rs.path.joinpath("runs").iterdir()}   # no temp file left
-    assert all(after[k] == v for k, v in before.items())                            # untouched
+    assert set(after) == {
+        f.name for f in grid_rs.path.joinpath("runs").iterdir()
+    }  # no temp file left
+    assert all(after[k] == v for k, v in before.items())  # untouched
     assert rs.complete
     frame_equal(rs.periods, grid_rs.periods)
 
@@ -312,8 +408,9 @@ def test_a_store_of_another_sweep_is_refused(tmp_path):
 
 
 def test_summary_record_equals_the_summary_of_the_period_record(grid_rs, tmp_path):
-    rs = small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3, record="summary").run(
-        tmp_path / "s", progress=False)
+    rs = small_sweep(
+        Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3, record="summary"
+    ).run(tmp_path / "s", progress=False)
     with pytest.raises(ValueError, match="summaries only"):
         rs.periods  # noqa: B018
     a, b = rs.summary, grid_rs.summary
@@ -324,7 +421,8 @@ def test_any_executor_gives_identical_results(grid_rs, tmp_path):
     # (a process pool: tests/test_experiments_resume.py; a Dask cluster: test_experiments_dask.py)
     with cf.ThreadPoolExecutor(2) as ex:
         threads = small_sweep(Grid({"firms.B.price": [0.8, 1.0, 1.2]}), replications=3).run(
-            tmp_path / "t", ex, progress=False)
+            tmp_path / "t", ex, progress=False
+        )
     frame_equal(threads.periods, grid_rs.periods)
 
 
@@ -340,8 +438,11 @@ class CountingExecutor(cf.ThreadPoolExecutor):
 
 
 def test_runs_in_flight_are_bounded_whatever_the_number_of_runs():
-    plan = small_sweep(Grid({"firms.B.price": [0.8, 0.9, 1.0, 1.1, 1.2]}), replications=2,
-                       overrides=["market.n_customers=60", "market.periods=2"]).plan()
+    plan = small_sweep(
+        Grid({"firms.B.price": [0.8, 0.9, 1.0, 1.1, 1.2]}),
+        replications=2,
+        overrides=["market.n_customers=60", "market.periods=2"],
+    ).plan()
     ex = CountingExecutor()
     seen = []
 
@@ -349,7 +450,9 @@ def test_runs_in_flight_are_bounded_whatever_the_number_of_runs():
         ex.outstanding -= 1
         seen.append(key)
 
-    n = execute(plan.tasks([(p, r) for p in range(5) for r in range(2)]), ex, handle, max_in_flight=3)
+    n = execute(
+        plan.tasks([(p, r) for p in range(5) for r in range(2)]), ex, handle, max_in_flight=3
+    )
     ex.shutdown()
     assert n == 10 and sorted(seen) == [(p, r) for p in range(5) for r in range(2)]
     assert ex.peak <= 3
@@ -379,7 +482,9 @@ firm = "B"
 
 def test_sweep_file_keys_unquoted_or_quoted_mean_the_same(tmp_path):
     a = load_sweep(write_sweep(tmp_path / "a.toml", GOOD))
-    b = load_sweep(write_sweep(tmp_path / "b.toml", GOOD.replace("firms.B.price", '"firms.B.price"')))
+    b = load_sweep(
+        write_sweep(tmp_path / "b.toml", GOOD.replace("firms.B.price", '"firms.B.price"'))
+    )
     assert a.sweep.plan().manifest()["fingerprint"] == b.sweep.plan().manifest()["fingerprint"]
     assert a.out == Path("results/sweeps/a") and a.analysis == {"indicator": "share", "firm": "B"}
 
@@ -398,35 +503,58 @@ def test_sim_sweep_runs_writes_the_store_and_analysis_and_resumes(tmp_path, caps
     assert "share: mean and 95% confidence interval" in captured.out
     assert "4 to run" in captured.err
     assert (out / "manifest.json").exists() and len(list((out / "runs").glob("*.parquet"))) == 4
-    assert (out / "analysis" / "ci.csv").exists() and (out / "analysis" / "plots" / "share-firms.B.price.png").exists()
+    assert (out / "analysis" / "ci.csv").exists() and (
+        out / "analysis" / "plots" / "share-firms.B.price.png"
+    ).exists()
     assert main([str(f), "--out", str(out), "--workers", "0", "--quiet", "--no-plots"]) == 0
     assert "4 stored, 0 to run" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("body, words", [
-    (GOOD.replace("seed = 9", "seeds = 9"), "sweep.seeds = 9: unknown key"),
-    (GOOD.replace('method = "grid"', 'method = "random"'), "design.method = 'random': allowed: grid, list, lhs, saltelli"),
-    (GOOD.replace("[0.9, 1.1]", "[0.9, -1.0]"), "design.parameters.firms.B.price = -1.0: must lie in [0.0, 1000000000.0]"),
-    (GOOD.replace('indicator = "share"', 'indicator = "profit"'), "analysis.indicator = 'profit': not among sweep.indicators"),
-    (GOOD.replace('firm = "B"', 'firm = "Z"'), "analysis.firm = 'Z': allowed: A, B, market"),
-    (GOOD.replace("replications = 2", 'replications = "two"'), "sweep.replications = 'two': must be an integer"),
-    (GOOD.replace("[design]", "[desing]"), "desing = "),
-])
-def test_sim_sweep_bad_input_exits_2_with_one_line_and_writes_nothing(body, words, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (GOOD.replace("seed = 9", "seeds = 9"), "sweep.seeds = 9: unknown key"),
+        (
+            GOOD.replace('method = "grid"', 'method = "random"'),
+            "design.method = 'random': allowed: grid, list, lhs, saltelli",
+        ),
+        (
+            GOOD.replace("[0.9, 1.1]", "[0.9, -1.0]"),
+            "design.parameters.firms.B.price = -1.0: must lie in [0.0, 1000000000.0]",
+        ),
+        (
+            GOOD.replace('indicator = "share"', 'indicator = "profit"'),
+            "analysis.indicator = 'profit': not among sweep.indicators",
+        ),
+        (GOOD.replace('firm = "B"', 'firm = "Z"'), "analysis.firm = 'Z': allowed: A, B, market"),
+        (
+            GOOD.replace("replications = 2", 'replications = "two"'),
+            "sweep.replications = 'two': must be an integer",
+        ),
+        (GOOD.replace("[design]", "[desing]"), "desing = "),
+    ],
+)
+def test_sim_sweep_bad_input_exits_2_with_one_line_and_writes_nothing(
+    body, words, tmp_path, capsys
+):
     f = write_sweep(tmp_path / "bad.toml", body)
     out = tmp_path / "out"
     assert main([str(f), "--out", str(out), "--workers", "0", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"sim sweep: error: {f}") and words in err, err
+    assert (
+        len(err.splitlines()) == 1 and err.startswith(f"sim sweep: error: {f}") and words in err
+    ), err
     assert not out.exists()
 
 
 def test_sim_sweep_bad_flags_and_missing_files(tmp_path, capsys):
     f = write_sweep(tmp_path / "s.toml", GOOD)
-    cases = [([str(tmp_path / "nope.toml")], "file not found"),
-             ([str(f), "--workers", "-1"], "--workers -1"),
-             ([str(f), "--workers", "2", "--scheduler", "tcp://x:1"], "not allowed with argument"),
-             ([str(f), "--frobnicate"], "unrecognized arguments")]
+    cases = [
+        ([str(tmp_path / "nope.toml")], "file not found"),
+        ([str(f), "--workers", "-1"], "--workers -1"),
+        ([str(f), "--workers", "2", "--scheduler", "tcp://x:1"], "not allowed with argument"),
+        ([str(f), "--frobnicate"], "unrecognized arguments"),
+    ]
     for args, words in cases:
         assert main([*args, "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip()

@@ -46,12 +46,26 @@ def sweep_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def clean(sweep_file, tmp_path_factory) -> pd.DataFrame:
     """The same sweep, uninterrupted, in this process."""
-    return load_sweep(sweep_file).sweep.run(tmp_path_factory.mktemp("clean") / "s", progress=False).periods
+    return (
+        load_sweep(sweep_file)
+        .sweep.run(tmp_path_factory.mktemp("clean") / "s", progress=False)
+        .periods
+    )
 
 
 def command(sweep_file: Path, out: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "sim.experiments", str(sweep_file), "--out", str(out),
-            "--workers", str(workers), "--quiet", "--no-plots"]
+    return [
+        sys.executable,
+        "-m",
+        "sim.experiments",
+        str(sweep_file),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--quiet",
+        "--no-plots",
+    ]
 
 
 def stored(out: Path) -> int:
@@ -62,11 +76,14 @@ def stored(out: Path) -> int:
 def start_and_stop_after(cmd: list[str], out: Path, n: int, sig: int) -> subprocess.Popen:
     """Start the sweep in its own process group; send ``sig`` to the group (the parent and
     any pool workers, as a terminal's Ctrl-C does) once ``n`` runs are stored."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 180
     while stored(out) < n:
-        assert proc.poll() is None, f"the sweep ended before it could be stopped: {proc.communicate()}"
+        assert proc.poll() is None, (
+            f"the sweep ended before it could be stopped: {proc.communicate()}"
+        )
         assert time.monotonic() < deadline, "no runs appeared"
         time.sleep(0.005)
     os.killpg(proc.pid, sig)
@@ -75,16 +92,23 @@ def start_and_stop_after(cmd: list[str], out: Path, n: int, sig: int) -> subproc
 
 def check_complete_and_equal(out: Path, clean: pd.DataFrame) -> None:
     names = sorted(p.name for p in (out / "runs").iterdir())
-    assert names == sorted(run_file_name(p, r) for p in range(POINTS) for r in range(REPS))  # no temp files
+    assert names == sorted(
+        run_file_name(p, r) for p in range(POINTS) for r in range(REPS)
+    )  # no temp files
     got = ResultSet(out).periods
     sizes = got.groupby(["point", "replication"]).size()
-    assert len(sizes) == POINTS * REPS and (sizes == (PERIODS + 1) * (FIRMS + 1)).all()      # each key once
+    assert (
+        len(sizes) == POINTS * REPS and (sizes == (PERIODS + 1) * (FIRMS + 1)).all()
+    )  # each key once
     key = ["point", "replication", "period", "firm"]
-    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
-                                  clean.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        got.sort_values(key).reset_index(drop=True), clean.sort_values(key).reset_index(drop=True)
+    )
 
 
-def test_sigkill_midway_then_the_same_command_finishes_exactly_what_is_missing(sweep_file, clean, tmp_path):
+def test_sigkill_midway_then_the_same_command_finishes_exactly_what_is_missing(
+    sweep_file, clean, tmp_path
+):
     out = tmp_path / "store"
     cmd = command(sweep_file, out, workers=0)
     proc = start_and_stop_after(cmd, out, 3, signal.SIGKILL)
@@ -92,7 +116,9 @@ def test_sigkill_midway_then_the_same_command_finishes_exactly_what_is_missing(s
     assert proc.returncode == -signal.SIGKILL
     at_kill = stored(out)
     assert 3 <= at_kill < POINTS * REPS
-    (out / "runs" / ".p000004-r0003.4242.0badc0de.tmp").write_bytes(b"half a parquet file")  # as if killed mid-write
+    (out / "runs" / ".p000004-r0003.4242.0badc0de.tmp").write_bytes(
+        b"half a parquet file"
+    )  # as if killed mid-write
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert f"{at_kill} stored, {POINTS * REPS - at_kill} to run" in again.stderr

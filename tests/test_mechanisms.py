@@ -45,7 +45,9 @@ def test_raising_quality_raises_share_and_satisfaction():
     p = small_params(n=1500)
     lo, hi = with_firm(p, quality=0.6), with_firm(p, quality=0.85)
     assert firm_mean(hi, "share", periods=25) > firm_mean(lo, "share", periods=25)
-    assert firm_mean(hi, "mean_satisfaction", periods=25) > firm_mean(lo, "mean_satisfaction", periods=25)
+    assert firm_mean(hi, "mean_satisfaction", periods=25) > firm_mean(
+        lo, "mean_satisfaction", periods=25
+    )
 
 
 # ---------------------------------------------------------------- capacity
@@ -54,16 +56,27 @@ def test_capacity_overload_lowers_satisfaction_and_adds_waiting():
     tight = with_firm(p, capacity=200.0)  # well under half of A's demand
     assert firm_mean(tight, "load", periods=20) > 1.05  # customers leave, so load self-limits
     assert firm_mean(tight, "wait", periods=20) > 0
-    assert firm_mean(tight, "mean_satisfaction", periods=20) < firm_mean(p, "mean_satisfaction", periods=20) - 0.05
+    assert (
+        firm_mean(tight, "mean_satisfaction", periods=20)
+        < firm_mean(p, "mean_satisfaction", periods=20) - 0.05
+    )
 
 
 # ---------------------------------------------------------------- satisfaction
 def test_shortfall_hurts_more_than_equal_surplus_pleases():
     from sim.satisfaction import transaction_satisfaction
 
-    kw = dict(performance_weight=0.0, neutral_performance=0.5, gain_weight=2.0, loss_weight=4.0, price_weight=0.0)
+    kw = dict(
+        performance_weight=0.0,
+        neutral_performance=0.5,
+        gain_weight=2.0,
+        loss_weight=4.0,
+        price_weight=0.0,
+    )
     up, *_ = transaction_satisfaction(np.array([0.6]), np.array([0.5]), np.array([1.0]), 1.0, **kw)
-    down, *_ = transaction_satisfaction(np.array([0.4]), np.array([0.5]), np.array([1.0]), 1.0, **kw)
+    down, *_ = transaction_satisfaction(
+        np.array([0.4]), np.array([0.5]), np.array([1.0]), 1.0, **kw
+    )
     assert -down[0] > up[0] > 0
 
 
@@ -79,7 +92,9 @@ def test_peak_end_remembers_the_peak_and_exponential_forgets():
     assert np.isclose(S_pe[0], 0.6 * -0.9 + 0.4 * 0.5)
     S_ex = np.array([0.5])
     for x in (-0.9, 0.5, 0.5):
-        S_ex, _, _ = remember(S_ex, np.zeros(1), np.zeros(1), np.array([x]), np.array([False]), "exponential", 0.4)
+        S_ex, _, _ = remember(
+            S_ex, np.zeros(1), np.zeros(1), np.array([x]), np.array([False]), "exponential", 0.4
+        )
     assert S_ex[0] > S_pe[0]
 
 
@@ -88,21 +103,26 @@ def test_over_promising_raises_expectations_and_complaints():
     p = small_params(n=1500)
     over = with_firm(p, promise=0.95, complaint_ease=0.6)
     honest = with_firm(p, complaint_ease=0.6)
-    assert firm_mean(over, "mean_expectation", periods=20) > firm_mean(honest, "mean_expectation", periods=20) + 0.02
+    assert (
+        firm_mean(over, "mean_expectation", periods=20)
+        > firm_mean(honest, "mean_expectation", periods=20) + 0.02
+    )
     assert firm_mean(over, "complaints", periods=20) > firm_mean(honest, "complaints", periods=20)
-    assert firm_mean(over, "mean_satisfaction", periods=20) < firm_mean(honest, "mean_satisfaction", periods=20)
+    assert firm_mean(over, "mean_satisfaction", periods=20) < firm_mean(
+        honest, "mean_satisfaction", periods=20
+    )
 
 
 # ---------------------------------------------------------------- complaints
 def test_recovery_outcomes_are_ordered():
-    z = np.full(4, 0.5)        # argument of tanh, including the loss
-    loss = np.full(4, -1.2)    # λ⁻ d for a shortfall d = -0.3
+    z = np.full(4, 0.5)  # argument of tanh, including the loss
+    loss = np.full(4, -1.2)  # λ⁻ d for a shortfall d = -0.3
     outcome = np.array([cmp.SILENT, cmp.UNRESOLVED, cmp.LATE, cmp.QUICK])
     kw = dict(r_unresolved=0.15, r_late=0.6, r_quick=1.0)
     after = cmp.recover(z, loss, outcome, np.zeros(4, bool), paradox=0.0, **kw)
     late_final = np.tanh(z[2] - 0.6 * loss[2])  # what the late resolution brings when it arrives
     assert after[0] < after[1] < late_final < after[3]
-    assert after[0] == pytest.approx(np.tanh(0.5))      # silent: nothing undone
+    assert after[0] == pytest.approx(np.tanh(0.5))  # silent: nothing undone
     assert after[3] == pytest.approx(np.tanh(0.5 + 1.2))  # quick: as if expectation met
     first = cmp.recover(z[3:], loss[3:], outcome[3:], np.array([True]), paradox=0.3, **kw)
     again = cmp.recover(z[3:], loss[3:], outcome[3:], np.array([False]), paradox=0.3, **kw)
@@ -180,7 +200,9 @@ def test_dissatisfied_talk_more():
 # ---------------------------------------------------------------- referrals
 def test_referral_reward_brings_more_referrals():
     p = small_params(n=2000, periods=25)
-    assert firm_mean(with_firm(p, referral_reward=0.5), "referrals") > 1.3 * firm_mean(p, "referrals")
+    assert firm_mean(with_firm(p, referral_reward=0.5), "referrals") > 1.3 * firm_mean(
+        p, "referrals"
+    )
 
 
 # ---------------------------------------------------------------- churn and loyalty
@@ -220,13 +242,25 @@ def frames(params, seed=3, periods=15):
 
 
 OFF_CASES = {
-    "complaints": ("complaints", {"max_prob": 0.9, "recovery_quick": 0.2}, {"complaint_ease": 1.0, "resolve_share": 0.0}),
+    "complaints": (
+        "complaints",
+        {"max_prob": 0.9, "recovery_quick": 0.2},
+        {"complaint_ease": 1.0, "resolve_share": 0.0},
+    ),
     "wom": ("wom", {"negative_weight": 5.0, "positive_talk": 1.0}, {}),
     "capacity": ("capacity", {"service_elasticity": 3.0}, {"capacity": 100.0}),
     "churn": ("churn", {"base_rate": 0.5}, {"winback": 0.9}),
     "referrals": ("referrals", {"prob": 0.9}, {"referral_reward": 2.0}),
-    "loyalty": ("loyalty", {"points_switching_cost": 5.0}, {"loyalty": True, "loyalty_discount": 0.3}),
-    "expectations": ("expectations", {"experience_weight": 0.9, "promise_weight": 0.9, "wom_weight": 0.9}, {}),
+    "loyalty": (
+        "loyalty",
+        {"points_switching_cost": 5.0},
+        {"loyalty": True, "loyalty_discount": 0.3},
+    ),
+    "expectations": (
+        "expectations",
+        {"experience_weight": 0.9, "promise_weight": 0.9, "wom_weight": 0.9},
+        {},
+    ),
 }
 
 
@@ -304,6 +338,8 @@ def test_bass_reduction():
 def test_bass_without_imitation_is_pure_innovation():
     n, pe, T = 1000, 0.05, 20
     p = bass_params(n, pe, 0.0, T)
-    F = np.mean([run(p, seed=s).market_frame()["customers"].to_numpy() / n for s in range(4)], axis=0)
+    F = np.mean(
+        [run(p, seed=s).market_frame()["customers"].to_numpy() / n for s in range(4)], axis=0
+    )
     expected = 1 - (1 - pe) ** np.arange(T + 1)
     assert np.max(np.abs(F - expected)) < 0.02

@@ -78,16 +78,18 @@ def outcomes(model) -> pd.DataFrame:
     f = f[f.period > 0]
     g = f.groupby("name")
     cust = g["customers"].sum()
-    return pd.DataFrame({
-        "share": g["share"].mean(),
-        "mean_satisfaction": g["mean_satisfaction"].mean(),
-        "churn_rate": g["churn_rate"].mean(),
-        "complaints_per_customer": g["complaints"].sum() / cust,
-        "wom_pos_per_customer": g["wom_pos"].sum() / cust,
-        "wom_neg_per_customer": g["wom_neg"].sum() / cust,
-        "referrals_per_customer": g["referrals"].sum() / cust,
-        "profit_per_customer": g["profit"].sum() / cust,
-    })
+    return pd.DataFrame(
+        {
+            "share": g["share"].mean(),
+            "mean_satisfaction": g["mean_satisfaction"].mean(),
+            "churn_rate": g["churn_rate"].mean(),
+            "complaints_per_customer": g["complaints"].sum() / cust,
+            "wom_pos_per_customer": g["wom_pos"].sum() / cust,
+            "wom_neg_per_customer": g["wom_neg"].sum() / cust,
+            "referrals_per_customer": g["referrals"].sum() / cust,
+            "profit_per_customer": g["profit"].sum() / cust,
+        }
+    )
 
 
 def replicate(model_cls, params: ModelParams) -> pd.DataFrame:
@@ -110,8 +112,17 @@ def compare(pkg: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
             x, y = a[col].to_numpy(float), b[col].to_numpy(float)
             se = float(np.sqrt(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size))
             diff = float(y.mean() - x.mean())
-            rows.append({"firm": firm, "outcome": col, "package": x.mean(), "reference": y.mean(),
-                         "diff": diff, "se": se, "ok": abs(diff) < 4 * se + slack})
+            rows.append(
+                {
+                    "firm": firm,
+                    "outcome": col,
+                    "package": x.mean(),
+                    "reference": y.mean(),
+                    "diff": diff,
+                    "se": se,
+                    "ok": abs(diff) < 4 * se + slack,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -126,7 +137,9 @@ def comparison(name: str) -> pd.DataFrame:
 def test_reference_matches_package_within_replication_noise(name):
     table = comparison(name)
     bad = table[~table.ok]
-    assert bad.empty, f"{name}: reference and package differ beyond 4 SE + slack:\n{bad.to_string()}"
+    assert bad.empty, (
+        f"{name}: reference and package differ beyond 4 SE + slack:\n{bad.to_string()}"
+    )
 
 
 def test_asymmetric_scenario_favours_b_in_both_models():
@@ -141,14 +154,18 @@ def test_reference_uses_the_package_network_and_firm_table_columns():
     pkg = MarketModel(p, seed=3)
     ref = ReferenceModel(p, seed=3)
     g = ref.grid.G
-    pkg_edges = {(int(u), int(v)) for u in range(pkg.network.n) for v in pkg.network.neighbors(u) if u < v}
+    pkg_edges = {
+        (int(u), int(v)) for u in range(pkg.network.n) for v in pkg.network.neighbors(u) if u < v
+    }
     ref_edges = {(min(u, v), max(u, v)) for u, v in g.edges()}
     assert ref_edges == pkg_edges
     assert g.number_of_nodes() == N_CUSTOMERS
     assert len(ref.agents_by_type[reference.CustomerAgent]) == N_CUSTOMERS
     # every customer sits on its own network cell, neighbours through the cell
     c = ref.agents_by_type[reference.CustomerAgent].to_list()[0]
-    assert {a.index for a in c.cell.neighborhood.agents} == {int(v) for v in pkg.network.neighbors(c.index)}
+    assert {a.index for a in c.cell.neighborhood.agents} == {
+        int(v) for v in pkg.network.neighbors(c.index)
+    }
     pkg.run(2)
     ref.run(2)
     assert set(pkg.firm_frame().columns) <= set(ref.firm_frame().columns)

@@ -51,7 +51,9 @@ def test_baseline_symmetric_and_satisfied_yet_losing():
 
 def test_price_war_shares_return_and_profits_fall():
     for firm in ("A", "B"):
-        assert mean("price_war", "profit", firm, 37) < 0.5 * mean("price_war", "profit", firm, 1, 11)
+        assert mean("price_war", "profit", firm, 37) < 0.5 * mean(
+            "price_war", "profit", firm, 1, 11
+        )
     assert 0.4 < mean("price_war", "share", "A", 37) < 0.6
     # the cut wins share only until the rival matches
     assert mean("price_war", "share", "A", 12, 14) > mean("price_war", "share", "A", 1, 11)
@@ -81,7 +83,9 @@ def test_complaint_handling_excellence_beats_neglect():
     assert mean(name, "complaints", "A", 13) > 3 * mean(name, "complaints", "B", 13)  # A hears more
     assert mean(name, "churn_rate", "A", 13) < mean(name, "churn_rate", "B", 13)
     assert mean(name, "wom_pos", "A", 13) > mean(name, "wom_pos", "B", 13)
-    neg_per_customer = {f: mean(name, "wom_neg", f, 13) / mean(name, "customers", f, 13) for f in "AB"}
+    neg_per_customer = {
+        f: mean(name, "wom_neg", f, 13) / mean(name, "customers", f, 13) for f in "AB"
+    }
     assert neg_per_customer["A"] < neg_per_customer["B"]
     assert mean(name, "share", "A", 49) > 0.52
 
@@ -92,21 +96,27 @@ def test_new_entrant_grows_and_keeps_customers():
     assert mean(name, "share", "C", 22, 24) > 0.15
     assert mean(name, "share", "C", 37) > 0.2
     for inc in ("A", "B"):
-        assert mean(name, "lost_to_rival", inc, 12, 24) > 1.2 * mean(name, "lost_to_rival", inc, 1, 11)
+        assert mean(name, "lost_to_rival", inc, 12, 24) > 1.2 * mean(
+            name, "lost_to_rival", inc, 1, 11
+        )
 
 
 def test_loyalty_programme_lowers_churn_and_costs_money():
     name = "loyalty_programme"
     assert mean(name, "churn_rate", "A", 18) < 0.8 * mean(name, "churn_rate", "B", 18)
     assert mean(name, "share", "A", 49) > 0.55
-    assert mean(name, "cost_programme", "A", 13) > 0 and mean(name, "cost_programme", "A", 1, 11) == 0
+    assert (
+        mean(name, "cost_programme", "A", 13) > 0 and mean(name, "cost_programme", "A", 1, 11) == 0
+    )
 
 
 def test_capacity_crunch_hurts_satisfaction():
     name = "capacity_crunch"
     assert mean(name, "load", "A", 13) > 1.0
     assert mean(name, "wait", "A", 13) > 0
-    assert mean(name, "mean_satisfaction", "A", 13) < mean(name, "mean_satisfaction", "B", 13) - 0.03
+    assert (
+        mean(name, "mean_satisfaction", "A", 13) < mean(name, "mean_satisfaction", "B", 13) - 0.03
+    )
     assert mean(name, "complaints", "A", 13) > mean(name, "complaints", "B", 13)
     assert mean(name, "wom_neg", "A", 13) > mean(name, "wom_neg", "B", 13)
 
@@ -141,4 +151,6 @@ def test_scenario_runs_clean(path):
     f = firms(path.stem)
     num = f.select_dtypes("number").drop(columns=["mean_satisfaction", "mean_expectation"])
     assert not num.isna().any().any()
-    assert np.allclose(f.groupby(["replication", "period"])["share"].sum().loc[lambda s: s > 0], 1.0)
+    assert np.allclose(
+        f.groupby(["replication", "period"])["share"].sum().loc[lambda s: s > 0], 1.0
+    )

@@ -46,20 +46,48 @@ def levers(**kw) -> dict:
 
 
 def row(period: int, **kw) -> dict:
-    base = {"period": period, "active": True, "price": 1.0, "customers": 500, "share": 0.5, "buyers": 400,
-            "units": 400.0, "sales_share": 0.5, "revenue": 400.0, "cost_variable": 200.0,
-            "cost_service": 96.0, "cost_complaints": 0.0, "cost_total": 300.0, "profit": 100.0,
-            "complaints": 10, "churn_rate": 0.05, "lost": 25, "acquired": 25}
+    base = {
+        "period": period,
+        "active": True,
+        "price": 1.0,
+        "customers": 500,
+        "share": 0.5,
+        "buyers": 400,
+        "units": 400.0,
+        "sales_share": 0.5,
+        "revenue": 400.0,
+        "cost_variable": 200.0,
+        "cost_service": 96.0,
+        "cost_complaints": 0.0,
+        "cost_total": 300.0,
+        "profit": 100.0,
+        "complaints": 10,
+        "churn_rate": 0.05,
+        "lost": 25,
+        "acquired": 25,
+    }
     return {**base, **kw}
 
 
-def obs(period: int, own: dict | None = None, lv: dict | None = None, rivals: dict | None = None) -> dict:
-    return {"period": period, "own": own if own is not None else row(period - 1), "levers": lv or levers(),
-            "survey": 0.3, "rivals": rivals if rivals is not None else {"B": {"price": 1.0, "active": True}}}
+def obs(
+    period: int, own: dict | None = None, lv: dict | None = None, rivals: dict | None = None
+) -> dict:
+    return {
+        "period": period,
+        "own": own if own is not None else row(period - 1),
+        "levers": lv or levers(),
+        "survey": 0.3,
+        "rivals": rivals if rivals is not None else {"B": {"price": 1.0, "active": True}},
+    }
 
 
-def feed(policy: Policy, rows: list[dict], lv: dict | None = None, rivals: dict | None = None,
-         seed: int = 0) -> list[dict]:
+def feed(
+    policy: Policy,
+    rows: list[dict],
+    lv: dict | None = None,
+    rivals: dict | None = None,
+    seed: int = 0,
+) -> list[dict]:
     """Feed one row per period (periods 1, 2, …), applying the decisions to the levers."""
     policy.bind(np.random.default_rng(seed), FIRM)
     lv = dict(lv or levers())
@@ -74,9 +102,21 @@ def feed(policy: Policy, rows: list[dict], lv: dict | None = None, rivals: dict 
 
 # ---------------------------------------------------------------- registry and parameters
 def test_registry_has_every_strategy_documented_and_classified():
-    expected = {"fixed", "scheduled", "cost_plus", "undercut", "match", "satisficing", "hill_climb",
-                "epsilon_greedy", "ucb", "best_response", "best_response_full", "complaint_investor",
-                "imitate_leader"}
+    expected = {
+        "fixed",
+        "scheduled",
+        "cost_plus",
+        "undercut",
+        "match",
+        "satisficing",
+        "hill_climb",
+        "epsilon_greedy",
+        "ucb",
+        "best_response",
+        "best_response_full",
+        "complaint_investor",
+        "imitate_leader",
+    }
     assert expected <= set(REGISTRY)
     for name, cls in REGISTRY.items():
         assert cls.name == name
@@ -99,20 +139,29 @@ def test_strategies_filter_by_classifier():
     assert "complaint_investor" in strategies(levers="resolve_share")
 
 
-@pytest.mark.parametrize("spec, words", [
-    ({"name": "cost_plus", "markup": -0.1}, ["cost_plus", "markup", "-0.1", "[0.0, 10.0]"]),
-    ({"name": "undercut", "undercut": 0.9}, ["undercut", "0.9", "[0.0, 0.5]"]),
-    ({"name": "hill_climb", "lever": "colour"}, ["hill_climb", "colour", "allowed"]),
-    ({"name": "hill_climb", "step": 0.01, "min_step": 0.05}, ["min_step", "0.05"]),
-    ({"name": "ucb", "grid": {"price": []}}, ["ucb", "grid.price", "non-empty"]),
-    ({"name": "epsilon_greedy", "epsilon": 2}, ["epsilon", "[0.0, 1.0]"]),
-    ({"name": "complaint_investor", "levers": ["price"]}, ["complaint_investor", "price", "allowed"]),
-    ({"name": "scheduled", "plan": [{"period": 0, "price": 1.0}]}, ["plan[0].period", "≥ 1"]),
-    ({"name": "scheduled", "plan": [{"period": 3, "quality": 1.5}]}, ["plan[0].quality", "1.5"]),
-    ({"name": "best_response", "learn": "yes"}, ["learn", "true or false"]),
-    ({"name": "fixed", "decide_every": 0}, ["decide_every", "[1, 10000]"]),
-    ({"name": "cost_plus", "marup": 0.3}, ["cost_plus", "no parameter 'marup'", "markup"]),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ({"name": "cost_plus", "markup": -0.1}, ["cost_plus", "markup", "-0.1", "[0.0, 10.0]"]),
+        ({"name": "undercut", "undercut": 0.9}, ["undercut", "0.9", "[0.0, 0.5]"]),
+        ({"name": "hill_climb", "lever": "colour"}, ["hill_climb", "colour", "allowed"]),
+        ({"name": "hill_climb", "step": 0.01, "min_step": 0.05}, ["min_step", "0.05"]),
+        ({"name": "ucb", "grid": {"price": []}}, ["ucb", "grid.price", "non-empty"]),
+        ({"name": "epsilon_greedy", "epsilon": 2}, ["epsilon", "[0.0, 1.0]"]),
+        (
+            {"name": "complaint_investor", "levers": ["price"]},
+            ["complaint_investor", "price", "allowed"],
+        ),
+        ({"name": "scheduled", "plan": [{"period": 0, "price": 1.0}]}, ["plan[0].period", "≥ 1"]),
+        (
+            {"name": "scheduled", "plan": [{"period": 3, "quality": 1.5}]},
+            ["plan[0].quality", "1.5"],
+        ),
+        ({"name": "best_response", "learn": "yes"}, ["learn", "true or false"]),
+        ({"name": "fixed", "decide_every": 0}, ["decide_every", "[1, 10000]"]),
+        ({"name": "cost_plus", "marup": 0.3}, ["cost_plus", "no parameter 'marup'", "markup"]),
+    ],
+)
 def test_bad_parameters_name_the_parameter_value_and_range(spec, words):
     with pytest.raises(PolicyParameterError) as err:
         make_policy(spec)
@@ -122,14 +171,25 @@ def test_bad_parameters_name_the_parameter_value_and_range(spec, words):
 
 
 def test_scenario_files_accept_strategies_and_report_bad_parameters():
-    sc = parse_scenario({"firms": [{"name": "A", "policy": {"name": "undercut", "undercut": 0.1}},
-                                   {"name": "B", "policy": "hill_climb"}]}, source="x.toml")
+    sc = parse_scenario(
+        {
+            "firms": [
+                {"name": "A", "policy": {"name": "undercut", "undercut": 0.1}},
+                {"name": "B", "policy": "hill_climb"},
+            ]
+        },
+        source="x.toml",
+    )
     assert sc.params.firms[0].policy == {"name": "undercut", "undercut": 0.1}
     with pytest.raises(ScenarioError) as err:
-        parse_scenario({"firms": [{"name": "A", "policy": {"name": "undercut", "undercut": 0.9}}]},
-                       source="x.toml")
+        parse_scenario(
+            {"firms": [{"name": "A", "policy": {"name": "undercut", "undercut": 0.9}}]},
+            source="x.toml",
+        )
     msg = str(err.value)
-    assert "x.toml" in msg and "firms[0].policy" in msg and "undercut" in msg and "[0.0, 0.5]" in msg
+    assert (
+        "x.toml" in msg and "firms[0].policy" in msg and "undercut" in msg and "[0.0, 0.5]" in msg
+    )
 
 
 def test_stochastic_policy_needs_a_random_stream():
@@ -171,8 +231,10 @@ def test_fixed_never_changes_anything():
 def test_scheduled_applies_the_plan_at_its_periods_in_the_model():
     p = ModelParams()
     p.market.n_customers = 200
-    p.firms[0].policy = {"name": "scheduled", "plan": [{"period": 3, "price": 0.9},
-                                                       {"period": 5, "service": 0.8, "price": 1.1}]}
+    p.firms[0].policy = {
+        "name": "scheduled",
+        "plan": [{"period": 3, "price": 0.9}, {"period": 5, "service": 0.8, "price": 1.1}],
+    }
     f = MarketModel(p, seed=1).run(6).firm_frame()
     a = f[f.name == "A"].set_index("period")
     assert list(a.loc[1:6, "price"]) == [1.0, 1.0, 0.9, 0.9, 1.1, 1.1]
@@ -198,17 +260,26 @@ def test_cost_plus_marks_up_the_cost_per_unit_the_accounts_show():
 
 # ---------------------------------------------------------------- undercut and match
 def test_undercut_goes_below_the_cheapest_active_rival_within_floor_and_ceiling():
-    rivals = {"B": {"price": 0.9, "active": True}, "C": {"price": 1.1, "active": True},
-              "D": {"price": 0.5, "active": False}}
-    assert feed(Undercut(undercut=0.05), [row(0)], rivals=rivals)[0]["price"] == pytest.approx(0.855)
+    rivals = {
+        "B": {"price": 0.9, "active": True},
+        "C": {"price": 1.1, "active": True},
+        "D": {"price": 0.5, "active": False},
+    }
+    assert feed(Undercut(undercut=0.05), [row(0)], rivals=rivals)[0]["price"] == pytest.approx(
+        0.855
+    )
     assert feed(MatchCheapest(), [row(0)], rivals=rivals)[0]["price"] == pytest.approx(0.9)
     # never below (1 + floor_markup) × variable cost per unit (0.74)
     cheap = {"B": {"price": 0.6, "active": True}}
-    assert feed(Undercut(floor_markup=0.1), [row(0)], rivals=cheap)[0]["price"] == pytest.approx(0.814)
+    assert feed(Undercut(floor_markup=0.1), [row(0)], rivals=cheap)[0]["price"] == pytest.approx(
+        0.814
+    )
     # follows the rival back up, but not above its starting price (or max_price)
     dear = {"B": {"price": 1.5, "active": True}}
     assert feed(MatchCheapest(), [row(0)], rivals=dear)[0]["price"] == pytest.approx(1.0)
-    assert feed(MatchCheapest(max_price=1.3), [row(0)], rivals=dear)[0]["price"] == pytest.approx(1.3)
+    assert feed(MatchCheapest(max_price=1.3), [row(0)], rivals=dear)[0]["price"] == pytest.approx(
+        1.3
+    )
     assert feed(Undercut(), [row(0)], rivals={})[0] == {}
 
 
@@ -219,11 +290,13 @@ def test_satisficing_keeps_levers_while_profit_meets_the_aspiration():
 
 
 def test_satisficing_searches_when_short_keeps_what_pays_and_undoes_what_does_not():
-    pol = Satisficing(aspiration=1000.0, adapt=0.0, levers=["price", "service"], step=0.05, decide_every=1)
+    pol = Satisficing(
+        aspiration=1000.0, adapt=0.0, levers=["price", "service"], step=0.05, decide_every=1
+    )
     pol.bind(np.random.default_rng(3), FIRM)
     lv = levers()
     d = pol.decide(FIRM, obs(2, row(1, profit=10.0), lv))
-    (lever, new), = d.items()
+    ((lever, new),) = d.items()
     assert lever in ("price", "service") and abs(new - lv[lever]) == pytest.approx(0.05)
     delta = new - lv[lever]
     lv[lever] = new
@@ -250,9 +323,9 @@ def test_hill_climb_keeps_direction_while_profit_rises_then_reverses_and_shrinks
     profits = [10.0, 20.0, 30.0, 25.0, 28.0]
     d = feed(pol, [row(0, profit=x) for x in profits])
     prices = [x["price"] for x in d]
-    assert prices[:3] == pytest.approx([1.1, 1.2, 1.3])   # profit rising: keep going up
-    assert prices[3] == pytest.approx(1.25)               # fell: turn back, half the step
-    assert prices[4] == pytest.approx(1.2)                # rose again: keep going down
+    assert prices[:3] == pytest.approx([1.1, 1.2, 1.3])  # profit rising: keep going up
+    assert prices[3] == pytest.approx(1.25)  # fell: turn back, half the step
+    assert prices[4] == pytest.approx(1.2)  # rose again: keep going down
     assert pol.step_ == pytest.approx(0.05)
 
 
@@ -272,8 +345,14 @@ def test_epsilon_greedy_tries_every_arm_then_exploits_the_best():
     lv = levers()
     played = []
     for t in range(2, 10):
-        d = pol.decide(FIRM, obs(t, row(t - 1, profit=profit_of.get(round(lv["price"], 2), 0.0),
-                                        price=lv["price"]), dict(lv)))
+        d = pol.decide(
+            FIRM,
+            obs(
+                t,
+                row(t - 1, profit=profit_of.get(round(lv["price"], 2), 0.0), price=lv["price"]),
+                dict(lv),
+            ),
+        )
         lv.update(d)
         played.append(lv["price"])
     assert played[:3] == [0.8, 1.0, 1.2]
@@ -315,7 +394,9 @@ def test_ucb_settles_on_the_best_arm():
     pol.bind(np.random.default_rng(0), FIRM)
     lv = levers()
     for t in range(2, 60):
-        d = pol.decide(FIRM, obs(t, row(t - 1, profit=profit_of.get(round(lv["price"], 2), 0.0)), dict(lv)))
+        d = pol.decide(
+            FIRM, obs(t, row(t - 1, profit=profit_of.get(round(lv["price"], 2), 0.0)), dict(lv))
+        )
         lv.update(d)
     assert pol.best_arm() == {"price": 1.0}
     assert pol.counts_[1] > pol.counts_[0] + pol.counts_[2]
@@ -336,22 +417,31 @@ def test_bandit_default_grid_is_relative_to_the_starting_price_and_recency_weigh
 # ---------------------------------------------------------------- best response (estimated)
 def test_logit_best_response_solves_the_first_order_condition():
     alpha, c, q = 3.0, 0.8, 1.2
-    p = logit_best_response(odds_now=1.0, price_now=1.0, alpha=alpha, cost_per_purchase=c, quantity=q)
+    p = logit_best_response(
+        odds_now=1.0, price_now=1.0, alpha=alpha, cost_per_purchase=c, quantity=q
+    )
 
     def profit(x):
         s = 1.0 / (1.0 + math.exp(alpha * (x - 1.0)))
         return s * (x * q - c)
 
-    best = optimize.minimize_scalar(lambda x: -profit(x), bounds=(0.5, 5.0), method="bounded",
-                                    options={"xatol": 1e-10}).x
+    best = optimize.minimize_scalar(
+        lambda x: -profit(x), bounds=(0.5, 5.0), method="bounded", options={"xatol": 1e-10}
+    ).x
     assert p == pytest.approx(best, abs=1e-6)
     s = 1.0 / (1.0 + math.exp(alpha * (p - 1.0)))
     assert p == pytest.approx(c / q + 1.0 / (alpha * (1.0 - s)))
 
 
 def test_best_response_without_learning_moves_to_the_logit_optimum():
-    pol = BestResponse(price_coefficient=3.0, learn=False, outside_share=0.0, max_change=1.0, explore=0.0,
-                       decide_every=1)
+    pol = BestResponse(
+        price_coefficient=3.0,
+        learn=False,
+        outside_share=0.0,
+        max_change=1.0,
+        explore=0.0,
+        decide_every=1,
+    )
     d = feed(pol, [row(0, sales_share=0.5)])
     # s = 0.5, odds 1 at price 1.0; cost per purchase (200 + 96) / 400 = 0.74, 1 unit each
     assert d[0]["price"] == pytest.approx(logit_best_response(1.0, 1.0, 3.0, 0.74, 1.0))
@@ -397,15 +487,20 @@ def test_full_information_best_response_sets_the_exact_best_response():
 def test_complaint_investor_invests_when_churn_rises_and_fixes_handling_before_inviting():
     pol = ComplaintInvestor(step=0.2, tolerance=0.25, decide_every=1)
     lv = levers(complaint_ease=0.1, resolve_share=0.2, resolve_speed=0.2)
-    d = feed(pol, [row(0, churn_rate=0.05), row(0, churn_rate=0.05), row(0, churn_rate=0.09)], lv=lv)
+    d = feed(
+        pol, [row(0, churn_rate=0.05), row(0, churn_rate=0.05), row(0, churn_rate=0.09)], lv=lv
+    )
     assert d[0] == {} and d[1] == {}
     # resolve more and faster; ease waits until at least half is resolved (0.4 < 0.5)
     assert d[2] == {"resolve_share": pytest.approx(0.4), "resolve_speed": pytest.approx(0.4)}
     lv2 = levers(complaint_ease=0.1, resolve_share=0.4, resolve_speed=0.4)
     pol2 = ComplaintInvestor(step=0.2, decide_every=1)
     d2 = feed(pol2, [row(0, churn_rate=0.05), row(0, churn_rate=0.09)], lv=lv2)
-    assert d2[1] == {"resolve_share": pytest.approx(0.6), "resolve_speed": pytest.approx(0.6),
-                     "complaint_ease": pytest.approx(0.3)}
+    assert d2[1] == {
+        "resolve_share": pytest.approx(0.6),
+        "resolve_speed": pytest.approx(0.6),
+        "complaint_ease": pytest.approx(0.3),
+    }
     # a rise in complaints per purchase also triggers it
     pol3 = ComplaintInvestor(levers=["resolve_share"], decide_every=1)
     d3 = feed(pol3, [row(0, complaints=10), row(0, complaints=20)])
@@ -415,8 +510,12 @@ def test_complaint_investor_invests_when_churn_rises_and_fixes_handling_before_i
 def test_complaint_investor_ignores_the_complaints_its_own_invitation_brings():
     pol = ComplaintInvestor(step=0.1, invite_above=0.0, decide_every=1)
     lv = levers(complaint_ease=0.2, resolve_share=0.5, resolve_speed=0.5)
-    rows = [row(0, churn_rate=0.05, complaints=10), row(0, churn_rate=0.08, complaints=10),
-            row(0, churn_rate=0.05, complaints=30), row(0, churn_rate=0.05, complaints=30)]
+    rows = [
+        row(0, churn_rate=0.05, complaints=10),
+        row(0, churn_rate=0.08, complaints=10),
+        row(0, churn_rate=0.05, complaints=30),
+        row(0, churn_rate=0.05, complaints=30),
+    ]
     d = feed(pol, rows, lv=lv)
     assert "complaint_ease" in d[1]
     assert d[2] == {} and d[3] == {}
@@ -434,12 +533,19 @@ def test_complaint_investor_target_churn_and_relaxing():
 
 # ---------------------------------------------------------------- imitate the leader
 def test_imitate_leader_moves_towards_the_biggest_rival_only_when_it_leads():
-    rivals = {"B": {"price": 1.4, "active": True, "share": 0.5},
-              "C": {"price": 0.8, "active": True, "share": 0.3}}
+    rivals = {
+        "B": {"price": 1.4, "active": True, "share": 0.5},
+        "C": {"price": 0.8, "active": True, "share": 0.3},
+    }
     d = feed(ImitateLeader(rate=0.5), [row(0, share=0.2)], rivals=rivals)
     assert d[0] == {"price": pytest.approx(1.2)}
-    assert feed(ImitateLeader(), [row(0, share=0.49)], rivals=rivals)[0] == {}  # lead below min_lead
-    assert feed(ImitateLeader(), [row(0, share=0.2)], rivals={"B": {"price": 2.0, "active": True}})[0] == {}
+    assert (
+        feed(ImitateLeader(), [row(0, share=0.49)], rivals=rivals)[0] == {}
+    )  # lead below min_lead
+    assert (
+        feed(ImitateLeader(), [row(0, share=0.2)], rivals={"B": {"price": 2.0, "active": True}})[0]
+        == {}
+    )
 
 
 def test_the_model_shows_rival_shares_only_to_strategies_that_observe_them():
@@ -474,16 +580,14 @@ def learning_run(policy_key: str, seed: int = 1):
     return f[f.name == "A"].set_index("period")
 
 
-
-
 @pytest.mark.parametrize("key", sorted(LEARNERS))
 def test_learning_strategies_beat_their_bad_starting_levers(key):
     fixed = learning_run("fixed")
     learnt = learning_run(key)
     assert learnt.loc[49:60, "profit"].mean() > fixed.loc[49:60, "profit"].mean() + 50
     assert learnt.loc[49:60, "profit"].mean() > learnt.loc[1:6, "profit"].mean()
-    assert learnt.loc[49:60, "price"].mean() > 0.8      # it learnt to charge more
-    assert learnt["price"].nunique() >= 3               # the lever moved
+    assert learnt.loc[49:60, "price"].mean() > 0.8  # it learnt to charge more
+    assert learnt["price"].nunique() >= 3  # the lever moved
 
 
 def test_stochastic_strategies_are_reproducible_and_draw_their_own_streams():

@@ -34,9 +34,9 @@ def test_learning_firms_climb_out_of_the_price_war():
     name = "learning_price_war"
     for firm in ("A", "B"):
         assert mean(name, "price", firm, 1, 3) == pytest.approx(0.70)
-        assert mean(name, "price", firm, 49) > 1.0                       # well above the war price
-        assert mean(name, "profit", firm, 1, 6) < 0                      # losses at first
-        assert mean(name, "profit", firm, 49) > 150                      # healthy profits at the end
+        assert mean(name, "price", firm, 49) > 1.0  # well above the war price
+        assert mean(name, "profit", firm, 1, 6) < 0  # losses at first
+        assert mean(name, "profit", firm, 49) > 150  # healthy profits at the end
     f = result(name).firms
     # the two styles: A walks in steps of at most 0.05; B jumps between its price points
     a = f[(f.name == "A") & (f.replication == 0)].sort_values("period")["price"].diff().abs()
@@ -50,14 +50,14 @@ def test_complaint_investor_invests_in_the_crisis_and_keeps_customers_at_a_cost(
     f = result(name).firms
     a = f[f.name == "A"]
     assert a[a.period <= 12]["resolve_share"].mean() < 0.2
-    assert a[a.period == 60]["resolve_share"].mean() > 0.6                  # invested
-    assert a[a.period == 60]["complaint_ease"].mean() > 0.3                 # ... and invites complaints
+    assert a[a.period == 60]["resolve_share"].mean() > 0.6  # invested
+    assert a[a.period == 60]["complaint_ease"].mean() > 0.3  # ... and invites complaints
     assert mean(name, "resolve_share", "B", 1) == pytest.approx(0.1)
     assert mean(name, "complaints", "A", 31) > 3 * mean(name, "complaints", "B", 31)  # A hears more
     assert mean(name, "mean_satisfaction", "A", 31) > mean(name, "mean_satisfaction", "B", 31)
     assert mean(name, "churn_rate", "A", 31) < mean(name, "churn_rate", "B", 31)
     assert mean(name, "share", "A", 49) > mean(name, "share", "B", 49) + 0.03
-    assert mean(name, "profit", "A", 31) < mean(name, "profit", "B", 31)   # at a cost
+    assert mean(name, "profit", "A", 31) < mean(name, "profit", "B", 31)  # at a cost
     # the crisis is what moved it: churn rose while service was down
     assert mean(name, "churn_rate", "B", 13, 24) > mean(name, "churn_rate", "B", 1, 12)
 
@@ -71,17 +71,22 @@ def test_best_responses_settle_at_the_computed_bertrand_nash_prices():
         last = f[(f.replication == r) & (f.period == f.period.max())].set_index("name")["price"]
         assert last[["A", "B"]].to_numpy() == pytest.approx(eq.prices, abs=1e-5)
         del seed
-    assert mean(name, "price", "A", 12) > mean(name, "price", "B", 12)    # the better product is dearer
+    assert mean(name, "price", "A", 12) > mean(
+        name, "price", "B", 12
+    )  # the better product is dearer
     assert mean(name, "buyers", "A", 12) < mean(name, "buyers", "B", 12)  # and sells less
     eq = bertrand_nash(sc)
-    assert eq.prices == pytest.approx([1.45, 1.05], abs=0.01)               # the numbers in the header
+    assert eq.prices == pytest.approx([1.45, 1.05], abs=0.01)  # the numbers in the header
 
 
-@pytest.mark.parametrize("name, movers", [
-    ("learning_price_war", {"price"}),
-    ("complaint_investment", {"resolve_share", "resolve_speed", "complaint_ease", "service"}),
-    ("bertrand_nash", {"price"}),
-])
+@pytest.mark.parametrize(
+    "name, movers",
+    [
+        ("learning_price_war", {"price"}),
+        ("complaint_investment", {"resolve_share", "resolve_speed", "complaint_ease", "service"}),
+        ("bertrand_nash", {"price"}),
+    ],
+)
 def test_lever_plots_show_the_levers_moving(name, movers, tmp_path):
     import matplotlib.pyplot as plt
 
@@ -99,6 +104,8 @@ def test_run_folders_include_the_lever_plot(tmp_path):
     res = result("learning_price_war")
     firms = res.firms[res.firms["replication"] == 0]
     market = res.market[res.market["replication"] == 0]
-    written = save_run_plots(tmp_path, firms, market, pd.DataFrame(columns=["firm_name", "size"]), title="x")
+    written = save_run_plots(
+        tmp_path, firms, market, pd.DataFrame(columns=["firm_name", "size"]), title="x"
+    )
     assert "levers.png" in written and "overview.png" in written
     assert (tmp_path / "levers.png").stat().st_size > 10_000

@@ -34,13 +34,17 @@ def test_every_matchup_every_seat_every_replication():
     assert list(r.strategies) == labels
     assert set(m["lineup"]) == {f"{a} vs {b}" for a in labels for b in labels}
     seats = m.groupby(["strategy", "seat"]).size().unstack()
-    assert (seats.to_numpy() == seats.to_numpy()[0, 0]).all()  # each strategy plays each seat equally
+    assert (
+        seats.to_numpy() == seats.to_numpy()[0, 0]
+    ).all()  # each strategy plays each seat equally
     assert m.groupby(["scenario", "replication"])["seed"].nunique().eq(1).all()
 
 
 def test_common_random_numbers_a_match_is_a_plain_run_with_the_scenario_seed():
     r = small()
-    sc = load_scenario(BASE, ["market.n_customers=300", "market.periods=12", "scenario.replications=2"])
+    sc = load_scenario(
+        BASE, ["market.n_customers=300", "market.periods=12", "scenario.replications=2"]
+    )
     seed = sc.replication_seeds()[1]
     f = MarketModel(sc.params, seed=seed).run(12).firm_frame()
     direct = f[(f.period > 0) & (f.name == "B")]["profit"].mean()
@@ -62,7 +66,13 @@ def test_ranking_orders_by_profit_and_reports_share_and_satisfaction():
     rk = r.ranking
     assert list(rk["profit"]) == sorted(rk["profit"], reverse=True)
     assert list(rk["rank_profit"]) == [1, 2, 3]
-    assert set(rk.columns) >= {"share", "satisfaction", "rank_share", "rank_satisfaction", "win_share"}
+    assert set(rk.columns) >= {
+        "share",
+        "satisfaction",
+        "rank_share",
+        "rank_satisfaction",
+        "win_share",
+    }
     means = r.matches.groupby("strategy")["profit"].mean()
     assert rk.set_index("strategy")["profit"].to_dict() == pytest.approx(means.to_dict())
     # undercutting a rival buys share: it out-shares the firm it undercuts
@@ -71,16 +81,33 @@ def test_ranking_orders_by_profit_and_reports_share_and_satisfaction():
     assert sh["undercut"] > sh["fixed"]
     assert r.payoff.shape == (3, 3)
     assert r.payoff.loc["fixed", "fixed"] == pytest.approx(
-        r.matches.query("lineup == 'fixed vs fixed'")["profit"].mean())
+        r.matches.query("lineup == 'fixed vs fixed'")["profit"].mean()
+    )
 
 
 def test_options_self_play_and_seat_swap():
-    r = run_tournament(["fixed", "undercut", "match"], [BASE], customers=200, periods=4, replications=1,
-                       self_play=False, seat_swap=False)
-    assert sorted(set(r.matches["lineup"])) == ["fixed vs match", "fixed vs undercut", "undercut vs match"]
+    r = run_tournament(
+        ["fixed", "undercut", "match"],
+        [BASE],
+        customers=200,
+        periods=4,
+        replications=1,
+        self_play=False,
+        seat_swap=False,
+    )
+    assert sorted(set(r.matches["lineup"])) == [
+        "fixed vs match",
+        "fixed vs undercut",
+        "undercut vs match",
+    ]
     # a three-firm scenario: the strategies take A and B; the entrant C keeps its own policy
-    r3 = run_tournament(["fixed", "match"], [ROOT / "scenarios" / "new_entrant.toml"], customers=200,
-                        periods=24, replications=1)
+    r3 = run_tournament(
+        ["fixed", "match"],
+        [ROOT / "scenarios" / "new_entrant.toml"],
+        customers=200,
+        periods=24,
+        replications=1,
+    )
     assert r3.payoff.shape == (2, 2) and set(r3.matches["firm"]) == {"A", "B"}
 
 
@@ -101,14 +128,37 @@ def test_strategy_labels_show_non_default_parameters():
 
 # ---------------------------------------------------------------- command line
 def test_cli_writes_tables_plot_and_manifest(tmp_path, capsys):
-    code = main([str(BASE), "--strategies", "fixed,match", "--strategy", '{ name = "undercut", undercut = 0.1 }',
-                 "--customers", "200", "--periods", "6", "--replications", "1", "--seed", "3",
-                 "--out", str(tmp_path), "--quiet"])
+    code = main(
+        [
+            str(BASE),
+            "--strategies",
+            "fixed,match",
+            "--strategy",
+            '{ name = "undercut", undercut = 0.1 }',
+            "--customers",
+            "200",
+            "--periods",
+            "6",
+            "--replications",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     (folder,) = (tmp_path / "tournament").iterdir()
     names = {p.name for p in folder.iterdir()}
-    assert {"matches.csv", "ranking.csv", "by_scenario.csv", "payoff.csv", "tournament.png",
-            "manifest.json"} <= names
+    assert {
+        "matches.csv",
+        "ranking.csv",
+        "by_scenario.csv",
+        "payoff.csv",
+        "tournament.png",
+        "manifest.json",
+    } <= names
     rk = pd.read_csv(folder / "ranking.csv")
     assert set(rk["strategy"]) == {"fixed", "match", "undercut(undercut=0.1)"}
     man = json.loads((folder / "manifest.json").read_text())
@@ -117,14 +167,17 @@ def test_cli_writes_tables_plot_and_manifest(tmp_path, capsys):
     assert "ranked by profit" in out and str(folder) in out
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--strategies", "fixed,psychic"], ["'psychic' unknown", "allowed"]),
-    (["--strategies", "fixed", "--size", "3"], ["baseline.toml", "needs at least 3"]),
-    (["--strategy", "{ name = 'ucb', c = -1 }"], ["ucb", "c", "-1"]),
-    (["--strategy", "{ name = "], ["--strategy", "TOML"]),
-    (["--strategies", "fixed", "--size", "two"], ["--size", "invalid int"]),
-    ([], ["no strategies"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--strategies", "fixed,psychic"], ["'psychic' unknown", "allowed"]),
+        (["--strategies", "fixed", "--size", "3"], ["baseline.toml", "needs at least 3"]),
+        (["--strategy", "{ name = 'ucb', c = -1 }"], ["ucb", "c", "-1"]),
+        (["--strategy", "{ name = "], ["--strategy", "TOML"]),
+        (["--strategies", "fixed", "--size", "two"], ["--size", "invalid int"]),
+        ([], ["no strategies"]),
+    ],
+)
 def test_cli_bad_input_one_line_exit_2_nothing_written(args, words, tmp_path, capsys):
     out = tmp_path / "results"
     assert main([str(BASE), *args, "--out", str(out), "--quiet"]) == 2
@@ -147,6 +200,25 @@ def test_cli_bad_scenario_file(tmp_path, capsys):
 def test_sim_command_routes_to_the_tournament(tmp_path):
     from sim.cli import main as sim_main
 
-    assert sim_main(["tournament", str(BASE), "--strategies", "fixed", "--customers", "100", "--periods", "3",
-                     "--replications", "1", "--out", str(tmp_path), "--quiet", "--no-plots"]) == 0
+    assert (
+        sim_main(
+            [
+                "tournament",
+                str(BASE),
+                "--strategies",
+                "fixed",
+                "--customers",
+                "100",
+                "--periods",
+                "3",
+                "--replications",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert (next((tmp_path / "tournament").iterdir()) / "ranking.csv").exists()

@@ -41,13 +41,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="sim dashboard", description="Start the classroom dashboard in the browser "
-                 "(a Solara app on this machine).")
-    ap.add_argument("scenario", nargs="?", help="scenario file, or a name in scenarios/ (default: baseline)")
-    ap.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
-    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ap = _Parser(
+        prog="sim dashboard",
+        description="Start the classroom dashboard in the browser (a Solara app on this machine).",
+    )
+    ap.add_argument(
+        "scenario", nargs="?", help="scenario file, or a name in scenarios/ (default: baseline)"
+    )
+    ap.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 = any free port)",
+    )
+    ap.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     ap.add_argument("--open", action="store_true", help="open a browser tab")
-    ap.add_argument("--check", action="store_true", help="check the arguments and the scenario, then exit")
+    ap.add_argument(
+        "--check", action="store_true", help="check the arguments and the scenario, then exit"
+    )
     return ap
 
 
@@ -69,9 +84,23 @@ def _port_free(host: str, port: int) -> bool:
 
 def server_command(host: str, port: int, *, open_browser: bool = False) -> list[str]:
     """The command that serves the page (run with the environment from :func:`main`)."""
-    return [sys.executable, "-m", "solara", "run", "sim.app.page", "--host", host, "--port", str(port),
-            "--production", "--no-check-version", "--open" if open_browser else "--no-open",
-            "--log-level", "warning", "--no-access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.app.page",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-check-version",
+        "--open" if open_browser else "--no-open",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import solara  # noqa: F401
         except ModuleNotFoundError:
-            raise _ArgError("the dashboard needs solara==1.58.2 and solara-assets==1.58.2 "
-                            "(scripts/setup.sh installs them)") from None
+            raise _ArgError(
+                "the dashboard needs solara==1.58.2 and solara-assets==1.58.2 "
+                "(scripts/setup.sh installs them)"
+            ) from None
         port = a.port or _free_port(a.host)
         if not _port_free(a.host, port):
-            raise _ArgError(f"--port {port}: already in use on {a.host}; pick another (or --port 0)")
+            raise _ArgError(
+                f"--port {port}: already in use on {a.host}; pick another (or --port 0)"
+            )
     except _ArgError as exc:
         print(f"sim dashboard: error: {exc}", file=sys.stderr)
         return 2
@@ -113,10 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     env[ENV_SCENARIO] = str(path)
     env.update(SERVER_ENV)
     url = f"http://{a.host}:{port}/"
-    print(f"sim dashboard: {scenario.title or scenario.name} at {url}  (Ctrl-C to stop)", flush=True)
+    print(
+        f"sim dashboard: {scenario.title or scenario.name} at {url}  (Ctrl-C to stop)", flush=True
+    )
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
-    proc = subprocess.Popen(server_command(a.host, port, open_browser=a.open), env=env,
-                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    proc = subprocess.Popen(
+        server_command(a.host, port, open_browser=a.open),
+        env=env,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
     try:
         return _exit_code(proc.wait())
     except KeyboardInterrupt:

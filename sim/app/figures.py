@@ -16,11 +16,28 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-__all__ = ["FIRM_COLORS", "firm_color", "PANELS", "IndicatorFigure", "indicator_png", "network_png", "panel_limits",
-           "cascade_positions"]
+__all__ = [
+    "FIRM_COLORS",
+    "firm_color",
+    "PANELS",
+    "IndicatorFigure",
+    "indicator_png",
+    "network_png",
+    "panel_limits",
+    "cascade_positions",
+]
 
 #: firm colours (no red or green: those mean satisfaction in the network view)
-FIRM_COLORS = ("#2b6cb0", "#dd6b20", "#6b46c1", "#2c7a7b", "#b83280", "#975a16", "#4a5568", "#00a3c4")
+FIRM_COLORS = (
+    "#2b6cb0",
+    "#dd6b20",
+    "#6b46c1",
+    "#2c7a7b",
+    "#b83280",
+    "#975a16",
+    "#4a5568",
+    "#00a3c4",
+)
 NO_FIRM = "#d5d9e0"
 SAT_CMAP = "RdYlGn"
 
@@ -34,8 +51,14 @@ PANELS = (
     ("profit", "Profit", "cu per month"),
 )
 
-STYLE = {"font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 9,
-         "axes.spines.top": False, "axes.spines.right": False}
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
 def firm_color(j: int) -> str:
@@ -66,8 +89,10 @@ def panel_limits(frames: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
     lim = {}
     for col, _, _ in PANELS:
         cols = ["wom_pos", "wom_neg"] if col == "wom" else [col]
-        vals = np.concatenate([f.loc[f["period"] > 0, c].to_numpy(float) for f in frames for c in cols
-                               if not f.empty] or [np.zeros(1)])
+        vals = np.concatenate(
+            [f.loc[f["period"] > 0, c].to_numpy(float) for f in frames for c in cols if not f.empty]
+            or [np.zeros(1)]
+        )
         vals = vals[np.isfinite(vals)]
         if col == "share":
             lim[col] = (0.0, 1.0)
@@ -85,15 +110,23 @@ class IndicatorFigure:
     built once and updated in place: redrawing an existing figure costs a third of
     building a new one, which is what keeps play smooth."""
 
-    def __init__(self, firm_names: list[str] | tuple[str, ...], *, ncols: int = 3, width: float = 13.0) -> None:
+    def __init__(
+        self, firm_names: list[str] | tuple[str, ...], *, ncols: int = 3, width: float = 13.0
+    ) -> None:
         self.names = list(firm_names)
         self.ncols = ncols
         nrows = int(np.ceil(len(PANELS) / ncols))
         height = 2.7 * nrows + 0.45
         self.fig = fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
-        fig.subplots_adjust(left=0.055 * 13 / width, right=0.99, top=1 - 0.45 / height - 0.04,
-                            bottom=0.5 / height, wspace=0.3 if ncols > 1 else 0.2, hspace=0.42)
+        fig.subplots_adjust(
+            left=0.055 * 13 / width,
+            right=0.99,
+            top=1 - 0.45 / height - 0.04,
+            bottom=0.5 / height,
+            wspace=0.3 if ncols > 1 else 0.2,
+            hspace=0.42,
+        )
         self.lines: dict[tuple[str, int], Line2D] = {}
         self.marks = {}
         with _rc():
@@ -102,40 +135,81 @@ class IndicatorFigure:
             for ax, (col, ttl, ylab) in zip(axes, PANELS, strict=False):
                 for j in range(len(self.names)):
                     if col == "wom":
-                        self.lines[("wom_pos", j)], = ax.plot([], [], "-", color=firm_color(j), lw=1.8, ms=3)
-                        self.lines[("wom_neg", j)], = ax.plot([], [], "--", color=firm_color(j), lw=1.4, ms=3)
+                        (self.lines[("wom_pos", j)],) = ax.plot(
+                            [], [], "-", color=firm_color(j), lw=1.8, ms=3
+                        )
+                        (self.lines[("wom_neg", j)],) = ax.plot(
+                            [], [], "--", color=firm_color(j), lw=1.4, ms=3
+                        )
                     else:
-                        self.lines[(col, j)], = ax.plot([], [], "-", color=firm_color(j), lw=1.8, ms=3)
+                        (self.lines[(col, j)],) = ax.plot(
+                            [], [], "-", color=firm_color(j), lw=1.8, ms=3
+                        )
                 if col == "wom":
-                    ax.legend(handles=[Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
-                                       Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative")],
-                              loc="upper left", fontsize=8, frameon=True, framealpha=0.85, edgecolor="none",
-                              ncols=2, borderaxespad=0.2, handlelength=1.8)
-                self.marks[col] = ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), colors="#a0aec0",
-                                            lw=0.9, linestyles=":", zorder=0)
+                    ax.legend(
+                        handles=[
+                            Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
+                            Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative"),
+                        ],
+                        loc="upper left",
+                        fontsize=8,
+                        frameon=True,
+                        framealpha=0.85,
+                        edgecolor="none",
+                        ncols=2,
+                        borderaxespad=0.2,
+                        handlelength=1.8,
+                    )
+                self.marks[col] = ax.vlines(
+                    [],
+                    0,
+                    1,
+                    transform=ax.get_xaxis_transform(),
+                    colors="#a0aec0",
+                    lw=0.9,
+                    linestyles=":",
+                    zorder=0,
+                )
                 ax.set_title(ttl, loc="left")
                 ax.set_ylabel(ylab)
                 if col == "mean_satisfaction":
                     ax.axhline(0, color="#718096", lw=0.6)
                 ax.grid(alpha=0.25)
-            for ax in axes[len(PANELS):]:
+            for ax in axes[len(PANELS) :]:
                 ax.set_visible(False)
             for ax in axes[-ncols:]:
                 ax.set_xlabel("period (month)")
-            handles = [Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}")
-                       for j, nm in enumerate(self.names)]
-            handles.append(Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect"))
-            fig.legend(handles=handles, loc="upper right", ncols=len(handles), frameon=False, fontsize=10,
-                       bbox_to_anchor=(0.99, 1.0))
+            handles = [
+                Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}")
+                for j, nm in enumerate(self.names)
+            ]
+            handles.append(
+                Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect")
+            )
+            fig.legend(
+                handles=handles,
+                loc="upper right",
+                ncols=len(handles),
+                frameon=False,
+                fontsize=10,
+                bbox_to_anchor=(0.99, 1.0),
+            )
 
-    def png(self, firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None) -> bytes:
+    def png(
+        self, firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None
+    ) -> bytes:
         """Draw a firm table (one row per firm and period) and return the PNG."""
         last = int(firms["period"].max()) if not firms.empty else 0
         xmax = max(horizon, last, 1)
         cols = {c for c, _ in self.lines}
-        data = {int(j): (g["period"].to_numpy(float), g["active"].to_numpy(bool),
-                         {c: g[c].to_numpy(float) for c in cols})
-                for j, g in firms.groupby("firm", sort=True)}
+        data = {
+            int(j): (
+                g["period"].to_numpy(float),
+                g["active"].to_numpy(bool),
+                {c: g[c].to_numpy(float) for c in cols},
+            )
+            for j, g in firms.groupby("firm", sort=True)
+        }
         with _rc():
             for (col, j), ln in self.lines.items():
                 if j not in data:
@@ -162,16 +236,32 @@ class IndicatorFigure:
         return _png(self.fig)
 
 
-def indicator_png(firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None,
-                  ncols: int = 3, width: float = 13.0) -> bytes:
+def indicator_png(
+    firms: pd.DataFrame,
+    *,
+    horizon: int,
+    lever_periods=(),
+    limits: dict | None = None,
+    ncols: int = 3,
+    width: float = 13.0,
+) -> bytes:
     """The six live plots as a PNG, in one go (see :class:`IndicatorFigure`)."""
-    names = firms.drop_duplicates("firm").sort_values("firm")["name"].tolist() if not firms.empty else []
-    return IndicatorFigure(names, ncols=ncols, width=width).png(firms, horizon=horizon, lever_periods=lever_periods,
-                                                               limits=limits)
+    names = (
+        firms.drop_duplicates("firm").sort_values("firm")["name"].tolist()
+        if not firms.empty
+        else []
+    )
+    return IndicatorFigure(names, ncols=ncols, width=width).png(
+        firms, horizon=horizon, lever_periods=lever_periods, limits=limits
+    )
 
 
-def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: list[tuple[int, int]],
-                      ) -> dict[int, np.ndarray]:
+def cascade_positions(
+    network,
+    nodes: np.ndarray,
+    pos: np.ndarray,
+    edges_rc: list[tuple[int, int]],
+) -> dict[int, np.ndarray]:
     """Positions for every customer of a referral cascade: drawn customers keep theirs;
     the others go to the mean of their drawn friends, else next to a cascade neighbour
     (referrer or referred) already placed, else at a random spot."""
@@ -208,8 +298,16 @@ def cascade_positions(network, nodes: np.ndarray, pos: np.ndarray, edges_rc: lis
     return out
 
 
-def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.ndarray, *,
-                color_by: str = "firm", width: float = 6.4) -> bytes:
+def network_png(
+    snap,
+    network,
+    nodes: np.ndarray,
+    pos: np.ndarray,
+    edges: np.ndarray,
+    *,
+    color_by: str = "firm",
+    width: float = 6.4,
+) -> bytes:
     """The friendship network (or a sample of it), coloured by firm or by satisfaction,
     with the latest referral cascade drawn on top. ``snap`` is a
     :class:`~sim.app.session.Snapshot` (``firm_of``, ``satisfaction``, ``cascade``)."""
@@ -221,7 +319,9 @@ def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.nda
         ax.set_axis_off()
         if edges.size:
             seg = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
-            ax.add_collection(LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1))
+            ax.add_collection(
+                LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1)
+            )
         firm = firm_of[nodes].astype(int)
         has = firm >= 0
         sat_norm = Normalize(-1, 1)
@@ -230,7 +330,9 @@ def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.nda
             colors = np.where(has[:, None], cmap(sat_norm(sat[nodes])), _rgba(NO_FIRM))
         else:
             colors = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in firm])
-        ax.scatter(pos[:, 0], pos[:, 1], s=22, c=colors, linewidths=0.3, edgecolors="white", zorder=2)
+        ax.scatter(
+            pos[:, 0], pos[:, 1], s=22, c=colors, linewidths=0.3, edgecolors="white", zorder=2
+        )
         if cascade:
             where = cascade_positions(network, nodes, pos, cascade["edges"])
             seg = np.array([[where[a], where[b]] for a, b in cascade["edges"]])
@@ -239,13 +341,25 @@ def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.nda
             xy = np.array([where[v] for v in members])
             mf = firm_of[members].astype(int)
             if color_by == "satisfaction":
-                mc = np.where((mf >= 0)[:, None], _cmap(SAT_CMAP)(sat_norm(sat[members])), _rgba(NO_FIRM))
+                mc = np.where(
+                    (mf >= 0)[:, None], _cmap(SAT_CMAP)(sat_norm(sat[members])), _rgba(NO_FIRM)
+                )
             else:
                 mc = np.array([_rgba(firm_color(f)) if f >= 0 else _rgba(NO_FIRM) for f in mf])
-            ax.scatter(xy[:, 0], xy[:, 1], s=70, c=mc, edgecolors="#1a202c", linewidths=1.6, zorder=4)
+            ax.scatter(
+                xy[:, 0], xy[:, 1], s=70, c=mc, edgecolors="#1a202c", linewidths=1.6, zorder=4
+            )
             r = where[cascade["root"]]
-            ax.scatter([r[0]], [r[1]], s=260, marker="*", c="#f6e05e", edgecolors="#1a202c", linewidths=1.2,
-                       zorder=5)
+            ax.scatter(
+                [r[0]],
+                [r[1]],
+                s=260,
+                marker="*",
+                c="#f6e05e",
+                edgecolors="#1a202c",
+                linewidths=1.2,
+                zorder=5,
+            )
         ax.autoscale_view()
         ax.set_aspect("equal", adjustable="datalim")
         if color_by == "satisfaction":
@@ -256,15 +370,43 @@ def network_png(snap, network, nodes: np.ndarray, pos: np.ndarray, edges: np.nda
             cb.set_label("remembered satisfaction")
             handles = [Line2D([], [], marker="o", ls="", color=NO_FIRM, label="no firm")]
         else:
-            handles = [Line2D([], [], marker="o", ls="", color=firm_color(j), markersize=8,
-                              label=f"customer of {name}") for j, name in enumerate(snap.firm_names)]
-            handles.append(Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm"))
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="",
+                    color=firm_color(j),
+                    markersize=8,
+                    label=f"customer of {name}",
+                )
+                for j, name in enumerate(snap.firm_names)
+            ]
+            handles.append(
+                Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm")
+            )
         if cascade:
             handles.append(Line2D([], [], color="#1a202c", lw=2.4, label="latest referral cascade"))
-            handles.append(Line2D([], [], marker="*", ls="", color="#f6e05e", markeredgecolor="#1a202c",
-                                  markersize=13, label="its first referrer"))
-        ax.legend(handles=handles, loc="upper left", fontsize=8.5, frameon=True, framealpha=0.85,
-                  bbox_to_anchor=(0.0, 1.0))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="*",
+                    ls="",
+                    color="#f6e05e",
+                    markeredgecolor="#1a202c",
+                    markersize=13,
+                    label="its first referrer",
+                )
+            )
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            fontsize=8.5,
+            frameon=True,
+            framealpha=0.85,
+            bbox_to_anchor=(0.0, 1.0),
+        )
     return _png(fig)
 
 

@@ -105,9 +105,17 @@ def _n(k: int, word: str) -> str:
     return f"{k:,} {word}" + ("" if k == 1 else ("es" if word.endswith("ch") else "s"))
 
 
-KPI_COLUMNS = (("share", "Share"), ("mean_satisfaction", "Satisfaction"), ("churn_rate", "Churn / month"),
-               ("complaints", "Complaints"), ("wom_pos", "WOM +"), ("wom_neg", "WOM −"),
-               ("referrals", "Referrals"), ("profit", "Profit"), ("price", "Price"))
+KPI_COLUMNS = (
+    ("share", "Share"),
+    ("mean_satisfaction", "Satisfaction"),
+    ("churn_rate", "Churn / month"),
+    ("complaints", "Complaints"),
+    ("wom_pos", "WOM +"),
+    ("wom_neg", "WOM −"),
+    ("referrals", "Referrals"),
+    ("profit", "Profit"),
+    ("price", "Price"),
+)
 
 
 def kpi_html(snap: Snapshot, compact: bool = False) -> str:
@@ -124,12 +132,15 @@ def kpi_html(snap: Snapshot, compact: bool = False) -> str:
         state = "" if r["active"] else ' <span class="sim-muted">(not yet in the market)</span>'
         cells = "".join(
             f'<td data-firm="{name}" data-kpi="{c}" data-value="{float(r[c])!r}">{_fmt(c, float(r[c]))}</td>'
-            for c, _ in columns)
+            for c, _ in columns
+        )
         rows.append(f"<tr><td>{sw}<b>{name}</b>{state}</td>{cells}</tr>")
     first = f"Month {period}" if compact else f"Firm, month {period}"
     cls = "sim-kpi compact" if compact else "sim-kpi"
-    return (f'<table class="{cls}" data-period="{period}"><thead><tr><th>{first}</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f'<table class="{cls}" data-period="{period}"><thead><tr><th>{first}</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def log_html(snap: Snapshot, pending: list[str], limit: int = 10) -> str:
@@ -139,23 +150,40 @@ def log_html(snap: Snapshot, pending: list[str], limit: int = 10) -> str:
         nxt = snap.period + 1
         pend = pending
         items = "<br>".join(html.escape(p) for p in pend)
-        parts.append(f'<div class="sim-pending"><b>Takes effect from month {nxt}:</b><br>{items}</div>')
+        parts.append(
+            f'<div class="sim-pending"><b>Takes effect from month {nxt}:</b><br>{items}</div>'
+        )
     log = snap.lever_log(limit)
     if log.empty:
-        parts.append('<div class="sim-muted">No lever changes yet. Move a slider, then press Step: the change '
-                     "takes effect from the next month and is listed here.</div>")
+        parts.append(
+            '<div class="sim-muted">No lever changes yet. Move a slider, then press Step: the change '
+            "takes effect from the next month and is listed here.</div>"
+        )
     else:
-        rows = "".join(f"<tr><td>{int(r.period)}</td><td>{int(r.effective)}</td><td>{html.escape(str(r.firm))}</td>"
-                       f"<td>{html.escape(str(r.change))}</td></tr>" for r in log.itertuples())
-        parts.append('<table class="sim-log"><thead><tr><th>made</th><th>from</th><th>firm</th><th>change</th>'
-                     f"</tr></thead><tbody>{rows}</tbody></table>")
+        rows = "".join(
+            f"<tr><td>{int(r.period)}</td><td>{int(r.effective)}</td><td>{html.escape(str(r.firm))}</td>"
+            f"<td>{html.escape(str(r.change))}</td></tr>"
+            for r in log.itertuples()
+        )
+        parts.append(
+            '<table class="sim-log"><thead><tr><th>made</th><th>from</th><th>firm</th><th>change</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+        )
     m = snap.market.iloc[-1]
     if snap.period > 0:
-        counts = ", ".join(_n(int(m[c]), word) for c, word in (("complaints", "complaint"), ("referrals", "referral"),
-                                                             ("switches", "switch")))
+        counts = ", ".join(
+            _n(int(m[c]), word)
+            for c, word in (
+                ("complaints", "complaint"),
+                ("referrals", "referral"),
+                ("switches", "switch"),
+            )
+        )
         nps = f"; NPS {m.nps:+.0f}" if m.nps == m.nps else ""
-        parts.append(f'<div class="sim-muted" style="margin-top:6px">Month {int(m.period)} in the whole market: '
-                     f"{counts}; {int(m.lapsed_now):,} left the market{nps}.</div>")
+        parts.append(
+            f'<div class="sim-muted" style="margin-top:6px">Month {int(m.period)} in the whole market: '
+            f"{counts}; {int(m.lapsed_now):,} left the market{nps}.</div>"
+        )
     return "".join(parts)
 
 
@@ -165,7 +193,9 @@ def scenario_html(run: Run) -> str:
     if sc.description:
         out.append(f'<div class="sim-desc">{html.escape(sc.description)}</div>')
     if sc.notice:
-        out.append(f'<div class="sim-box sim-notice"><b>What to notice</b>{html.escape(sc.notice)}</div>')
+        out.append(
+            f'<div class="sim-box sim-notice"><b>What to notice</b>{html.escape(sc.notice)}</div>'
+        )
     if sc.try_:
         out.append(f'<div class="sim-box sim-try"><b>What to try</b>{html.escape(sc.try_)}</div>')
     return "".join(out)
@@ -182,8 +212,11 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
     shown in orange until the next step commits them."""
     key = control.key
     value = run.value(key, firm)
-    staged = ((firm, key) in run.pending_levers) if firm is not None else (
-        key in run.pending_params or key in run.structure_pending())
+    staged = (
+        ((firm, key) in run.pending_levers)
+        if firm is not None
+        else (key in run.pending_params or key in run.structure_pending())
+    )
     prefix = f"lever-{_css_id(run.firm_names()[firm])}" if firm is not None else "param"
     css = f"sim-ctl {prefix}-{_css_id(key)}"
 
@@ -193,32 +226,66 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
     with solara.Div(classes=[css]):
         if control.kind == "bool":
             with solara.Tooltip(control.help):
-                solara.Switch(label=control.label, value=bool(value), on_value=set_value, color="primary")
+                solara.Switch(
+                    label=control.label, value=bool(value), on_value=set_value, color="primary"
+                )
             return
         if control.kind == "choice":
-            rv.Select(label=control.label, items=list(NETWORK_KINDS), v_model=value, dense=True,
-                      on_v_model=set_value, hide_details=True)
+            rv.Select(
+                label=control.label,
+                items=list(NETWORK_KINDS),
+                v_model=value,
+                dense=True,
+                on_v_model=set_value,
+                hide_details=True,
+            )
             return
         lo, hi, step = run.bounds(control)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):  # a scenario may go beyond
+        if isinstance(value, (int, float)) and not isinstance(
+            value, bool
+        ):  # a scenario may go beyond
             lo, hi = min(lo, value), max(hi, value)
-        shown = control.none_label if value is None else (f"{value:,.0f}" if control.kind == "int" or step >= 1
-                                                          else f"{value:.2f}")
+        shown = (
+            control.none_label
+            if value is None
+            else (f"{value:,.0f}" if control.kind == "int" or step >= 1 else f"{value:.2f}")
+        )
         with solara.Tooltip(control.help):
-            solara.HTML(tag="div", classes=["sim-ctl-head"],
-                        unsafe_innerHTML=f'<span>{html.escape(control.label)}</span>'
-                                         f'<span class="val{" staged" if staged else ""}">{html.escape(shown)}</span>')
+            solara.HTML(
+                tag="div",
+                classes=["sim-ctl-head"],
+                unsafe_innerHTML=f"<span>{html.escape(control.label)}</span>"
+                f'<span class="val{" staged" if staged else ""}">{html.escape(shown)}</span>',
+            )
         if control.none_label:
-            solara.Switch(label=control.none_label, value=value is None, color="primary",
-                          on_value=lambda none: set_value(None if none else _default_for(run, control, firm)))
+            solara.Switch(
+                label=control.none_label,
+                value=value is None,
+                color="primary",
+                on_value=lambda none: set_value(None if none else _default_for(run, control, firm)),
+            )
             if value is None:
                 return
         if control.kind == "int" or step >= 1:
-            solara.SliderInt("", value=int(value), min=int(lo), max=int(hi), step=int(step),
-                             on_value=set_value, thumb_label=False)
+            solara.SliderInt(
+                "",
+                value=int(value),
+                min=int(lo),
+                max=int(hi),
+                step=int(step),
+                on_value=set_value,
+                thumb_label=False,
+            )
         else:
-            solara.SliderFloat("", value=float(value), min=lo, max=hi, step=step, on_value=set_value,
-                               thumb_label=False)
+            solara.SliderFloat(
+                "",
+                value=float(value),
+                min=lo,
+                max=hi,
+                step=step,
+                on_value=set_value,
+                thumb_label=False,
+            )
 
 
 def _default_for(run: Run, control, firm: int | None) -> float:
@@ -226,8 +293,11 @@ def _default_for(run: Run, control, firm: int | None) -> float:
     if control.key == "capacity" and firm is not None:
         f = run.snapshot().firms
         last = f[(f["firm"] == firm) & (f["period"] == f["period"].max())]
-        buyers = float(last["buyers"].iloc[0]) if len(last) and float(last["buyers"].iloc[0]) > 0 else \
-            0.8 * run.model.params.market.n_customers / max(run.model.n_firms, 1)
+        buyers = (
+            float(last["buyers"].iloc[0])
+            if len(last) and float(last["buyers"].iloc[0]) > 0
+            else 0.8 * run.model.params.market.n_customers / max(run.model.n_firms, 1)
+        )
         _, hi, step = run.bounds(control)
         return float(min(hi, max(step, round(buyers / step) * step)))
     if control.key == "promise" and firm is not None:
@@ -241,9 +311,12 @@ def FirmControls(ctrl: Controller, run: Run, version: int = 0):
         ctrl.set_lever(firm, key, value)
 
     for j, name in enumerate(run.firm_names()):
-        solara.HTML(tag="div", classes=["sim-firm-head", f"firm-{_css_id(name)}"],
-                    style=f"border-left: 6px solid {F.firm_color(j)}",
-                    unsafe_innerHTML=f"Firm {html.escape(name)}")
+        solara.HTML(
+            tag="div",
+            classes=["sim-firm-head", f"firm-{_css_id(name)}"],
+            style=f"border-left: 6px solid {F.firm_color(j)}",
+            unsafe_innerHTML=f"Firm {html.escape(name)}",
+        )
         for c in FIRM_CONTROLS:
             if c.key == "loyalty_discount" and not run.value("loyalty", j):
                 continue
@@ -255,15 +328,20 @@ def MarketControls(ctrl: Controller, run: Run, version: int = 0):
     def change(key, value, firm):
         ctrl.set_param(key, value)
 
-    solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Mechanisms (from the next month)")
+    solara.HTML(
+        tag="div", classes=["sim-section"], unsafe_innerHTML="Mechanisms (from the next month)"
+    )
     for c in LIVE_PARAMS:
         Control(run, c, change, version=version)
     solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Market (applies at reset)")
     for c in STRUCTURE:
         Control(run, c, change, version=version)
     if run.structure_pending():
-        solara.HTML(tag="div", classes=["sim-pending"],
-                    unsafe_innerHTML="Press <b>Reset</b> to rebuild the market with these settings.")
+        solara.HTML(
+            tag="div",
+            classes=["sim-pending"],
+            unsafe_innerHTML="Press <b>Reset</b> to rebuild the market with these settings.",
+        )
 
 
 @solara.component
@@ -271,8 +349,14 @@ def ScenarioPicker(ctrl: Controller, side: str, label: str = "Scenario", version
     current = {"explore": ctrl.run, "left": ctrl.left, "right": ctrl.right}[side].name
     items = [{"title": ctrl.label(n), "value": n} for n in ctrl.scenario_names()]
     with solara.Div(classes=[f"sim-picker-{side}"]):
-        rv.Select(label=label, items=items, v_model=current, on_v_model=lambda n: ctrl.pick(n, side),
-                  hide_details=True, dense=True)
+        rv.Select(
+            label=label,
+            items=items,
+            v_model=current,
+            on_v_model=lambda n: ctrl.pick(n, side),
+            hide_details=True,
+            dense=True,
+        )
 
 
 @solara.component
@@ -286,13 +370,35 @@ def RunControls(ctrl: Controller, version: int = 0):
         ctrl.changed()
 
     with solara.Div(classes=["sim-header"]):
-        solara.HTML(tag="div", classes=["sim-period"], attributes={"data-period": str(period)},
-                    unsafe_innerHTML=f"Month {period} <small>of {horizon}</small>")
-        solara.Button("Pause" if ctrl.playing else "Play", icon_name="mdi-pause" if ctrl.playing else "mdi-play",
-                      color="primary", on_click=toggle, classes=["sim-play"])
-        solara.Button("Step", icon_name="mdi-skip-next", color="primary", outlined=True,
-                      on_click=lambda: ctrl.step(1), disabled=ctrl.playing, classes=["sim-step"])
-        solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=ctrl.reset, classes=["sim-reset"])
+        solara.HTML(
+            tag="div",
+            classes=["sim-period"],
+            attributes={"data-period": str(period)},
+            unsafe_innerHTML=f"Month {period} <small>of {horizon}</small>",
+        )
+        solara.Button(
+            "Pause" if ctrl.playing else "Play",
+            icon_name="mdi-pause" if ctrl.playing else "mdi-play",
+            color="primary",
+            on_click=toggle,
+            classes=["sim-play"],
+        )
+        solara.Button(
+            "Step",
+            icon_name="mdi-skip-next",
+            color="primary",
+            outlined=True,
+            on_click=lambda: ctrl.step(1),
+            disabled=ctrl.playing,
+            classes=["sim-step"],
+        )
+        solara.Button(
+            "Reset",
+            icon_name="mdi-restore",
+            outlined=True,
+            on_click=ctrl.reset,
+            classes=["sim-reset"],
+        )
 
         def set_speed(label):
             ctrl.speed = SPEEDS[label]
@@ -300,8 +406,14 @@ def RunControls(ctrl: Controller, version: int = 0):
 
         speed_label = next(k for k, v in SPEEDS.items() if v == ctrl.speed)
         with solara.Div(style="width: 190px"):
-            rv.Select(label="Play speed", items=list(SPEEDS), v_model=speed_label,
-                      on_v_model=set_speed, dense=True, hide_details=True)
+            rv.Select(
+                label="Play speed",
+                items=list(SPEEDS),
+                v_model=speed_label,
+                on_v_model=set_speed,
+                dense=True,
+                hide_details=True,
+            )
 
 
 # ---------------------------------------------------------------- views
@@ -316,7 +428,9 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
 
     def draw():
         nodes, pos, edges = network_sample(run.model)
-        return F.network_png(snap, run.model.network, nodes, pos, edges, color_by=color_by), nodes.size
+        return F.network_png(
+            snap, run.model.network, nodes, pos, edges, color_by=color_by
+        ), nodes.size
 
     png, shown = solara.use_memo(draw, [snap.key, color_by])
     casc = snap.cascade
@@ -324,18 +438,31 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
     with solara.Div(classes=["sim-card"]):
         with solara.Row(style="align-items: center; justify-content: space-between"):
             solara.HTML(tag="h3", unsafe_innerHTML="Friendship network")
-            solara.ToggleButtonsSingle(value=color_by, values=["firm", "satisfaction"], on_value=set_color_by,
-                                       classes=["sim-colour-by"])
+            solara.ToggleButtonsSingle(
+                value=color_by,
+                values=["firm", "satisfaction"],
+                on_value=set_color_by,
+                classes=["sim-colour-by"],
+            )
         _figure(png, "sim-network")
-        what = (f"All {n:,} customers." if shown >= n else
-                f"A sample of {shown} of {n:,} customers: a few neighbourhoods, with the ties among them.")
+        what = (
+            f"All {n:,} customers."
+            if shown >= n
+            else f"A sample of {shown} of {n:,} customers: a few neighbourhoods, with the ties among them."
+        )
         if casc:
-            what += (f" Latest referral cascade (firm {html.escape(casc['firm_name'])}): {casc['size']} customer"
-                     f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
-                     f"{'s' if casc['depth'] != 1 else ''} deep, "
-                     + (f"month {casc['end']}" if casc['start'] == casc['end'] else
-                        f"months {casc['start']}–{casc['end']}") + "; "
-                     "customers outside the sample are placed next to their friends.")
+            what += (
+                f" Latest referral cascade (firm {html.escape(casc['firm_name'])}): {casc['size']} customer"
+                f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
+                f"{'s' if casc['depth'] != 1 else ''} deep, "
+                + (
+                    f"month {casc['end']}"
+                    if casc["start"] == casc["end"]
+                    else f"months {casc['start']}–{casc['end']}"
+                )
+                + "; "
+                "customers outside the sample are placed next to their friends."
+            )
         else:
             what += " No referrals yet."
         solara.HTML(tag="div", classes=["sim-muted"], unsafe_innerHTML=what)
@@ -346,8 +473,10 @@ def ExploreView(ctrl: Controller, version: int = 0):
     run = ctrl.run
     snap = run.snapshot()
     fig = solara.use_memo(lambda: F.IndicatorFigure(snap.firm_names), [id(run), run.generation])
-    png = solara.use_memo(lambda: fig.png(snap.firms, horizon=snap.horizon, lever_periods=snap.lever_periods()),
-                          [snap.key])
+    png = solara.use_memo(
+        lambda: fig.png(snap.firms, horizon=snap.horizon, lever_periods=snap.lever_periods()),
+        [snap.key],
+    )
     with solara.Div(classes=["sim-card"]):
         solara.HTML(tag="div", unsafe_innerHTML=scenario_html(run))
     with solara.Div(classes=["sim-card"]):
@@ -357,7 +486,9 @@ def ExploreView(ctrl: Controller, version: int = 0):
         NetworkView(ctrl, run, snap, version=version)
         with solara.Div(classes=["sim-card", "sim-events"]):
             solara.HTML(tag="h3", unsafe_innerHTML="Event log: lever changes")
-            solara.HTML(tag="div", classes=["sim-log"], unsafe_innerHTML=log_html(snap, run.pending()))
+            solara.HTML(
+                tag="div", classes=["sim-log"], unsafe_innerHTML=log_html(snap, run.pending())
+            )
 
 
 @solara.component
@@ -365,25 +496,39 @@ def CompareView(ctrl: Controller, version: int = 0):
     runs = (ctrl.left, ctrl.right)
     snaps = [r.snapshot() for r in runs]
 
-    figs = solara.use_memo(lambda: [F.IndicatorFigure(s.firm_names, ncols=2, width=7.6) for s in snaps],
-                           [(id(r), r.generation) for r in runs])
+    figs = solara.use_memo(
+        lambda: [F.IndicatorFigure(s.firm_names, ncols=2, width=7.6) for s in snaps],
+        [(id(r), r.generation) for r in runs],
+    )
 
     def draw():
         lim = F.panel_limits([s.firms for s in snaps])
-        return [f.png(s.firms, horizon=s.horizon, lever_periods=s.lever_periods(), limits=lim)
-                for f, s in zip(figs, snaps, strict=True)]
+        return [
+            f.png(s.firms, horizon=s.horizon, lever_periods=s.lever_periods(), limits=lim)
+            for f, s in zip(figs, snaps, strict=True)
+        ]
 
     pngs = solara.use_memo(draw, [s.key for s in snaps])
-    solara.HTML(tag="div", classes=["sim-muted"],
-                unsafe_innerHTML="Two scenarios run side by side, month by month, on the same axes; each runs as "
-                                 "written, with its own seed. Play, Step and Reset act on both. Switch back to "
-                                 "Explore to change levers.")
+    solara.HTML(
+        tag="div",
+        classes=["sim-muted"],
+        unsafe_innerHTML="Two scenarios run side by side, month by month, on the same axes; each runs as "
+        "written, with its own seed. Play, Step and Reset act on both. Switch back to "
+        "Explore to change levers.",
+    )
     with solara.Columns([1, 1]):
         for side, r, snap, png in zip(("left", "right"), runs, snaps, pngs, strict=True):
             with solara.Div(classes=["sim-card", f"sim-compare-{side}"]):
-                ScenarioPicker(ctrl, side, label="Scenario " + ("1" if side == "left" else "2"), version=version)
+                ScenarioPicker(
+                    ctrl,
+                    side,
+                    label="Scenario " + ("1" if side == "left" else "2"),
+                    version=version,
+                )
                 solara.HTML(tag="div", unsafe_innerHTML=scenario_html(r))
-                solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(snap, compact=True))
+                solara.HTML(
+                    tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(snap, compact=True)
+                )
                 _figure(png, f"sim-indicators-{side}")
 
 
@@ -410,15 +555,26 @@ def Dashboard(ctrl: Controller):
     solara.Title("sim classroom: customer markets")
     with solara.Div(classes=["sim-shell"]):
         with solara.Div(classes=["sim-topbar"]):
-            solara.HTML(tag="div", classes=["sim-brand"],
-                        unsafe_innerHTML="<b>sim classroom</b> <span>customer markets, agent by agent</span>")
-            solara.ToggleButtonsSingle(value=ctrl.mode, values=list(Controller.MODES), on_value=ctrl.set_mode,
-                                       classes=["sim-mode"])
+            solara.HTML(
+                tag="div",
+                classes=["sim-brand"],
+                unsafe_innerHTML="<b>sim classroom</b> <span>customer markets, agent by agent</span>",
+            )
+            solara.ToggleButtonsSingle(
+                value=ctrl.mode,
+                values=list(Controller.MODES),
+                on_value=ctrl.set_mode,
+                classes=["sim-mode"],
+            )
         with solara.Div(classes=["sim-body"]):
             if ctrl.mode == "Explore":
                 with solara.Div(classes=["sim-side"]):
                     ScenarioPicker(ctrl, "explore", version=version)
-                    solara.HTML(tag="div", classes=["sim-section"], unsafe_innerHTML="Firms (from the next month)")
+                    solara.HTML(
+                        tag="div",
+                        classes=["sim-section"],
+                        unsafe_innerHTML="Firms (from the next month)",
+                    )
                     FirmControls(ctrl, ctrl.run, version=version)
                     MarketControls(ctrl, ctrl.run, version=version)
             with solara.Div(classes=["sim-main"]):

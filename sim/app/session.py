@@ -31,8 +31,19 @@ from ..model import MarketModel
 from ..params import ModelParams
 from ..scenario import Scenario, load_scenario
 
-__all__ = ["Control", "FIRM_CONTROLS", "LIVE_PARAMS", "STRUCTURE", "Run", "Snapshot", "Controller",
-           "scenario_dir", "list_scenarios", "resolve_scenario", "network_sample"]
+__all__ = [
+    "Control",
+    "FIRM_CONTROLS",
+    "LIVE_PARAMS",
+    "STRUCTURE",
+    "Run",
+    "Snapshot",
+    "Controller",
+    "scenario_dir",
+    "list_scenarios",
+    "resolve_scenario",
+    "network_sample",
+]
 
 ENV_SCENARIO = "SIM_DASHBOARD_SCENARIO"
 ENV_SCENARIO_DIR = "SIM_DASHBOARD_SCENARIOS"
@@ -63,55 +74,183 @@ class Control:
 
 #: firm levers shown for every firm, in this order
 FIRM_CONTROLS: tuple[Control, ...] = (
-    Control("price", "Price", 0.3, 2.0, 0.01, scale="price",
-            help="Posted price (the reference price is 1). Enters perceived value and satisfaction."),
+    Control(
+        "price",
+        "Price",
+        0.3,
+        2.0,
+        0.01,
+        scale="price",
+        help="Posted price (the reference price is 1). Enters perceived value and satisfaction.",
+    ),
     Control("quality", "Quality", help="Product quality delivered (0–1)."),
-    Control("service", "Service level", help="Service delivered (0–1): personnel, speed, attitude."),
-    Control("promise", "Promise", none_label="honest",
-            help="Advertised performance; expectations are pulled towards it. Honest = what the firm delivers."),
-    Control("complaint_ease", "Complaint ease", help="How easy complaining is (scales the complaint probability)."),
+    Control(
+        "service", "Service level", help="Service delivered (0–1): personnel, speed, attitude."
+    ),
+    Control(
+        "promise",
+        "Promise",
+        none_label="honest",
+        help="Advertised performance; expectations are pulled towards it. Honest = what the firm delivers.",
+    ),
+    Control(
+        "complaint_ease",
+        "Complaint ease",
+        help="How easy complaining is (scales the complaint probability).",
+    ),
     Control("resolve_share", "Complaints resolved", help="Share of complaints the firm resolves."),
-    Control("resolve_speed", "Resolved quickly", help="Share of resolutions made within the period (the rest arrive late)."),
-    Control("capacity", "Capacity", 0.0, 0.6, 0.005, none_label="unlimited", scale="customers",
-            help="Purchases the firm can serve per period; above it service falls and queues form."),
-    Control("loyalty", "Loyalty programme", kind="bool",
-            help="Points on each purchase raise the cost of switching; members get a discount."),
-    Control("loyalty_discount", "Member discount", 0.0, 0.3, 0.01, help="Discount for members (fraction of price)."),
-    Control("referral_reward", "Referral reward", 0.0, 2.0, 0.05, scale="price",
-            help="Paid for each customer a customer brings; raises the referral probability."),
-    Control("marketing", "Marketing reach", 0.0, 0.3, 0.005,
-            help="Probability per period that a person unaware of the firm learns of it."),
+    Control(
+        "resolve_speed",
+        "Resolved quickly",
+        help="Share of resolutions made within the period (the rest arrive late).",
+    ),
+    Control(
+        "capacity",
+        "Capacity",
+        0.0,
+        0.6,
+        0.005,
+        none_label="unlimited",
+        scale="customers",
+        help="Purchases the firm can serve per period; above it service falls and queues form.",
+    ),
+    Control(
+        "loyalty",
+        "Loyalty programme",
+        kind="bool",
+        help="Points on each purchase raise the cost of switching; members get a discount.",
+    ),
+    Control(
+        "loyalty_discount",
+        "Member discount",
+        0.0,
+        0.3,
+        0.01,
+        help="Discount for members (fraction of price).",
+    ),
+    Control(
+        "referral_reward",
+        "Referral reward",
+        0.0,
+        2.0,
+        0.05,
+        scale="price",
+        help="Paid for each customer a customer brings; raises the referral probability.",
+    ),
+    Control(
+        "marketing",
+        "Marketing reach",
+        0.0,
+        0.3,
+        0.005,
+        help="Probability per period that a person unaware of the firm learns of it.",
+    ),
 )
 
 #: mechanism parameters that can change while a run goes on (they are read every period)
 LIVE_PARAMS: tuple[Control, ...] = (
-    Control("choice.inertia", "Inertia γ", 0.0, 6.0, 0.1, help="Switching cost added to the current firm's value."),
-    Control("satisfaction.loss_weight", "Loss weight λ⁻", 0.0, 10.0, 0.1,
-            help="How much a shortfall below expectation hurts (λ⁺ = 2)."),
-    Control("complaints.max_prob", "Complaint propensity", 0.0, 1.0, 0.01,
-            help="Complaint probability at full ease and a large shortfall."),
-    Control("wom.positive_reach", "Positive reach R⁺", 0, 20, 1, kind="int", help="Friends told per positive talk."),
-    Control("wom.negative_reach", "Negative reach R⁻", 0, 20, 1, kind="int", help="Friends told per negative talk."),
-    Control("referrals.prob", "Referral probability ρ₀", 0.0, 0.3, 0.005,
-            help="Chance that a positive message converts a friend."),
-    Control("acquisition.imitation", "Imitation q", 0.0, 1.0, 0.01,
-            help="Bass internal influence: learning of a firm from its customers among friends."),
-    Control("churn.base_rate", "Base churn h₀", 0.0, 0.2, 0.005,
-            help="Monthly hazard of leaving for a fully satisfied customer."),
-    Control("complaints.enabled", "Complaints", kind="bool", help="Complaints and their handling on or off."),
-    Control("wom.enabled", "Word of mouth", kind="bool", help="Word of mouth (and referrals) on or off."),
+    Control(
+        "choice.inertia",
+        "Inertia γ",
+        0.0,
+        6.0,
+        0.1,
+        help="Switching cost added to the current firm's value.",
+    ),
+    Control(
+        "satisfaction.loss_weight",
+        "Loss weight λ⁻",
+        0.0,
+        10.0,
+        0.1,
+        help="How much a shortfall below expectation hurts (λ⁺ = 2).",
+    ),
+    Control(
+        "complaints.max_prob",
+        "Complaint propensity",
+        0.0,
+        1.0,
+        0.01,
+        help="Complaint probability at full ease and a large shortfall.",
+    ),
+    Control(
+        "wom.positive_reach",
+        "Positive reach R⁺",
+        0,
+        20,
+        1,
+        kind="int",
+        help="Friends told per positive talk.",
+    ),
+    Control(
+        "wom.negative_reach",
+        "Negative reach R⁻",
+        0,
+        20,
+        1,
+        kind="int",
+        help="Friends told per negative talk.",
+    ),
+    Control(
+        "referrals.prob",
+        "Referral probability ρ₀",
+        0.0,
+        0.3,
+        0.005,
+        help="Chance that a positive message converts a friend.",
+    ),
+    Control(
+        "acquisition.imitation",
+        "Imitation q",
+        0.0,
+        1.0,
+        0.01,
+        help="Bass internal influence: learning of a firm from its customers among friends.",
+    ),
+    Control(
+        "churn.base_rate",
+        "Base churn h₀",
+        0.0,
+        0.2,
+        0.005,
+        help="Monthly hazard of leaving for a fully satisfied customer.",
+    ),
+    Control(
+        "complaints.enabled",
+        "Complaints",
+        kind="bool",
+        help="Complaints and their handling on or off.",
+    ),
+    Control(
+        "wom.enabled", "Word of mouth", kind="bool", help="Word of mouth (and referrals) on or off."
+    ),
     Control("referrals.enabled", "Referrals", kind="bool", help="Referrals on or off."),
     Control("churn.enabled", "Churn", kind="bool", help="Leaving, win-back and returns on or off."),
 )
 
 #: market structure: applies when the run is reset
 STRUCTURE: tuple[Control, ...] = (
-    Control("market.n_customers", "Customers", 100, 10_000, 100, kind="int",
-            help="Number of customers (applies at reset)."),
-    Control("network.kind", "Network", kind="choice",
-            help="Friendship network (applies at reset)."),
-    Control("network.degree", "Friends per customer", 2, 30, 1, kind="int",
-            help="Mean degree of the network (applies at reset)."),
+    Control(
+        "market.n_customers",
+        "Customers",
+        100,
+        10_000,
+        100,
+        kind="int",
+        help="Number of customers (applies at reset).",
+    ),
+    Control(
+        "network.kind", "Network", kind="choice", help="Friendship network (applies at reset)."
+    ),
+    Control(
+        "network.degree",
+        "Friends per customer",
+        2,
+        30,
+        1,
+        kind="int",
+        help="Mean degree of the network (applies at reset).",
+    ),
     Control("seed", "Seed", 0, 10_000, 1, kind="int", help="Random seed (applies at reset)."),
 )
 NETWORK_KINDS = ("small_world", "scale_free", "random")
@@ -205,8 +344,12 @@ def resolve_scenario(arg: str | None, folder: Path | None = None) -> Path:
 def load(path: Path | str) -> Scenario:
     """Load a scenario file; an empty path gives the documented defaults."""
     if not str(path):
-        return Scenario(name="defaults", params=ModelParams(), title="Documented defaults",
-                        description="A symmetric duopoly with every parameter at its default.")
+        return Scenario(
+            name="defaults",
+            params=ModelParams(),
+            title="Documented defaults",
+            description="A symmetric duopoly with every parameter at its default.",
+        )
     return load_scenario(path)
 
 
@@ -215,8 +358,9 @@ _LAYOUTS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 _LAYOUT_LOCK = threading.Lock()
 
 
-def network_sample(model: MarketModel, size: int = 400, seed: int = 0
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def network_sample(
+    model: MarketModel, size: int = 400, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nodes to draw, their 2-D positions and the edges among them.
 
     Markets of at most ``size`` customers are drawn whole. Larger ones are sampled as a few
@@ -230,8 +374,17 @@ def network_sample(model: MarketModel, size: int = 400, seed: int = 0
     """
     net = model.network
     np_ = model.params.network
-    key = (net.n, int(net.indices.size), np_.kind, int(np_.degree), float(np_.rewire), np_.path,
-           int(model.params.seed), size, seed)
+    key = (
+        net.n,
+        int(net.indices.size),
+        np_.kind,
+        int(np_.degree),
+        float(np_.rewire),
+        np_.path,
+        int(model.params.seed),
+        size,
+        seed,
+    )
     with _LAYOUT_LOCK:
         hit = _LAYOUTS.get(key)
     if hit is not None:
@@ -285,8 +438,14 @@ def network_sample(model: MarketModel, size: int = 400, seed: int = 0
 class Run:
     """A scenario's live model, the staged dashboard changes and the caches of its views."""
 
-    def __init__(self, scenario: Scenario, path: Path | str = "", *,
-                 structure: dict[str, Any] | None = None, live: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        path: Path | str = "",
+        *,
+        structure: dict[str, Any] | None = None,
+        live: dict[str, Any] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.path = Path(path) if str(path) else Path("")
         self.structure: dict[str, Any] = dict(structure or {})
@@ -380,7 +539,9 @@ class Run:
             value = _cast(control, value)
             if control in STRUCTURE:
                 if key == "network.kind" and value not in NETWORK_KINDS:
-                    raise ValueError(f"network.kind = {value!r}; allowed: {', '.join(NETWORK_KINDS)}")
+                    raise ValueError(
+                        f"network.kind = {value!r}; allowed: {', '.join(NETWORK_KINDS)}"
+                    )
                 self.structure[key] = value
                 return
             if _same(value, _get_path(self.model.params, key)):
@@ -405,9 +566,19 @@ class Run:
             _set_path(m.params, key, value)
             self.live[key] = value
             if m.params.record_events:
-                num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
-                m.recorder.add_events(m.period, "lever", [-1], -1, value=num,
-                                      detail=f"{key}: {_show(old)} -> {_show(value)} (dashboard)")
+                num = (
+                    float(value)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)
+                    else np.nan
+                )
+                m.recorder.add_events(
+                    m.period,
+                    "lever",
+                    [-1],
+                    -1,
+                    value=num,
+                    detail=f"{key}: {_show(old)} -> {_show(value)} (dashboard)",
+                )
         self.pending_levers.clear()
         self.pending_params.clear()
 
@@ -448,10 +619,14 @@ class Run:
         """Staged changes as readable lines."""
         with self.lock:
             names = self.firm_names()
-            lines = [f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
-                     for (j, lever), v in sorted(self.pending_levers.items())]
-            lines += [f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
-                      for k, v in self.pending_params.items()]
+            lines = [
+                f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
+                for (j, lever), v in sorted(self.pending_levers.items())
+            ]
+            lines += [
+                f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
+                for k, v in self.pending_params.items()
+            ]
             return lines
 
 
@@ -481,22 +656,52 @@ class Snapshot:
         # dashboard (and API) changes are made between periods and act from the next one;
         # timeline events and policies act in the period in which they are applied
         inside = np.array([d.endswith("(timeline)") or "(policy " in d for d in detail], dtype=bool)
-        levers = pd.DataFrame({"period": made, "effective": np.where(inside, made, made + 1),
-                               "firm": np.where(lv["firm_name"].to_numpy() == "", "market",
-                                                lv["firm_name"].to_numpy()),
-                               "change": detail}).iloc[::-1].reset_index(drop=True)
-        return cls(key=key, period=int(m.period), horizon=int(m.params.market.periods),
-                   n_customers=int(m.pop.n), firm_names=tuple(f.name for f in m.firms),
-                   firms=m.firm_frame(), market=m.market_frame(), levers=levers,
-                   cascade=_latest_cascade(ev), firm_of=m.pop.firm.copy(),
-                   satisfaction=m.pop.satisfaction.copy())
+        levers = (
+            pd.DataFrame(
+                {
+                    "period": made,
+                    "effective": np.where(inside, made, made + 1),
+                    "firm": np.where(
+                        lv["firm_name"].to_numpy() == "", "market", lv["firm_name"].to_numpy()
+                    ),
+                    "change": detail,
+                }
+            )
+            .iloc[::-1]
+            .reset_index(drop=True)
+        )
+        return cls(
+            key=key,
+            period=int(m.period),
+            horizon=int(m.params.market.periods),
+            n_customers=int(m.pop.n),
+            firm_names=tuple(f.name for f in m.firms),
+            firms=m.firm_frame(),
+            market=m.market_frame(),
+            levers=levers,
+            cascade=_latest_cascade(ev),
+            firm_of=m.pop.firm.copy(),
+            satisfaction=m.pop.satisfaction.copy(),
+        )
 
     def kpis(self) -> pd.DataFrame:
         """The latest period's outcomes, one row per firm."""
         f = self.firms
         last = f[f["period"] == f["period"].max()]
-        cols = ["name", "active", "customers", "share", "mean_satisfaction", "churn_rate", "complaints",
-                "wom_pos", "wom_neg", "referrals", "profit", "price"]
+        cols = [
+            "name",
+            "active",
+            "customers",
+            "share",
+            "mean_satisfaction",
+            "churn_rate",
+            "complaints",
+            "wom_pos",
+            "wom_neg",
+            "referrals",
+            "profit",
+            "price",
+        ]
         return last[cols].reset_index(drop=True)
 
     def lever_log(self, limit: int = 12) -> pd.DataFrame:
@@ -519,15 +724,34 @@ def _latest_cascade(events: pd.DataFrame) -> dict | None:
     c = referral_cascades(events)
     if c.empty:
         return None
-    stats = c.groupby(["firm", "root"]).agg(end=("period", "max"), start=("period", "min"),
-                                            size=("referred", "size"), depth=("depth", "max")).reset_index()
+    stats = (
+        c.groupby(["firm", "root"])
+        .agg(
+            end=("period", "max"),
+            start=("period", "min"),
+            size=("referred", "size"),
+            depth=("depth", "max"),
+        )
+        .reset_index()
+    )
     best = stats.sort_values(["end", "size", "depth", "root"], ascending=False).iloc[0]
     rows = c[(c["firm"] == best["firm"]) & (c["root"] == best["root"])]
-    return {"firm": int(best["firm"]), "firm_name": str(rows["firm_name"].iloc[0]), "root": int(best["root"]),
-            "edges": list(zip(rows["referrer"].astype(int).tolist(), rows["referred"].astype(int).tolist(),
-                              strict=True)),
-            "size": int(best["size"]), "depth": int(best["depth"]), "start": int(best["start"]),
-            "end": int(best["end"])}
+    return {
+        "firm": int(best["firm"]),
+        "firm_name": str(rows["firm_name"].iloc[0]),
+        "root": int(best["root"]),
+        "edges": list(
+            zip(
+                rows["referrer"].astype(int).tolist(),
+                rows["referred"].astype(int).tolist(),
+                strict=True,
+            )
+        ),
+        "size": int(best["size"]),
+        "depth": int(best["depth"]),
+        "start": int(best["start"]),
+        "end": int(best["end"]),
+    }
 
 
 # ---------------------------------------------------------------- the dashboard session
@@ -538,8 +762,13 @@ class Controller:
 
     MODES = ("Explore", "Compare")
 
-    def __init__(self, scenario: str | Path | None = None, *, folder: Path | None = None,
-                 compare_with: str | None = None) -> None:
+    def __init__(
+        self,
+        scenario: str | Path | None = None,
+        *,
+        folder: Path | None = None,
+        compare_with: str | None = None,
+    ) -> None:
         self.folder = scenario_dir() if folder is None else Path(folder)
         self.library = list_scenarios(self.folder)
         first = resolve_scenario(str(scenario) if scenario else None, self.folder)
@@ -606,8 +835,12 @@ class Controller:
             self.playing = False
             path = self.library[name]
             if side == "explore":
-                self.run = Run(load(path), path, structure=self.run.structure,
-                               live={**self.run.live, **self.run.pending_params})
+                self.run = Run(
+                    load(path),
+                    path,
+                    structure=self.run.structure,
+                    live={**self.run.live, **self.run.pending_params},
+                )
             elif side == "left":
                 self.left = Run(load(path), path)
             elif side == "right":

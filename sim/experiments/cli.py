@@ -28,14 +28,24 @@ from .sweep import RunFailed, Sweep
 
 __all__ = ["SweepFile", "load_sweep", "main"]
 
-SWEEP_KEYS = {"name": "a string", "scenario": "a string (path of the base scenario, relative to the sweep file)",
-              "set": "a list of \"key.path=value\" strings", "replications": "an integer",
-              "seed": "an integer", "common_random_numbers": "true or false",
-              "indicators": "a list of indicator names", "window": "an integer", "record": "a string",
-              "out": "a string (folder)"}
-DESIGN_KEYS = {"grid": ("method", "parameters"), "list": ("method", "points"),
-               "lhs": ("method", "parameters", "samples", "seed"),
-               "saltelli": ("method", "parameters", "samples", "seed", "second_order")}
+SWEEP_KEYS = {
+    "name": "a string",
+    "scenario": "a string (path of the base scenario, relative to the sweep file)",
+    "set": 'a list of "key.path=value" strings',
+    "replications": "an integer",
+    "seed": "an integer",
+    "common_random_numbers": "true or false",
+    "indicators": "a list of indicator names",
+    "window": "an integer",
+    "record": "a string",
+    "out": "a string (folder)",
+}
+DESIGN_KEYS = {
+    "grid": ("method", "parameters"),
+    "list": ("method", "points"),
+    "lhs": ("method", "parameters", "samples", "seed"),
+    "saltelli": ("method", "parameters", "samples", "seed", "second_order"),
+}
 ANALYSIS_KEYS = ("indicator", "firm", "parameter", "level")
 RANGE_KEYS = {"min", "max", "num"}
 
@@ -75,8 +85,14 @@ def _range(src: str, key: str, v: Any, *, grid: bool) -> Range | list:
             return Range(v[0], v[1])
         raise SweepError(src, path, v, "a range {min = …, max = …} (or [min, max])")
     if not _is_range(v):
-        raise SweepError(src, path, v, "a list of values or {min = …, max = …, num = …}" if grid
-                         else "a range {min = …, max = …}")
+        raise SweepError(
+            src,
+            path,
+            v,
+            "a list of values or {min = …, max = …, num = …}"
+            if grid
+            else "a range {min = …, max = …}",
+        )
     for k in ("min", "max"):
         if k not in v:
             raise SweepError(src, f"{path}.{k}", None, "missing; a range needs min and max")
@@ -91,21 +107,35 @@ def _design(src: str, d: Any, default_seed: int | None) -> Design:
         raise SweepError(src, "design.method", method, "allowed: " + ", ".join(DESIGN_KEYS))
     for k, v in d.items():
         if k not in DESIGN_KEYS[method]:
-            raise SweepError(src, f"design.{k}", v, f"unknown key for method '{method}'; allowed: " + ", ".join(DESIGN_KEYS[method]))
+            raise SweepError(
+                src,
+                f"design.{k}",
+                v,
+                f"unknown key for method '{method}'; allowed: " + ", ".join(DESIGN_KEYS[method]),
+            )
     if method == "list":
         pts = d.get("points")
         if not isinstance(pts, list) or not pts or not all(isinstance(p, dict) for p in pts):
-            raise SweepError(src, "design.points", pts, "a non-empty array of tables, e.g. points = [{\"firms.B.price\" = 0.9}]")
+            raise SweepError(
+                src,
+                "design.points",
+                pts,
+                'a non-empty array of tables, e.g. points = [{"firms.B.price" = 0.9}]',
+            )
         return Points([_flatten(src, "", p, lambda _v: False) for p in pts])
     params = d.get("parameters")
     if not isinstance(params, dict) or not params:
-        raise SweepError(src, "design.parameters", params, "a table of parameters to vary ([design.parameters])")
+        raise SweepError(
+            src, "design.parameters", params, "a table of parameters to vary ([design.parameters])"
+        )
     flat = _flatten(src, "", params, _is_range)
     if method == "grid":
         return Grid({k: _range(src, k, v, grid=True) for k, v in flat.items()})
     ranges = {k: _range(src, k, v, grid=False) for k, v in flat.items()}
     if "samples" not in d:
-        raise SweepError(src, "design.samples", None, f"missing; method '{method}' needs the number of samples")
+        raise SweepError(
+            src, "design.samples", None, f"missing; method '{method}' needs the number of samples"
+        )
     seed = d.get("seed", default_seed if default_seed is not None else 0)
     if method == "lhs":
         return LatinHypercube(ranges, d["samples"], seed=seed)
@@ -124,24 +154,43 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFil
             raise SweepError(src, k, v, "unknown table; allowed: sweep, design, analysis")
     sw = data.get("sweep")
     if not isinstance(sw, dict):
-        raise SweepError(src, "sweep", sw, "a [sweep] table is required (with at least scenario = \"…\")")
-    types = {"name": str, "scenario": str, "set": list, "replications": int, "seed": int,
-             "common_random_numbers": bool, "indicators": list, "window": int, "record": str, "out": str}
+        raise SweepError(
+            src, "sweep", sw, 'a [sweep] table is required (with at least scenario = "…")'
+        )
+    types = {
+        "name": str,
+        "scenario": str,
+        "set": list,
+        "replications": int,
+        "seed": int,
+        "common_random_numbers": bool,
+        "indicators": list,
+        "window": int,
+        "record": str,
+        "out": str,
+    }
     for k, v in sw.items():
         if k not in types:
             raise SweepError(src, f"sweep.{k}", v, "unknown key; allowed: " + ", ".join(types))
         if not isinstance(v, types[k]) or (types[k] is int and isinstance(v, bool)):
             raise SweepError(src, f"sweep.{k}", v, f"must be {SWEEP_KEYS[k]}")
     if "scenario" not in sw:
-        raise SweepError(src, "sweep.scenario", None, "missing; the base scenario file (relative to the sweep file)")
+        raise SweepError(
+            src,
+            "sweep.scenario",
+            None,
+            "missing; the base scenario file (relative to the sweep file)",
+        )
     scen = Path(sw["scenario"])
     if not scen.is_absolute():
         scen = path.parent / scen
     if not scen.is_file():
-        raise SweepError(src, "sweep.scenario", sw["scenario"], f"file not found (looked for {scen})")
+        raise SweepError(
+            src, "sweep.scenario", sw["scenario"], f"file not found (looked for {scen})"
+        )
     sets = sw.get("set", [])
     if not all(isinstance(s, str) and "=" in s for s in sets):
-        raise SweepError(src, "sweep.set", sets, "must be a list of \"key.path=value\" strings")
+        raise SweepError(src, "sweep.set", sets, 'must be a list of "key.path=value" strings')
     if "design" not in data:
         raise SweepError(src, "design", None, "a [design] table is required")
     design = _design(src, data["design"], sw.get("seed"))
@@ -150,17 +199,28 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFil
         raise SweepError(src, "analysis", an, "must be a table")
     for k, v in an.items():
         if k not in ANALYSIS_KEYS:
-            raise SweepError(src, f"analysis.{k}", v, "unknown key; allowed: " + ", ".join(ANALYSIS_KEYS))
+            raise SweepError(
+                src, f"analysis.{k}", v, "unknown key; allowed: " + ", ".join(ANALYSIS_KEYS)
+            )
         if k == "level":
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
                 raise SweepError(src, "analysis.level", v, "must be a number in (0, 1), e.g. 0.95")
         elif not isinstance(v, str):
             raise SweepError(src, f"analysis.{k}", v, "must be a string")
     name = sw.get("name", path.stem)
-    sweep = Sweep(scen, design, replications=sw.get("replications", 1), seed=sw.get("seed"),
-                  indicators=sw.get("indicators"), window=sw.get("window"), record=sw.get("record", "periods"),
-                  common_random_numbers=sw.get("common_random_numbers", True),
-                  overrides=[*sets, *(overrides or [])], name=name, source=src)
+    sweep = Sweep(
+        scen,
+        design,
+        replications=sw.get("replications", 1),
+        seed=sw.get("seed"),
+        indicators=sw.get("indicators"),
+        window=sw.get("window"),
+        record=sw.get("record", "periods"),
+        common_random_numbers=sw.get("common_random_numbers", True),
+        overrides=[*sets, *(overrides or [])],
+        name=name,
+        source=src,
+    )
     out = Path(sw.get("out", Path("results") / "sweeps" / name))
     return SweepFile(sweep=sweep, path=path, out=out, analysis=dict(an))
 
@@ -176,16 +236,33 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="sim sweep", description="Run a parameter sweep from a sweep file (docs/experiments.md).")
+    ap = _Parser(
+        prog="sim sweep",
+        description="Run a parameter sweep from a sweep file (docs/experiments.md).",
+    )
     ap.add_argument("sweep", help="sweep TOML file")
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=None,
-                   help=f"local worker processes (default: the number of CPUs, {os.cpu_count()}; 0 = run in this process)")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"local worker processes (default: the number of CPUs, {os.cpu_count()}; 0 = run in this process)",
+    )
+    g.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
+    )
     ap.add_argument("--out", help="store folder (default: sweep.out, or results/sweeps/<name>)")
-    ap.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
-                    help="override a value of the base scenario (repeatable)")
-    ap.add_argument("--plan", action="store_true", help="print the design and the run count; run and write nothing")
+    ap.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY.PATH=VALUE",
+        help="override a value of the base scenario (repeatable)",
+    )
+    ap.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the design and the run count; run and write nothing",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return ap
@@ -214,12 +291,17 @@ def _analysis(sf: SweepFile, plan, rs, *, plots: bool) -> list[str]:
     ci.to_csv(folder / "ci.csv", index=False)
     written.append("analysis/ci.csv")
     head = rs.ci(indicator, firm=firm, level=level)
-    print(f"\n{indicator}: mean and {level:.0%} confidence interval over {plan.replications} replication(s) per design point")
+    print(
+        f"\n{indicator}: mean and {level:.0%} confidence interval over {plan.replications} replication(s) per design point"
+    )
     print(_table(head))
     sob = None
     if plan.design.kind == "saltelli":
-        sfirm = firm or ("market" if rs.summary.loc[rs.summary["firm"] == "market", indicator].notna().any()
-                         else rs.manifest["firms"][0])
+        sfirm = firm or (
+            "market"
+            if rs.summary.loc[rs.summary["firm"] == "market", indicator].notna().any()
+            else rs.manifest["firms"][0]
+        )
         try:
             sob = rs.sobol(indicator, sfirm, level=level)
         except ValueError as exc:
@@ -227,7 +309,9 @@ def _analysis(sf: SweepFile, plan, rs, *, plots: bool) -> list[str]:
         else:
             sob.to_csv(folder / "sobol.csv", index=False)
             written.append("analysis/sobol.csv")
-            print(f"\nSobol' indices of {indicator} ({sfirm}); _conf = half-width of the {level:.0%} interval")
+            print(
+                f"\nSobol' indices of {indicator} ({sfirm}); _conf = half-width of the {level:.0%} interval"
+            )
             print(_table(sob))
     if plots:
         import matplotlib
@@ -259,12 +343,22 @@ def _run(a: argparse.Namespace) -> int:
     an = sf.analysis
     src = str(sf.path)
     if "indicator" in an and an["indicator"] not in plan.indicators:
-        raise SweepError(src, "analysis.indicator", an["indicator"], "not among sweep.indicators: " + ", ".join(plan.indicators))
+        raise SweepError(
+            src,
+            "analysis.indicator",
+            an["indicator"],
+            "not among sweep.indicators: " + ", ".join(plan.indicators),
+        )
     firms = [f.name for f in plan.base.params.firms] + ["market"]
     if "firm" in an and an["firm"] not in firms:
         raise SweepError(src, "analysis.firm", an["firm"], "allowed: " + ", ".join(firms))
     if "parameter" in an and an["parameter"] not in plan.parameters:
-        raise SweepError(src, "analysis.parameter", an["parameter"], "not a swept parameter; swept: " + ", ".join(plan.parameters))
+        raise SweepError(
+            src,
+            "analysis.parameter",
+            an["parameter"],
+            "not a swept parameter; swept: " + ", ".join(plan.parameters),
+        )
     if a.workers is not None and a.workers < 0:
         raise UsageError(f"--workers {a.workers}: must be an integer ≥ 0 (0 = run in this process)")
     out = Path(a.out) if a.out else sf.out
@@ -272,11 +366,17 @@ def _run(a: argparse.Namespace) -> int:
 
     store = Store(out)
     existing = store.check_usable(plan.manifest())
-    done = len({k for k in store.done() if k[0] < plan.n_points and k[1] < plan.replications}) if existing else 0
+    done = (
+        len({k for k in store.done() if k[0] < plan.n_points and k[1] < plan.replications})
+        if existing
+        else 0
+    )
     p0 = plan.base.params
-    desc = (f"sim sweep: {plan.name} — {plan.n_points} design points ({plan.design.kind}) × "
-            f"{plan.replications} replication(s) = {plan.n_runs} runs of {p0.market.n_customers} customers × "
-            f"{p0.market.periods} periods; {done} stored, {plan.n_runs - done} to run")
+    desc = (
+        f"sim sweep: {plan.name} — {plan.n_points} design points ({plan.design.kind}) × "
+        f"{plan.replications} replication(s) = {plan.n_runs} runs of {p0.market.n_customers} customers × "
+        f"{p0.market.periods} periods; {done} stored, {plan.n_runs - done} to run"
+    )
     if a.plan:
         print(desc.replace("sim sweep: ", ""))
         print(f"store: {out}")
@@ -287,12 +387,16 @@ def _run(a: argparse.Namespace) -> int:
         try:
             from distributed import Client
         except ModuleNotFoundError:
-            raise UsageError("--scheduler needs dask.distributed, which is not installed "
-                             "(pip install 'sim[experiments]')") from None
+            raise UsageError(
+                "--scheduler needs dask.distributed, which is not installed "
+                "(pip install 'sim[experiments]')"
+            ) from None
         try:
             client = Client(a.scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler {a.scheduler}: cannot connect ({type(exc).__name__}: {exc})") from None
+            raise UsageError(
+                f"--scheduler {a.scheduler}: cannot connect ({type(exc).__name__}: {exc})"
+            ) from None
         executor: Any = client
         how = f"Dask cluster {a.scheduler} ({sum(client.nthreads().values())} threads)"
     else:
@@ -304,15 +408,23 @@ def _run(a: argparse.Namespace) -> int:
     try:
         rs = sf.sweep.run(out, executor, progress=not a.quiet, plan=plan)
     except KeyboardInterrupt:
-        left = len([k for k in Store(out).done() if k[0] < plan.n_points and k[1] < plan.replications])
-        print(f"sim sweep: interrupted; {left} of {plan.n_runs} runs are stored in {out}; "
-              "run the same command again to finish", file=sys.stderr)
+        left = len(
+            [k for k in Store(out).done() if k[0] < plan.n_points and k[1] < plan.replications]
+        )
+        print(
+            f"sim sweep: interrupted; {left} of {plan.n_runs} runs are stored in {out}; "
+            "run the same command again to finish",
+            file=sys.stderr,
+        )
         return 130
     finally:
         if client is not None:
             client.close()
     wall = time.perf_counter() - t0
-    print(f"done: {plan.n_runs - done} runs in {wall:.1f} s; {plan.n_runs}/{plan.n_runs} stored in {out}", file=sys.stderr)
+    print(
+        f"done: {plan.n_runs - done} runs in {wall:.1f} s; {plan.n_runs}/{plan.n_runs} stored in {out}",
+        file=sys.stderr,
+    )
     written = _analysis(sf, plan, rs, plots=not a.no_plots)
     print(f"\nstore: {out} (runs/*.parquet: a Parquet dataset; manifest.json)")
     print("written: " + ", ".join(written))
@@ -330,8 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sim sweep: error: {exc}", file=sys.stderr)
         return 2
     except RunFailed as exc:
-        print(f"sim sweep: error: {exc}; the runs finished before it are stored, and the same command resumes",
-              file=sys.stderr)
+        print(
+            f"sim sweep: error: {exc}; the runs finished before it are stored, and the same command resumes",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("sim sweep: interrupted", file=sys.stderr)

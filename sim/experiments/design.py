@@ -64,10 +64,25 @@ class Range:
         if self.high < self.low:
             raise SweepError("", f"{key}.max", self.high, f"must be ≥ min = {self.low}")
         if grid:
-            if self.num is None or isinstance(self.num, bool) or not isinstance(self.num, int) or self.num < 1:
-                raise SweepError("", f"{key}.num", self.num, "a grid range needs num, an integer ≥ 1 (values from min to max)")
+            if (
+                self.num is None
+                or isinstance(self.num, bool)
+                or not isinstance(self.num, int)
+                or self.num < 1
+            ):
+                raise SweepError(
+                    "",
+                    f"{key}.num",
+                    self.num,
+                    "a grid range needs num, an integer ≥ 1 (values from min to max)",
+                )
         elif self.num is not None:
-            raise SweepError("", f"{key}.num", self.num, "num is for grids; sampled designs draw 'samples' points")
+            raise SweepError(
+                "",
+                f"{key}.num",
+                self.num,
+                "num is for grids; sampled designs draw 'samples' points",
+            )
 
     def values(self, integer: bool) -> list:
         """The grid values (integers rounded and de-duplicated for an integer parameter)."""
@@ -118,10 +133,19 @@ class Design:
         out = []
         for k in names:
             if not isinstance(k, str) or "." not in k or not all(k.split(".")):
-                raise SweepError("", "design.parameters", k, "a parameter is a scenario key path such as firms.B.price")
+                raise SweepError(
+                    "",
+                    "design.parameters",
+                    k,
+                    "a parameter is a scenario key path such as firms.B.price",
+                )
             if k.split(".")[0] == "scenario":
-                raise SweepError("", f"design.parameters.{k}", None,
-                                 "scenario.* keys cannot be swept (seeds and replications are set by the sweep)")
+                raise SweepError(
+                    "",
+                    f"design.parameters.{k}",
+                    None,
+                    "scenario.* keys cannot be swept (seeds and replications are set by the sweep)",
+                )
             out.append(k)
         if not out:
             raise SweepError("", "design.parameters", {}, "name at least one parameter to vary")
@@ -163,14 +187,20 @@ class Grid(Design):
                 v.check(f"design.parameters.{k}", grid=True)
                 v = v.values(k in integer)
             elif isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Sequence) or len(v) == 0:
-                raise SweepError("", f"design.parameters.{k}", v, "a non-empty list of values or {min, max, num}")
+                raise SweepError(
+                    "", f"design.parameters.{k}", v, "a non-empty list of values or {min, max, num}"
+                )
             axes.append(list(v))
         names = self.parameters
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
 
     def spec(self) -> dict:
-        return {"method": self.kind, "parameters": {
-            k: (vars(v) if isinstance(v, Range) else list(v)) for k, v in self.values.items()}}
+        return {
+            "method": self.kind,
+            "parameters": {
+                k: (vars(v) if isinstance(v, Range) else list(v)) for k, v in self.values.items()
+            },
+        }
 
 
 class Points(Design):
@@ -197,7 +227,12 @@ class Points(Design):
         names = self.parameters
         for i, p in enumerate(self._points):
             if set(p) != set(names):
-                raise SweepError("", f"design.points[{i}]", p, "every point must set the same parameters: " + ", ".join(names))
+                raise SweepError(
+                    "",
+                    f"design.points[{i}]",
+                    p,
+                    "every point must set the same parameters: " + ", ".join(names),
+                )
         return [{k: p[k] for k in names} for p in self._points]
 
     def spec(self) -> dict:
@@ -205,7 +240,9 @@ class Points(Design):
 
 
 class _Sampled(Design):
-    def __init__(self, parameters: Mapping[str, Range | tuple[float, float]], samples: int, seed: int = 0) -> None:
+    def __init__(
+        self, parameters: Mapping[str, Range | tuple[float, float]], samples: int, seed: int = 0
+    ) -> None:
         self.raw = dict(parameters)
         self.samples = samples
         self.seed = seed
@@ -240,8 +277,12 @@ class _Sampled(Design):
         return [{k: cols[k][i] for k in ranges} for i in range(u.shape[0])]
 
     def spec(self) -> dict:
-        return {"method": self.kind, "samples": self.samples, "seed": self.seed,
-                "parameters": {k: [r.low, r.high] for k, r in self.ranges().items()}}
+        return {
+            "method": self.kind,
+            "samples": self.samples,
+            "seed": self.seed,
+            "parameters": {k: [r.low, r.high] for k, r in self.ranges().items()},
+        }
 
 
 class LatinHypercube(_Sampled):
@@ -260,7 +301,9 @@ class LatinHypercube(_Sampled):
         self._check_common()
         from scipy.stats import qmc
 
-        return qmc.LatinHypercube(d=len(self.parameters), rng=np.random.default_rng(self.seed)).random(self.samples)
+        return qmc.LatinHypercube(
+            d=len(self.parameters), rng=np.random.default_rng(self.seed)
+        ).random(self.samples)
 
 
 class Saltelli(_Sampled):
@@ -276,8 +319,14 @@ class Saltelli(_Sampled):
 
     kind = "saltelli"
 
-    def __init__(self, parameters: Mapping[str, Range | tuple[float, float]], samples: int, *,
-                 second_order: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        parameters: Mapping[str, Range | tuple[float, float]],
+        samples: int,
+        *,
+        second_order: bool = False,
+        seed: int = 0,
+    ) -> None:
         super().__init__(parameters, samples, seed)
         self.second_order = second_order
 
@@ -290,14 +339,23 @@ class Saltelli(_Sampled):
         self._check_common()
         n = self.samples
         if n & (n - 1):
-            raise SweepError("", "design.samples", n, "Saltelli needs a power of 2 (e.g. 64, 128, 256)")
+            raise SweepError(
+                "", "design.samples", n, "Saltelli needs a power of 2 (e.g. 64, 128, 256)"
+            )
         if len(self.parameters) < 2:
-            raise SweepError("", "design.parameters", self.parameters, "Sobol' indices need at least two parameters")
+            raise SweepError(
+                "",
+                "design.parameters",
+                self.parameters,
+                "Sobol' indices need at least two parameters",
+            )
         if not isinstance(self.second_order, bool):
             raise SweepError("", "design.second_order", self.second_order, "must be true or false")
         from SALib.sample import sobol
 
-        return sobol.sample(self.problem(), n, calc_second_order=self.second_order, scramble=True, seed=self.seed)
+        return sobol.sample(
+            self.problem(), n, calc_second_order=self.second_order, scramble=True, seed=self.seed
+        )
 
     def spec(self) -> dict:
         return {**super().spec(), "second_order": self.second_order}

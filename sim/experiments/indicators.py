@@ -22,8 +22,19 @@ from sim.params import ModelParams
 __all__ = ["DEFAULT_INDICATORS", "indicator_catalogue", "summarise_periods", "tidy_periods"]
 
 #: indicators recorded when a sweep names none
-DEFAULT_INDICATORS = ("share", "customers", "churn_rate", "mean_satisfaction", "complaints",
-                      "wom_pos", "wom_neg", "referrals", "profit", "clv", "nps")
+DEFAULT_INDICATORS = (
+    "share",
+    "customers",
+    "churn_rate",
+    "mean_satisfaction",
+    "complaints",
+    "wom_pos",
+    "wom_neg",
+    "referrals",
+    "profit",
+    "clv",
+    "nps",
+)
 _CATALOGUE: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
@@ -40,15 +51,23 @@ def indicator_catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
         f, k = m.firm_frame(), m.market_frame()
 
         def numeric(df: pd.DataFrame, skip: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(c for c in df.columns if c not in skip
-                         and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))
+            return tuple(
+                c
+                for c in df.columns
+                if c not in skip
+                and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+            )
 
         _CATALOGUE = (numeric(f, ("period", "firm")), numeric(k, ("period",)))
     return _CATALOGUE
 
 
-def tidy_periods(firms: pd.DataFrame, market: pd.DataFrame, indicators: Sequence[str],
-                 keys: dict[str, Any] | None = None) -> pd.DataFrame:
+def tidy_periods(
+    firms: pd.DataFrame,
+    market: pd.DataFrame,
+    indicators: Sequence[str],
+    keys: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """One row per period: the firms' rows (in firm order), then a ``firm = "market"``
     row; the indicators as float columns (NaN where an indicator does not apply).
     ``keys`` (name → value) become constant leading columns."""
@@ -60,8 +79,9 @@ def tidy_periods(firms: pd.DataFrame, market: pd.DataFrame, indicators: Sequence
     for k, v in (keys or {}).items():
         cols[k] = np.full(n, v, dtype=object if isinstance(v, str) else None)
     cols["period"] = np.concatenate([fp, mp])[order]
-    names = np.concatenate([firms["name"].astype(str).to_numpy(dtype=object),
-                            np.full(mp.size, "market", dtype=object)])
+    names = np.concatenate(
+        [firms["name"].astype(str).to_numpy(dtype=object), np.full(mp.size, "market", dtype=object)]
+    )
     cols["firm"] = names[order]
     for k in indicators:
         a = firms[k].to_numpy(dtype=float) if k in firms.columns else np.full(fp.size, np.nan)
@@ -70,7 +90,9 @@ def tidy_periods(firms: pd.DataFrame, market: pd.DataFrame, indicators: Sequence
     return pd.DataFrame(cols)
 
 
-def summarise_periods(df: pd.DataFrame, indicators: Sequence[str], window: int | None = None) -> pd.DataFrame:
+def summarise_periods(
+    df: pd.DataFrame, indicators: Sequence[str], window: int | None = None
+) -> pd.DataFrame:
     """Per run and firm: the mean of each indicator over the last ``window`` periods
     (default: every period after the initial state, 1…T), NaN periods skipped.
 

@@ -55,7 +55,12 @@ class ResultSet:
         self.store = Store(store)
         m = self.store.read_manifest()
         if m is None:
-            raise SweepError(str(self.store.path), "", None, "not a sweep store (no manifest.json); sweeps are made by 'sim sweep'")
+            raise SweepError(
+                str(self.store.path),
+                "",
+                None,
+                "not a sweep store (no manifest.json); sweeps are made by 'sim sweep'",
+            )
         self.manifest = m
         self._periods: pd.DataFrame | None = None
         self._summary: pd.DataFrame | None = None
@@ -100,8 +105,12 @@ class ResultSet:
     def missing(self) -> list[tuple[int, int]]:
         """``(point, replication)`` keys not stored yet."""
         done = self.store.done()
-        return [(p, r) for p in range(len(self.manifest["points"])) for r in range(self.replications)
-                if (p, r) not in done]
+        return [
+            (p, r)
+            for p in range(len(self.manifest["points"]))
+            for r in range(self.replications)
+            if (p, r) not in done
+        ]
 
     @property
     def complete(self) -> bool:
@@ -121,7 +130,9 @@ class ResultSet:
     def periods(self) -> pd.DataFrame:
         """Per-period rows of every stored run (see the class docstring)."""
         if self.manifest["record"] != "periods":
-            raise ValueError(f"{self.path}: this sweep recorded summaries only (record = 'summary'); use .summary")
+            raise ValueError(
+                f"{self.path}: this sweep recorded summaries only (record = 'summary'); use .summary"
+            )
         if self._periods is None:
             self._periods = self._sorted(self.store.read(self.manifest))
         return self._periods
@@ -131,7 +142,9 @@ class ResultSet:
         """One row per run and firm: each indicator averaged over the summary window."""
         if self._summary is None:
             if self.manifest["record"] == "periods":
-                self._summary = summarise_periods(self.periods, self.indicators, self.manifest["window"])
+                self._summary = summarise_periods(
+                    self.periods, self.indicators, self.manifest["window"]
+                )
             else:
                 self._summary = self._sorted(self.store.read(self.manifest))
         return self._summary
@@ -140,20 +153,35 @@ class ResultSet:
     def _sorted(df: pd.DataFrame) -> pd.DataFrame:
         return df.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
 
-    def _check(self, indicator: str | None = None, firms: Sequence[str] | None = None,
-               parameters: Sequence[str] | None = None) -> None:
+    def _check(
+        self,
+        indicator: str | None = None,
+        firms: Sequence[str] | None = None,
+        parameters: Sequence[str] | None = None,
+    ) -> None:
         if indicator is not None and indicator not in self.indicators:
-            raise ValueError(f"indicator {indicator!r}: not recorded by this sweep; recorded: " + ", ".join(self.indicators))
+            raise ValueError(
+                f"indicator {indicator!r}: not recorded by this sweep; recorded: "
+                + ", ".join(self.indicators)
+            )
         for f in firms or ():
             if f not in self.firms:
                 raise ValueError(f"firm {f!r}: not in this sweep; firms: " + ", ".join(self.firms))
         for p in parameters or ():
             if p not in self.parameters:
-                raise ValueError(f"parameter {p!r}: not varied by this sweep; parameters: " + ", ".join(self.parameters))
+                raise ValueError(
+                    f"parameter {p!r}: not varied by this sweep; parameters: "
+                    + ", ".join(self.parameters)
+                )
 
     # ------------------------------------------------------------------ summaries
-    def ci(self, indicator: str | Sequence[str] | None = None, firm: str | Sequence[str] | None = None,
-           by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    def ci(
+        self,
+        indicator: str | Sequence[str] | None = None,
+        firm: str | Sequence[str] | None = None,
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
         """Mean and confidence interval over replications, per design point and firm.
 
         Args:
@@ -168,7 +196,13 @@ class ResultSet:
             ``firm, indicator, n, mean, sd, ci_low, ci_high`` (NaN-valued combinations,
             such as ``share`` of the market, are left out).
         """
-        inds = self.indicators if indicator is None else [indicator] if isinstance(indicator, str) else list(indicator)
+        inds = (
+            self.indicators
+            if indicator is None
+            else [indicator]
+            if isinstance(indicator, str)
+            else list(indicator)
+        )
         firms = None if firm is None else [firm] if isinstance(firm, str) else list(firm)
         for i in inds:
             self._check(i)
@@ -177,7 +211,9 @@ class ResultSet:
         if firms is not None:
             s = s[s["firm"].isin(firms)]
         group = ["point", *self.parameters] if by is None else list(by)
-        long = s.melt(id_vars=[*group, "firm"], value_vars=inds, var_name="indicator", value_name="value")
+        long = s.melt(
+            id_vars=[*group, "firm"], value_vars=inds, var_name="indicator", value_name="value"
+        )
         long = long.dropna(subset=["value"])
         from scipy.special import stdtrit
 
@@ -196,8 +232,14 @@ class ResultSet:
         out = out.sort_values(["_i", *group, "_f"], kind="stable").drop(columns=["_f", "_i"])
         return out.reset_index(drop=True)
 
-    def sobol(self, indicator: str, firm: str = "market", *, level: float = 0.95,
-              num_resamples: int = 1000) -> pd.DataFrame:
+    def sobol(
+        self,
+        indicator: str,
+        firm: str = "market",
+        *,
+        level: float = 0.95,
+        num_resamples: int = 1000,
+    ) -> pd.DataFrame:
         """First-order (S1) and total-order (ST) Sobol' indices of one indicator of one
         firm (or the market), from a Saltelli design (SALib's estimators; the output of a
         design point is its mean over replications).
@@ -214,20 +256,28 @@ class ResultSet:
         self._check(indicator, [firm])
         design = self.manifest["design"]
         if design.get("method") != "saltelli":
-            raise ValueError(f"Sobol' indices need a Saltelli design (design.method = 'saltelli'); "
-                             f"this sweep's design is {design.get('method')!r}")
+            raise ValueError(
+                f"Sobol' indices need a Saltelli design (design.method = 'saltelli'); "
+                f"this sweep's design is {design.get('method')!r}"
+            )
         miss = self.missing()
         if miss:
-            raise ValueError(f"{self.path}: {len(miss)} of {self.n_runs} runs are missing; run the sweep again to finish it")
+            raise ValueError(
+                f"{self.path}: {len(miss)} of {self.n_runs} runs are missing; run the sweep again to finish it"
+            )
         s = self.summary
         s = s[s["firm"] == firm]
         y = s.groupby("point")[indicator].mean().reindex(range(len(self.manifest["points"])))
         if y.isna().any():
-            raise ValueError(f"{indicator} of {firm} is undefined (NaN) at {int(y.isna().sum())} design points; "
-                             "choose another indicator or firm")
+            raise ValueError(
+                f"{indicator} of {firm} is undefined (NaN) at {int(y.isna().sum())} design points; "
+                "choose another indicator or firm"
+            )
         Y = y.to_numpy(dtype=float)
         if np.ptp(Y) == 0:
-            raise ValueError(f"{indicator} of {firm} does not vary across the design: Sobol' indices are undefined")
+            raise ValueError(
+                f"{indicator} of {firm} does not vary across the design: Sobol' indices are undefined"
+            )
         from SALib.analyze import sobol
 
         names = self.parameters
@@ -235,10 +285,23 @@ class ResultSet:
         second = bool(design.get("second_order", False))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            Si = sobol.analyze(problem, Y, calc_second_order=second, num_resamples=num_resamples,
-                               conf_level=level, seed=int(self.manifest["seed"]))
-        out = pd.DataFrame({"parameter": names, "S1": Si["S1"], "S1_conf": Si["S1_conf"],
-                            "ST": Si["ST"], "ST_conf": Si["ST_conf"]})
+            Si = sobol.analyze(
+                problem,
+                Y,
+                calc_second_order=second,
+                num_resamples=num_resamples,
+                conf_level=level,
+                seed=int(self.manifest["seed"]),
+            )
+        out = pd.DataFrame(
+            {
+                "parameter": names,
+                "S1": Si["S1"],
+                "S1_conf": Si["S1_conf"],
+                "ST": Si["ST"],
+                "ST_conf": Si["ST_conf"],
+            }
+        )
         out.attrs.update(indicator=indicator, firm=firm, level=level, n_points=len(Y))
         if second:
             out.attrs["S2"] = pd.DataFrame(Si["S2"], index=names, columns=names)
@@ -251,8 +314,15 @@ class ResultSet:
         firms = [f for f in self.manifest["firms"] if has.get(f, False)]
         return firms or (["market"] if has.get("market", False) else [])
 
-    def plot(self, indicator: str, parameter: str | None = None, firm: str | Sequence[str] | None = None,
-             *, ax: Any = None, level: float = 0.95) -> Any:
+    def plot(
+        self,
+        indicator: str,
+        parameter: str | None = None,
+        firm: str | Sequence[str] | None = None,
+        *,
+        ax: Any = None,
+        level: float = 0.95,
+    ) -> Any:
         """The indicator against a parameter: mean over runs with its confidence band (grid
         and list designs; other parameters pooled), or one dot per design point (mean over
         replications) for sampled designs.
@@ -272,7 +342,13 @@ class ResultSet:
 
         parameter = parameter or self.parameters[0]
         self._check(indicator, None, [parameter])
-        firms = self._default_firms(indicator) if firm is None else [firm] if isinstance(firm, str) else list(firm)
+        firms = (
+            self._default_firms(indicator)
+            if firm is None
+            else [firm]
+            if isinstance(firm, str)
+            else list(firm)
+        )
         self._check(None, firms)
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -281,17 +357,29 @@ class ResultSet:
         if sampled:
             s = self.summary
             for f in firms:
-                g = s[s["firm"] == f].groupby("point").agg(x=(parameter, "first"), y=(indicator, "mean"))
+                g = (
+                    s[s["firm"] == f]
+                    .groupby("point")
+                    .agg(x=(parameter, "first"), y=(indicator, "mean"))
+                )
                 ax.scatter(g["x"], g["y"], s=12, alpha=0.6, label=f)
-            ax.set_title(f"{indicator}: one dot per design point (mean of {self.replications} replication(s))")
+            ax.set_title(
+                f"{indicator}: one dot per design point (mean of {self.replications} replication(s))"
+            )
         else:
             t = self.ci(indicator, firm=firms, by=[parameter], level=level)
             cats = list(dict.fromkeys(t[parameter])) if not numeric else None
             for f in firms:
                 g = t[t["firm"] == f].sort_values(parameter) if numeric else t[t["firm"] == f]
-                x = g[parameter].to_numpy(float) if numeric else np.array([cats.index(v) for v in g[parameter]])
+                x = (
+                    g[parameter].to_numpy(float)
+                    if numeric
+                    else np.array([cats.index(v) for v in g[parameter]])
+                )
                 (line,) = ax.plot(x, g["mean"], marker="o", label=f)
-                ax.fill_between(x, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0)
+                ax.fill_between(
+                    x, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0
+                )
             if cats is not None:
                 ax.set_xticks(range(len(cats)), [str(c) for c in cats])
             ax.set_title(f"{indicator}: mean over runs and {level:.0%} confidence band")
@@ -300,7 +388,9 @@ class ResultSet:
         ax.legend(title="firm", fontsize="small")
         return ax
 
-    def plot_sobol(self, indicator: str, firm: str = "market", *, ax: Any = None, level: float = 0.95) -> Any:
+    def plot_sobol(
+        self, indicator: str, firm: str = "market", *, ax: Any = None, level: float = 0.95
+    ) -> Any:
         """Bars of first- and total-order Sobol' indices with their confidence intervals."""
         import matplotlib.pyplot as plt
 
@@ -315,6 +405,8 @@ class ResultSet:
         ax.invert_yaxis()
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel("Sobol' index (share of the output variance)")
-        ax.set_title(f"Sensitivity of {indicator} ({firm}), {len(t)} parameters, {t.attrs['n_points']} design points")
+        ax.set_title(
+            f"Sensitivity of {indicator} ({firm}), {len(t)} parameters, {t.attrs['n_points']} design points"
+        )
         ax.legend(fontsize="small")
         return ax

@@ -66,9 +66,16 @@ class Store:
         try:
             m = json.loads(self.manifest_path.read_text())
         except (OSError, ValueError) as exc:
-            raise SweepError(str(self.manifest_path), "", None, f"unreadable sweep manifest ({exc})") from None
+            raise SweepError(
+                str(self.manifest_path), "", None, f"unreadable sweep manifest ({exc})"
+            ) from None
         if m.get("format") != FORMAT:
-            raise SweepError(str(self.manifest_path), "format", m.get("format"), f"not a sweep store (expected {FORMAT})")
+            raise SweepError(
+                str(self.manifest_path),
+                "format",
+                m.get("format"),
+                f"not a sweep store (expected {FORMAT})",
+            )
         return m
 
     def check_usable(self, manifest: dict) -> dict | None:
@@ -77,15 +84,37 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise SweepError("", "out", str(self.path), "exists and is not a folder")
         if self.path.is_dir() and not self.manifest_path.exists() and any(self.path.iterdir()):
-            raise SweepError("", "out", str(self.path), "folder exists, is not empty and holds no sweep; choose another folder")
+            raise SweepError(
+                "",
+                "out",
+                str(self.path),
+                "folder exists, is not empty and holds no sweep; choose another folder",
+            )
         old = self.read_manifest()
         if old is not None and old.get("fingerprint") != manifest["fingerprint"]:
-            diff = [k for k in ("base_scenario_sha256", "parameters", "types", "points", "seed",
-                                "common_random_numbers", "indicators", "window", "record")
-                    if old.get(k) != manifest.get(k)]
-            raise SweepError("", "out", str(self.path),
-                             "holds a different sweep (it differs in: " + (", ".join(diff) or "fingerprint")
-                             + "); choose another folder or delete this one")
+            diff = [
+                k
+                for k in (
+                    "base_scenario_sha256",
+                    "parameters",
+                    "types",
+                    "points",
+                    "seed",
+                    "common_random_numbers",
+                    "indicators",
+                    "window",
+                    "record",
+                )
+                if old.get(k) != manifest.get(k)
+            ]
+            raise SweepError(
+                "",
+                "out",
+                str(self.path),
+                "holds a different sweep (it differs in: "
+                + (", ".join(diff) or "fingerprint")
+                + "); choose another folder or delete this one",
+            )
         return old
 
     def open(self, manifest: dict) -> None:
@@ -98,7 +127,9 @@ class Store:
             if old is not None:
                 keep["created_utc"] = old.get("created_utc", manifest.get("created_utc"))
             if old != keep:
-                _atomic_write_bytes(self.manifest_path, (json.dumps(keep, indent=1) + "\n").encode())
+                _atomic_write_bytes(
+                    self.manifest_path, (json.dumps(keep, indent=1) + "\n").encode()
+                )
         for folder in (self.path, self.runs_dir):
             for p in folder.iterdir():
                 if p.name.startswith(".") and p.name.endswith(".tmp"):
@@ -128,18 +159,28 @@ class Store:
         import pyarrow.dataset as ds
 
         schema = arrow_schema(manifest)
-        files = sorted(self.runs_dir / run_file_name(p, r) for p, r in self.done()
-                       if r < manifest["replications"] and p < len(manifest["points"]))
+        files = sorted(
+            self.runs_dir / run_file_name(p, r)
+            for p, r in self.done()
+            if r < manifest["replications"] and p < len(manifest["points"])
+        )
         if not files:
-            return schema.empty_table().to_pandas() if columns is None else \
-                schema.empty_table().select(columns).to_pandas()
+            return (
+                schema.empty_table().to_pandas()
+                if columns is None
+                else schema.empty_table().select(columns).to_pandas()
+            )
         data = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
         return data.to_table(columns=columns).to_pandas()
 
 
 def arrow_schema(manifest: dict) -> pa.Schema:
     """The schema of every run file of a sweep (from its manifest)."""
-    fields = [pa.field("point", pa.int64()), pa.field("replication", pa.int64()), pa.field("seed", pa.int64())]
+    fields = [
+        pa.field("point", pa.int64()),
+        pa.field("replication", pa.int64()),
+        pa.field("seed", pa.int64()),
+    ]
     fields += [pa.field(k, _ARROW[manifest["types"][k]]) for k in manifest["parameters"]]
     if manifest["record"] == "periods":
         fields.append(pa.field("period", pa.int64()))

@@ -60,7 +60,10 @@ RECORDS = ("periods", "summary")
 def replication_seed(root: int, point: int, replication: int, common: bool = True) -> int:
     """The seed of one run (see the module docstring)."""
     key = (replication,) if common else (point, replication)
-    return int(np.random.SeedSequence(int(root), spawn_key=key).generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return int(
+        np.random.SeedSequence(int(root), spawn_key=key).generate_state(1, np.uint64)[0]
+        >> np.uint64(1)
+    )
 
 
 # ---------------------------------------------------------------------- one run
@@ -118,7 +121,11 @@ def _set_path(data: dict, key: str, value: Any, source: str) -> None:
     parts = key.split(".")
     for part in parts[:-1]:
         if isinstance(node, list):
-            node = node[int(part)] if part.isdigit() else next(it for it in node if it.get("name") == part)
+            node = (
+                node[int(part)]
+                if part.isdigit()
+                else next(it for it in node if it.get("name") == part)
+            )
         else:
             node = node[part]
     node[parts[-1]] = "none" if value is None else value
@@ -141,8 +148,8 @@ class Plan:
     base_dir: Path | None
     parameters: list[str]
     types: dict[str, str]
-    values: list[dict[str, Any]]      # as applied to the scenario
-    columns: dict[str, list]          # as stored (one list per parameter)
+    values: list[dict[str, Any]]  # as applied to the scenario
+    columns: dict[str, list]  # as stored (one list per parameter)
     replications: int
     seed: int
     common_random_numbers: bool
@@ -183,16 +190,30 @@ class Plan:
             if cached is None or cached[0] != p:
                 cached = (p, self.params_of(p))
             values = {k: self.columns[k][p] for k in self.parameters}
-            yield RunTask(p, r, self.seed_of(p, r), cached[1], values, self.indicators, self.record, self.window)
+            yield RunTask(
+                p,
+                r,
+                self.seed_of(p, r),
+                cached[1],
+                values,
+                self.indicators,
+                self.record,
+                self.window,
+            )
 
     def manifest(self) -> dict:
         """The store's manifest (JSON-able). ``fingerprint`` covers everything that
         changes results except the number of replications (which may grow)."""
         ident = {
-            "base_scenario_sha256": self.base.digest(), "parameters": self.parameters, "types": self.types,
+            "base_scenario_sha256": self.base.digest(),
+            "parameters": self.parameters,
+            "types": self.types,
             "points": [[self.columns[k][i] for k in self.parameters] for i in range(self.n_points)],
-            "seed": self.seed, "common_random_numbers": self.common_random_numbers,
-            "indicators": list(self.indicators), "window": self.window, "record": self.record,
+            "seed": self.seed,
+            "common_random_numbers": self.common_random_numbers,
+            "indicators": list(self.indicators),
+            "window": self.window,
+            "record": self.record,
         }
         fp = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
         versions = {}
@@ -202,12 +223,20 @@ class Plan:
             except metadata.PackageNotFoundError:
                 versions[pkg] = "not installed"
         return {
-            "format": "sim-sweep/1", "name": self.name, "source": self.source, "fingerprint": fp,
-            "base_scenario": self.base.name, "base_source": self.base.source, **ident,
+            "format": "sim-sweep/1",
+            "name": self.name,
+            "source": self.source,
+            "fingerprint": fp,
+            "base_scenario": self.base.name,
+            "base_source": self.base.source,
+            **ident,
             "design": json.loads(json.dumps(self.design.spec(), default=_plain)),
             "replications": self.replications,
-            "replication_seeds": ([self.seed_of(0, r) for r in range(self.replications)]
-                                  if self.common_random_numbers else None),
+            "replication_seeds": (
+                [self.seed_of(0, r) for r in range(self.replications)]
+                if self.common_random_numbers
+                else None
+            ),
             "firms": [f.name for f in self.base.params.firms],
             "periods": int(self.base.params.market.periods),
             "customers": int(self.base.params.market.n_customers),
@@ -243,11 +272,21 @@ class Sweep:
         >>> rs.ci("share", firm="B")                          # doctest: +SKIP
     """
 
-    def __init__(self, scenario: str | Path | Scenario | ModelParams, design: Design, *,
-                 replications: int = 1, seed: int | None = None,
-                 indicators: Sequence[str] | None = None, window: int | None = None,
-                 record: str = "periods", common_random_numbers: bool = True,
-                 overrides: Sequence[str] = (), name: str | None = None, source: str = "") -> None:
+    def __init__(
+        self,
+        scenario: str | Path | Scenario | ModelParams,
+        design: Design,
+        *,
+        replications: int = 1,
+        seed: int | None = None,
+        indicators: Sequence[str] | None = None,
+        window: int | None = None,
+        record: str = "periods",
+        common_random_numbers: bool = True,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+        source: str = "",
+    ) -> None:
         self.scenario = scenario
         self.design = design
         self.replications = replications
@@ -270,8 +309,12 @@ class Sweep:
         if isinstance(sc, ModelParams):
             sc = Scenario(name="params", params=sc)
         if not isinstance(sc, Scenario):
-            raise SweepError(self.source, "scenario", type(sc).__name__,
-                             "a scenario file path, a Scenario or a ModelParams")
+            raise SweepError(
+                self.source,
+                "scenario",
+                type(sc).__name__,
+                "a scenario file path, a Scenario or a ModelParams",
+            )
         data = copy.deepcopy(sc.raw) if sc.raw else scenario_to_dict(sc)
         base_dir = Path(sc.source).parent if sc.source else None
         for ov in overrides:
@@ -300,7 +343,12 @@ class Sweep:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise SweepError("", "sweep.seed", seed, "must be a non-negative integer")
         if not isinstance(self.common_random_numbers, bool):
-            raise SweepError("", "sweep.common_random_numbers", self.common_random_numbers, "must be true or false")
+            raise SweepError(
+                "",
+                "sweep.common_random_numbers",
+                self.common_random_numbers,
+                "must be true or false",
+            )
         firm_ind, market_ind = indicator_catalogue()
         inds = DEFAULT_INDICATORS if self.indicators is None else self.indicators
         if isinstance(inds, str) or not isinstance(inds, Sequence) or not inds:
@@ -308,7 +356,9 @@ class Sweep:
         known = dict.fromkeys((*firm_ind, *market_ind))
         for k in inds:
             if k not in known:
-                raise SweepError("", "sweep.indicators", k, "unknown indicator; allowed: " + ", ".join(known))
+                raise SweepError(
+                    "", "sweep.indicators", k, "unknown indicator; allowed: " + ", ".join(known)
+                )
         if len(set(inds)) != len(inds):
             raise SweepError("", "sweep.indicators", list(inds), "names an indicator twice")
         w = self.window
@@ -317,7 +367,12 @@ class Sweep:
         if self.record not in RECORDS:
             raise SweepError("", "sweep.record", self.record, "allowed: " + ", ".join(RECORDS))
         if not isinstance(self.design, Design):
-            raise SweepError("", "design", type(self.design).__name__, "a Grid, Points, LatinHypercube or Saltelli design")
+            raise SweepError(
+                "",
+                "design",
+                type(self.design).__name__,
+                "a Grid, Points, LatinHypercube or Saltelli design",
+            )
 
         names = self.design.parameters
         src = self.source or base.source or "scenario"
@@ -338,7 +393,9 @@ class Sweep:
             try:
                 _set_path(copy.deepcopy(data), k, 0, src)
             except ScenarioError as exc:
-                raise SweepError("", f"design.parameters.{k}", None, f"not a scenario key path: {exc.allowed}") from None
+                raise SweepError(
+                    "", f"design.parameters.{k}", None, f"not a scenario key path: {exc.allowed}"
+                ) from None
         for k, r in self.design.ranges().items():
             probe = r.low + (r.high - r.low) * 0.381966 if r.high > r.low else r.low + 0.5
             if float(probe).is_integer():
@@ -349,7 +406,13 @@ class Sweep:
                 if "integer" in exc.allowed:
                     integer.add(k)
             for end, v in (("min", r.low), ("max", r.high)):
-                v = math.ceil(v) if k in integer and end == "min" else math.floor(v) if k in integer else v
+                v = (
+                    math.ceil(v)
+                    if k in integer and end == "min"
+                    else math.floor(v)
+                    if k in integer
+                    else v
+                )
                 try:
                     parse_with({k: v})
                 except ScenarioError as exc:
@@ -366,22 +429,47 @@ class Sweep:
                     try:
                         parse_with({k: v})
                     except ScenarioError as e1:
-                        raise blame(f"design.parameters.{k}", v, e1, f"; design point {i}") from None
-                raise SweepError("", f"design point {i}", pt, f"{exc.allowed} ({exc.key})") from None
+                        raise blame(
+                            f"design.parameters.{k}", v, e1, f"; design point {i}"
+                        ) from None
+                raise SweepError(
+                    "", f"design point {i}", pt, f"{exc.allowed} ({exc.key})"
+                ) from None
         types, columns = {}, {}
         for k in names:
             types[k], columns[k] = _toml_column([p[k] for p in points])
         name = self.name or f"{base.name}-sweep"
         if not name.replace("-", "").replace("_", "").isalnum():
             raise SweepError("", "sweep.name", name, "letters, digits, '-' and '_' only")
-        return Plan(name=name, source=self.source, base=base, base_data=data, base_dir=base_dir,
-                    parameters=names, types=types, values=points, columns=columns, replications=R,
-                    seed=seed, common_random_numbers=self.common_random_numbers, indicators=tuple(inds),
-                    window=w, record=self.record, design=self.design)
+        return Plan(
+            name=name,
+            source=self.source,
+            base=base,
+            base_data=data,
+            base_dir=base_dir,
+            parameters=names,
+            types=types,
+            values=points,
+            columns=columns,
+            replications=R,
+            seed=seed,
+            common_random_numbers=self.common_random_numbers,
+            indicators=tuple(inds),
+            window=w,
+            record=self.record,
+            design=self.design,
+        )
 
     # ------------------------------------------------------------------ run
-    def run(self, store: str | Path | None = None, executor: Any = None, *, progress: bool = True,
-            max_in_flight: int | None = None, plan: Plan | None = None) -> ResultSet:
+    def run(
+        self,
+        store: str | Path | None = None,
+        executor: Any = None,
+        *,
+        progress: bool = True,
+        max_in_flight: int | None = None,
+        plan: Plan | None = None,
+    ) -> ResultSet:
         """Run every (design point, replication) the store does not hold yet.
 
         Args:
@@ -408,13 +496,24 @@ class Sweep:
         with _executor(executor) as (ex, width):
             st.open(manifest)
             done = {(p, r) for p, r in st.done() if p < plan.n_points and r < plan.replications}
-            todo = ((p, r) for p in range(plan.n_points) for r in range(plan.replications) if (p, r) not in done)
+            todo = (
+                (p, r)
+                for p in range(plan.n_points)
+                for r in range(plan.replications)
+                if (p, r) not in done
+            )
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=plan.n_runs, initial=len(done), desc=plan.name, unit="run",
-                           file=sys.stderr, smoothing=0.1)
+                bar = tqdm(
+                    total=plan.n_runs,
+                    initial=len(done),
+                    desc=plan.name,
+                    unit="run",
+                    file=sys.stderr,
+                    smoothing=0.1,
+                )
 
             def store_result(key: tuple[int, int], df: pd.DataFrame) -> None:
                 st.write_run(key[0], key[1], to_table(df, manifest))
@@ -462,11 +561,15 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
         return
     if isinstance(executor, int) and not isinstance(executor, bool):
         if executor < 0:
-            raise SweepError("", "workers", executor, "must be an integer ≥ 0 (0 = run in this process)")
+            raise SweepError(
+                "", "workers", executor, "must be an integer ≥ 0 (0 = run in this process)"
+            )
         if executor == 0:
             yield None, 1
             return
-        pool = cf.ProcessPoolExecutor(executor, mp_context=pool_context(), initializer=_ignore_sigint)
+        pool = cf.ProcessPoolExecutor(
+            executor, mp_context=pool_context(), initializer=_ignore_sigint
+        )
         try:
             yield pool, 2 * executor
         finally:
@@ -479,11 +582,17 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
     if isinstance(executor, cf.Executor):
         yield executor, 2 * int(getattr(executor, "_max_workers", 4) or 4)
         return
-    raise SweepError("", "executor", type(executor).__name__,
-                     "None, a number of worker processes, a concurrent.futures.Executor or a dask.distributed Client")
+    raise SweepError(
+        "",
+        "executor",
+        type(executor).__name__,
+        "None, a number of worker processes, a concurrent.futures.Executor or a dask.distributed Client",
+    )
 
 
-def execute(tasks: Iterable[RunTask], executor: cf.Executor | None, on_result, max_in_flight: int) -> int:
+def execute(
+    tasks: Iterable[RunTask], executor: cf.Executor | None, on_result, max_in_flight: int
+) -> int:
     """Run tasks (in this process when ``executor`` is None), calling
     ``on_result((point, replication), frame)`` in this process as each finishes; at most
     ``max_in_flight`` tasks are submitted and not yet handled. Returns the number run."""
@@ -523,7 +632,9 @@ class RunFailed(RuntimeError):
 
     def __init__(self, key: tuple[int, int], exc: BaseException) -> None:
         self.key = key
-        super().__init__(f"run (design point {key[0]}, replication {key[1]}) failed: {type(exc).__name__}: {exc}")
+        super().__init__(
+            f"run (design point {key[0]}, replication {key[1]}) failed: {type(exc).__name__}: {exc}"
+        )
 
 
 def _checked(t: RunTask, fn) -> pd.DataFrame:
@@ -531,4 +642,3 @@ def _checked(t: RunTask, fn) -> pd.DataFrame:
         return fn(t)
     except Exception as exc:
         raise RunFailed((t.point, t.replication), exc) from exc
-

@@ -35,16 +35,46 @@ from .scheduled import Scheduled
 from .undercut import MatchCheapest, Undercut
 
 __all__ = [
-    "Policy", "PolicyParameterError", "OBSERVABLES", "REGISTRY", "make_policy", "strategies",
-    "Fixed", "Scheduled", "CostPlus", "Undercut", "MatchCheapest", "Satisficing", "HillClimb",
-    "EpsilonGreedy", "UCB", "BestResponse", "FullInformationBestResponse", "ComplaintInvestor",
+    "Policy",
+    "PolicyParameterError",
+    "OBSERVABLES",
+    "REGISTRY",
+    "make_policy",
+    "strategies",
+    "Fixed",
+    "Scheduled",
+    "CostPlus",
+    "Undercut",
+    "MatchCheapest",
+    "Satisficing",
+    "HillClimb",
+    "EpsilonGreedy",
+    "UCB",
+    "BestResponse",
+    "FullInformationBestResponse",
+    "ComplaintInvestor",
     "ImitateLeader",
 ]
 
 #: name -> policy class
-REGISTRY: dict[str, type[Policy]] = {cls.name: cls for cls in (
-    Fixed, Scheduled, CostPlus, Undercut, MatchCheapest, Satisficing, HillClimb, EpsilonGreedy,
-    UCB, BestResponse, FullInformationBestResponse, ComplaintInvestor, ImitateLeader)}
+REGISTRY: dict[str, type[Policy]] = {
+    cls.name: cls
+    for cls in (
+        Fixed,
+        Scheduled,
+        CostPlus,
+        Undercut,
+        MatchCheapest,
+        Satisficing,
+        HillClimb,
+        EpsilonGreedy,
+        UCB,
+        BestResponse,
+        FullInformationBestResponse,
+        ComplaintInvestor,
+        ImitateLeader,
+    )
+}
 
 
 def make_policy(spec: str | dict | Policy | None) -> Policy:
@@ -65,15 +95,19 @@ def make_policy(spec: str | dict | Policy | None) -> Policy:
         params = dict(spec)
         name = params.pop("name", None)
     else:
-        raise PolicyParameterError(f"policy {spec!r} must be a name or a table {{name = \"...\", ...}}")
+        raise PolicyParameterError(
+            f'policy {spec!r} must be a name or a table {{name = "...", ...}}'
+        )
     if name not in REGISTRY:
         raise ValueError(f"policy {name!r} unknown; allowed: {', '.join(sorted(REGISTRY))}")
     cls = REGISTRY[name]
     allowed = [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
     for key in params:
         if key not in allowed:
-            raise PolicyParameterError(f"policy {name!r} has no parameter {key!r}; parameters: "
-                                       + (", ".join(allowed) or "none"))
+            raise PolicyParameterError(
+                f"policy {name!r} has no parameter {key!r}; parameters: "
+                + (", ".join(allowed) or "none")
+            )
     return cls(**params)
 
 

@@ -21,56 +21,69 @@ def _check_grid(policy: str, grid: Any) -> dict[str, tuple] | None:
     if grid is None:
         return None
     if not isinstance(grid, dict) or not grid:
-        raise PolicyParameterError(f"policy {policy!r}: parameter grid = {grid!r} must be a table "
-                                   "{lever = [value, ...], ...}, e.g. { price = [0.8, 1.0, 1.2] }")
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter grid = {grid!r} must be a table "
+            "{lever = [value, ...], ...}, e.g. { price = [0.8, 1.0, 1.2] }"
+        )
     out = {}
     n_arms = 1
     for lever, values in grid.items():
         if lever not in LEVERS or lever in ("capacity", "promise"):
             allowed = [x for x in LEVERS if x not in ("capacity", "promise")]
-            raise PolicyParameterError(f"policy {policy!r}: grid.{lever}: lever unknown; allowed: "
-                                       + ", ".join(allowed))
+            raise PolicyParameterError(
+                f"policy {policy!r}: grid.{lever}: lever unknown; allowed: " + ", ".join(allowed)
+            )
         if not isinstance(values, (list, tuple)) or not values:
-            raise PolicyParameterError(f"policy {policy!r}: grid.{lever} = {values!r} must be a non-empty "
-                                       "list of values")
+            raise PolicyParameterError(
+                f"policy {policy!r}: grid.{lever} = {values!r} must be a non-empty list of values"
+            )
         for v in values:
             if lever == "loyalty":
                 if not isinstance(v, bool):
-                    raise PolicyParameterError(f"policy {policy!r}: grid.loyalty value {v!r} must be true "
-                                               "or false")
+                    raise PolicyParameterError(
+                        f"policy {policy!r}: grid.loyalty value {v!r} must be true or false"
+                    )
             else:
                 lo, hi = lever_bounds(lever)
                 check_number(policy, f"grid.{lever} value", v, lo, hi)
         out[lever] = tuple(values)
         n_arms *= len(values)
     if n_arms > 1000:
-        raise PolicyParameterError(f"policy {policy!r}: parameter grid has {n_arms} settings; at most "
-                                   "1000 are allowed")
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter grid has {n_arms} settings; at most 1000 are allowed"
+        )
     return out
 
 
 class _Bandit(Policy):
     """Shared machinery: arms, reward estimates, bookkeeping."""
 
-    def __init__(self, grid: dict[str, list] | None = None, step_size: float | None = None,
-                 *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        grid: dict[str, list] | None = None,
+        step_size: float | None = None,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(decide_every=decide_every)
         self.grid = grid
         self._grid = _check_grid(self.name, grid)
-        self.step_size = check_number(self.name, "step_size", step_size, 0.0, 1.0, lo_open=True,
-                                      allow_none=True)
+        self.step_size = check_number(
+            self.name, "step_size", step_size, 0.0, 1.0, lo_open=True, allow_none=True
+        )
 
     def reset(self) -> None:
         super().reset()
         self.arms_: list[dict[str, Any]] | None = None
-        self.values_: np.ndarray | None = None   # estimated mean profit of each arm
-        self.counts_: np.ndarray | None = None   # times each arm was played
+        self.values_: np.ndarray | None = None  # estimated mean profit of each arm
+        self.counts_: np.ndarray | None = None  # times each arm was played
         self.current_: int | None = None
         self.rewards_: list[float] = []
 
     def _make_arms(self, levers: dict) -> list[dict[str, Any]]:
-        grid = self._grid or {"price": tuple(round(float(levers["price"]) * m, 6)
-                                             for m in DEFAULT_PRICE_STEPS)}
+        grid = self._grid or {
+            "price": tuple(round(float(levers["price"]) * m, 6) for m in DEFAULT_PRICE_STEPS)
+        }
         keys = list(grid)
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
@@ -131,14 +144,24 @@ class EpsilonGreedy(_Bandit):
     name = "epsilon_greedy"
     classifier = {"observes": ("own",), "levers": ("price", "any"), "stochastic": True}
 
-    def __init__(self, grid: dict[str, list] | None = None, epsilon: float = 0.1,
-                 step_size: float | None = None, *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        grid: dict[str, list] | None = None,
+        epsilon: float = 0.1,
+        step_size: float | None = None,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(grid, step_size, decide_every=decide_every)
         self.epsilon = check_number(self.name, "epsilon", epsilon, 0.0, 1.0)
 
     def get_params(self) -> dict[str, Any]:
-        return {"grid": self.grid, "epsilon": self.epsilon, "step_size": self.step_size,
-                "decide_every": self.decide_every}
+        return {
+            "grid": self.grid,
+            "epsilon": self.epsilon,
+            "step_size": self.step_size,
+            "decide_every": self.decide_every,
+        }
 
     def select(self) -> int:
         if self.epsilon > 0 and self.rng.random() < self.epsilon:
@@ -173,14 +196,24 @@ class UCB(_Bandit):
     name = "ucb"
     classifier = {"observes": ("own",), "levers": ("price", "any"), "stochastic": False}
 
-    def __init__(self, grid: dict[str, list] | None = None, c: float = 1.0,
-                 step_size: float | None = None, *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        grid: dict[str, list] | None = None,
+        c: float = 1.0,
+        step_size: float | None = None,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(grid, step_size, decide_every=decide_every)
         self.c = check_number(self.name, "c", c, 0.0, 100.0)
 
     def get_params(self) -> dict[str, Any]:
-        return {"grid": self.grid, "c": self.c, "step_size": self.step_size,
-                "decide_every": self.decide_every}
+        return {
+            "grid": self.grid,
+            "c": self.c,
+            "step_size": self.step_size,
+            "decide_every": self.decide_every,
+        }
 
     def select(self) -> int:
         t = max(int(self.counts_.sum()), 1)

@@ -25,8 +25,18 @@ import numpy as np
 from ..agents import LEVERS
 from ..params import FirmParams
 
-__all__ = ["Policy", "PolicyParameterError", "OBSERVABLES", "lever_bounds", "clip_lever",
-           "check_number", "check_int", "check_levers", "unit_cost_per_unit", "SEARCHABLE_LEVERS"]
+__all__ = [
+    "Policy",
+    "PolicyParameterError",
+    "OBSERVABLES",
+    "lever_bounds",
+    "clip_lever",
+    "check_number",
+    "check_int",
+    "check_levers",
+    "unit_cost_per_unit",
+    "SEARCHABLE_LEVERS",
+]
 
 #: what a policy may look at (values of ``classifier["observes"]``)
 OBSERVABLES = ("own", "survey", "rival_prices", "rival_shares", "full_information")
@@ -38,39 +48,65 @@ class PolicyParameterError(ValueError, TypeError):
 
 
 # ---------------------------------------------------------------- parameter checks
-def check_number(policy: str, name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 *, lo_open: bool = False, allow_none: bool = False) -> float | None:
+def check_number(
+    policy: str,
+    name: str,
+    value: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    allow_none: bool = False,
+) -> float | None:
     """``value`` as a float in [lo, hi] (or (lo, hi] with ``lo_open``), else a clear error."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise PolicyParameterError(f"policy {policy!r}: parameter {name} = {value!r} must be a number"
-                                   + _range(lo, hi, lo_open))
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter {name} = {value!r} must be a number"
+            + _range(lo, hi, lo_open)
+        )
     v = float(value)
-    if not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo)) \
-            or (hi is not None and v > hi):
-        raise PolicyParameterError(f"policy {policy!r}: parameter {name} = {value!r} must lie in"
-                                   + _range(lo, hi, lo_open, bare=True))
+    if (
+        not math.isfinite(v)
+        or (lo is not None and (v <= lo if lo_open else v < lo))
+        or (hi is not None and v > hi)
+    ):
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter {name} = {value!r} must lie in"
+            + _range(lo, hi, lo_open, bare=True)
+        )
     return v
 
 
 def check_int(policy: str, name: str, value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise PolicyParameterError(f"policy {policy!r}: parameter {name} = {value!r} must be an "
-                                   f"integer in [{lo}, {hi}]")
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter {name} = {value!r} must be an integer in [{lo}, {hi}]"
+        )
     return int(value)
 
 
-def check_levers(policy: str, name: str, value: Any, allowed: tuple[str, ...] = LEVERS) -> tuple[str, ...]:
+def check_levers(
+    policy: str, name: str, value: Any, allowed: tuple[str, ...] = LEVERS
+) -> tuple[str, ...]:
     """A lever name or a list of lever names, each in ``allowed``."""
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or not items or not all(isinstance(x, str) for x in items):
-        raise PolicyParameterError(f"policy {policy!r}: parameter {name} = {value!r} must be a lever "
-                                   f"name or a list of them; allowed: {', '.join(allowed)}")
+    if (
+        not isinstance(items, (list, tuple))
+        or not items
+        or not all(isinstance(x, str) for x in items)
+    ):
+        raise PolicyParameterError(
+            f"policy {policy!r}: parameter {name} = {value!r} must be a lever "
+            f"name or a list of them; allowed: {', '.join(allowed)}"
+        )
     for x in items:
         if x not in allowed:
-            raise PolicyParameterError(f"policy {policy!r}: parameter {name} = {value!r}: lever {x!r} "
-                                       f"unknown; allowed: {', '.join(allowed)}")
+            raise PolicyParameterError(
+                f"policy {policy!r}: parameter {name} = {value!r}: lever {x!r} "
+                f"unknown; allowed: {', '.join(allowed)}"
+            )
     return tuple(items)
 
 
@@ -84,9 +120,21 @@ def _range(lo, hi, lo_open=False, bare=False) -> str:
 
 # ---------------------------------------------------------------- lever helpers
 #: levers that a search rule (hill climbing, satisficing) may move by small steps
-SEARCHABLE_LEVERS = ("price", "quality", "service", "brand", "effort", "complaint_ease",
-                     "resolve_share", "resolve_speed", "marketing", "switching_cost",
-                     "loyalty_discount", "referral_reward", "winback")
+SEARCHABLE_LEVERS = (
+    "price",
+    "quality",
+    "service",
+    "brand",
+    "effort",
+    "complaint_ease",
+    "resolve_share",
+    "resolve_speed",
+    "marketing",
+    "switching_cost",
+    "loyalty_discount",
+    "referral_reward",
+    "winback",
+)
 
 
 def lever_bounds(lever: str) -> tuple[float, float]:
@@ -113,10 +161,15 @@ def unit_cost_per_unit(own_rows: list[dict], levers: dict) -> float:
     / units over ``own_rows``; from the levers (one unit per purchase) before any sale."""
     units = sum(float(r.get("units", 0.0)) for r in own_rows)
     if units > 0:
-        cost = sum(float(r.get("cost_variable", 0.0)) + float(r.get("cost_service", 0.0)) for r in own_rows)
+        cost = sum(
+            float(r.get("cost_variable", 0.0)) + float(r.get("cost_service", 0.0)) for r in own_rows
+        )
         return cost / units
-    return float(levers["unit_cost"]) + float(levers["service_cost"]) * float(levers["service"]) \
+    return (
+        float(levers["unit_cost"])
+        + float(levers["service_cost"]) * float(levers["service"])
         + float(levers["serve_cost"])
+    )
 
 
 # ---------------------------------------------------------------- the base class
@@ -138,8 +191,13 @@ class Policy:
     """
 
     name = "base"
-    classifier: dict[str, Any] = {"observes": (), "levers": (), "stochastic": False,
-                                  "observes_rival_shares": False, "full_information": False}
+    classifier: dict[str, Any] = {
+        "observes": (),
+        "levers": (),
+        "stochastic": False,
+        "observes_rival_shares": False,
+        "full_information": False,
+    }
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -193,8 +251,10 @@ class Policy:
     @property
     def rng(self) -> np.random.Generator:
         if getattr(self, "rng_", None) is None:
-            raise RuntimeError(f"policy {self.name!r} is stochastic: call bind(rng, firm) first "
-                               "(the model does this when it is built)")
+            raise RuntimeError(
+                f"policy {self.name!r} is stochastic: call bind(rng, firm) first "
+                "(the model does this when it is built)"
+            )
         return self.rng_
 
     # ---------------------------------------------------------------- deciding

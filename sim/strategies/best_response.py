@@ -12,8 +12,9 @@ from .base import Policy, PolicyParameterError, check_number
 __all__ = ["BestResponse", "FullInformationBestResponse", "logit_best_response"]
 
 
-def logit_best_response(odds_now: float, price_now: float, alpha: float, cost_per_purchase: float,
-                        quantity: float = 1.0) -> float:
+def logit_best_response(
+    odds_now: float, price_now: float, alpha: float, cost_per_purchase: float, quantity: float = 1.0
+) -> float:
     """Best price against a homogeneous logit demand with the rivals' prices fixed.
 
     The firm's odds of being chosen (against every other option) are ``odds_now`` at
@@ -78,15 +79,25 @@ class BestResponse(Policy):
     name = "best_response"
     classifier = {"observes": ("own", "rival_prices"), "levers": ("price",), "stochastic": True}
 
-    def __init__(self, price_coefficient: float = 3.0, learn: bool = True, prior_weight: float = 5.0,
-                 outside_share: float = 0.1, max_change: float = 0.1, explore: float = 0.02,
-                 *, decide_every: int = 2) -> None:
+    def __init__(
+        self,
+        price_coefficient: float = 3.0,
+        learn: bool = True,
+        prior_weight: float = 5.0,
+        outside_share: float = 0.1,
+        max_change: float = 0.1,
+        explore: float = 0.02,
+        *,
+        decide_every: int = 2,
+    ) -> None:
         super().__init__(decide_every=decide_every)
-        self.price_coefficient = check_number(self.name, "price_coefficient", price_coefficient, 0.0, 50.0,
-                                              lo_open=True)
+        self.price_coefficient = check_number(
+            self.name, "price_coefficient", price_coefficient, 0.0, 50.0, lo_open=True
+        )
         if not isinstance(learn, bool):
-            raise PolicyParameterError(f"policy 'best_response': parameter learn = {learn!r} must be true "
-                                       "or false")
+            raise PolicyParameterError(
+                f"policy 'best_response': parameter learn = {learn!r} must be true or false"
+            )
         self.learn = learn
         self.prior_weight = check_number(self.name, "prior_weight", prior_weight, 0.0, 1000.0)
         self.outside_share = check_number(self.name, "outside_share", outside_share, 0.0, 0.95)
@@ -117,7 +128,11 @@ class BestResponse(Policy):
     def rule(self, firm, observation: dict) -> dict:
         lv = observation["levers"]
         price = float(lv["price"])
-        rivals = [float(r["price"]) for r in observation.get("rivals", {}).values() if r.get("active", True)]
+        rivals = [
+            float(r["price"])
+            for r in observation.get("rivals", {}).values()
+            if r.get("active", True)
+        ]
         rbar = float(np.mean(rivals)) if rivals else price
         rows = observation.get("window") or []
         buyers = self.total(observation, "buyers")
@@ -131,11 +146,17 @@ class BestResponse(Policy):
         self.alpha_ = self.estimate_alpha()
         q = units / buyers if buyers > 0 else 1.0
         if buyers > 0:
-            cost = (self.total(observation, "cost_variable") + self.total(observation, "cost_service")
-                    + self.total(observation, "cost_complaints")) / buyers
+            cost = (
+                self.total(observation, "cost_variable")
+                + self.total(observation, "cost_service")
+                + self.total(observation, "cost_complaints")
+            ) / buyers
         else:
-            cost = float(lv["unit_cost"]) * q + float(lv["service_cost"]) * float(lv["service"]) \
+            cost = (
+                float(lv["unit_cost"]) * q
+                + float(lv["service_cost"]) * float(lv["service"])
                 + float(lv["serve_cost"])
+            )
         # odds now: the window's, moved by the price change since (rivals held fixed)
         odds = math.exp(y - self.alpha_ * (price - p_win))
         target = logit_best_response(odds, price, self.alpha_, cost, q)
@@ -184,8 +205,10 @@ class FullInformationBestResponse(Policy):
             self.reset()
         model = observation.get("model")
         if model is None:
-            raise RuntimeError("policy 'best_response_full' needs the model in its observation "
-                               "(classifier full_information)")
+            raise RuntimeError(
+                "policy 'best_response_full' needs the model in its observation "
+                "(classifier full_information)"
+            )
         if not firm.active or (int(observation["period"]) - 1) % self.decide_every:
             return {}
         return self.rule(firm, observation)

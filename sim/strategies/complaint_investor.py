@@ -53,26 +53,43 @@ class ComplaintInvestor(Policy):
     """
 
     name = "complaint_investor"
-    classifier = {"observes": ("own",), "levers": ("resolve_share", "resolve_speed", "complaint_ease"),
-                  "stochastic": False}
+    classifier = {
+        "observes": ("own",),
+        "levers": ("resolve_share", "resolve_speed", "complaint_ease"),
+        "stochastic": False,
+    }
 
-    def __init__(self, levers: list[str] | tuple[str, ...] = ("resolve_share", "resolve_speed", "complaint_ease"),
-                 step: float = 0.1, tolerance: float = 0.25, memory: float = 0.3,
-                 target_churn: float | None = None, relax_after: int = 0, max_level: float = 1.0,
-                 min_level: float = 0.0, invite_above: float = 0.5, *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        levers: list[str] | tuple[str, ...] = ("resolve_share", "resolve_speed", "complaint_ease"),
+        step: float = 0.1,
+        tolerance: float = 0.25,
+        memory: float = 0.3,
+        target_churn: float | None = None,
+        relax_after: int = 0,
+        max_level: float = 1.0,
+        min_level: float = 0.0,
+        invite_above: float = 0.5,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(decide_every=decide_every)
         self.levers = check_levers(self.name, "levers", levers, _HANDLING)
         self.step = check_number(self.name, "step", step, 0.0, 1.0, lo_open=True)
         self.tolerance = check_number(self.name, "tolerance", tolerance, 0.0, 10.0)
         self.memory = check_number(self.name, "memory", memory, 0.0, 1.0, lo_open=True)
-        self.target_churn = check_number(self.name, "target_churn", target_churn, 0.0, 1.0, allow_none=True)
+        self.target_churn = check_number(
+            self.name, "target_churn", target_churn, 0.0, 1.0, allow_none=True
+        )
         self.relax_after = check_int(self.name, "relax_after", relax_after, 0, 1000)
         self.max_level = check_number(self.name, "max_level", max_level, 0.0, 1.0)
         self.min_level = check_number(self.name, "min_level", min_level, 0.0, 1.0)
         self.invite_above = check_number(self.name, "invite_above", invite_above, 0.0, 1.0)
         if self.min_level > self.max_level:
-            raise PolicyParameterError(f"policy 'complaint_investor': min_level = {min_level!r} must not "
-                                       f"exceed max_level = {max_level!r}")
+            raise PolicyParameterError(
+                f"policy 'complaint_investor': min_level = {min_level!r} must not "
+                f"exceed max_level = {max_level!r}"
+            )
 
     def reset(self) -> None:
         super().reset()
@@ -99,8 +116,9 @@ class ComplaintInvestor(Policy):
         else:
             if self.rebase_complaints_:
                 self.complaint_ref_ = compl
-            rising = (churn > self.churn_ref_ * (1.0 + self.tolerance)
-                      or compl > self.complaint_ref_ * (1.0 + self.tolerance))
+            rising = churn > self.churn_ref_ * (
+                1.0 + self.tolerance
+            ) or compl > self.complaint_ref_ * (1.0 + self.tolerance)
         if self.target_churn is not None and churn > self.target_churn:
             rising = True
         self.rebase_complaints_ = False
@@ -127,5 +145,7 @@ class ComplaintInvestor(Policy):
         m = self.memory
         self.churn_ref_ = (1 - m) * self.churn_ref_ + m * churn
         self.complaint_ref_ = (1 - m) * self.complaint_ref_ + m * compl
-        self.log_.append({"churn": churn, "complaints": compl, "invested": rising, "changes": dict(out)})
+        self.log_.append(
+            {"churn": churn, "complaints": compl, "invested": rising, "changes": dict(out)}
+        )
         return out

@@ -37,12 +37,15 @@ class CostPlus(Policy):
     name = "cost_plus"
     classifier = {"observes": ("own",), "levers": ("price",), "stochastic": False}
 
-    def __init__(self, markup: float = 0.3, basis: str = "variable", *, decide_every: int = 3) -> None:
+    def __init__(
+        self, markup: float = 0.3, basis: str = "variable", *, decide_every: int = 3
+    ) -> None:
         super().__init__(decide_every=decide_every)
         self.markup = check_number(self.name, "markup", markup, 0.0, 10.0)
         if basis not in _BASES:
-            raise PolicyParameterError(f"policy 'cost_plus': parameter basis = {basis!r}: allowed: "
-                                       + ", ".join(_BASES))
+            raise PolicyParameterError(
+                f"policy 'cost_plus': parameter basis = {basis!r}: allowed: " + ", ".join(_BASES)
+            )
         self.basis = basis
 
     def cost_per_unit(self, observation: dict) -> float:

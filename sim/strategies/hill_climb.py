@@ -44,25 +44,38 @@ class HillClimb(Policy):
     name = "hill_climb"
     classifier = {"observes": ("own",), "levers": ("price", "any"), "stochastic": False}
 
-    def __init__(self, lever: str = "price", step: float = 0.05, min_step: float = 0.01,
-                 shrink: float = 0.5, direction: int = 1, lower: float | None = None,
-                 upper: float | None = None, *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        lever: str = "price",
+        step: float = 0.05,
+        min_step: float = 0.01,
+        shrink: float = 0.5,
+        direction: int = 1,
+        lower: float | None = None,
+        upper: float | None = None,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(decide_every=decide_every)
         if not isinstance(lever, str):
-            raise PolicyParameterError(f"policy 'hill_climb': parameter lever = {lever!r} must be one "
-                                       "lever name")
+            raise PolicyParameterError(
+                f"policy 'hill_climb': parameter lever = {lever!r} must be one lever name"
+            )
         self.lever = check_levers(self.name, "lever", lever, SEARCHABLE_LEVERS)[0]
         self.step = check_number(self.name, "step", step, 0.0, 10.0, lo_open=True)
         self.min_step = check_number(self.name, "min_step", min_step, 0.0, self.step, lo_open=True)
         self.shrink = check_number(self.name, "shrink", shrink, 0.0, 1.0, lo_open=True)
         if direction not in (1, -1) or isinstance(direction, bool):
-            raise PolicyParameterError(f"policy 'hill_climb': parameter direction = {direction!r} must be "
-                                       "1 or -1")
+            raise PolicyParameterError(
+                f"policy 'hill_climb': parameter direction = {direction!r} must be 1 or -1"
+            )
         self.direction = int(direction)
         self.lower = check_number(self.name, "lower", lower, allow_none=True)
         self.upper = check_number(self.name, "upper", upper, allow_none=True)
         if self.lower is not None and self.upper is not None and self.lower >= self.upper:
-            raise PolicyParameterError(f"policy 'hill_climb': lower = {lower!r} must be below upper = {upper!r}")
+            raise PolicyParameterError(
+                f"policy 'hill_climb': lower = {lower!r} must be below upper = {upper!r}"
+            )
 
     def reset(self) -> None:
         super().reset()

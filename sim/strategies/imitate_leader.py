@@ -29,8 +29,11 @@ class ImitateLeader(Policy):
     """
 
     name = "imitate_leader"
-    classifier = {"observes": ("own", "rival_prices", "rival_shares"), "levers": ("price",),
-                  "stochastic": False}
+    classifier = {
+        "observes": ("own", "rival_prices", "rival_shares"),
+        "levers": ("price",),
+        "stochastic": False,
+    }
 
     def __init__(self, rate: float = 0.5, min_lead: float = 0.02, *, decide_every: int = 1) -> None:
         super().__init__(decide_every=decide_every)
@@ -39,8 +42,11 @@ class ImitateLeader(Policy):
 
     def rule(self, firm, observation: dict) -> dict:
         own_share = float((observation.get("own") or {}).get("share", 0.0))
-        rivals = [(float(r.get("share", 0.0)), float(r["price"]))
-                  for r in observation.get("rivals", {}).values() if r.get("active", True) and "share" in r]
+        rivals = [
+            (float(r.get("share", 0.0)), float(r["price"]))
+            for r in observation.get("rivals", {}).values()
+            if r.get("active", True) and "share" in r
+        ]
         if not rivals:
             return {}
         share, price = max(rivals, key=lambda x: x[0])

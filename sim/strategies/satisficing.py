@@ -41,11 +41,19 @@ class Satisficing(Policy):
     name = "satisficing"
     classifier = {"observes": ("own",), "levers": ("price", "any"), "stochastic": True}
 
-    def __init__(self, aspiration: float | None = None, adapt: float = 0.1,
-                 levers: list[str] | tuple[str, ...] = ("price",), step: float = 0.05,
-                 *, decide_every: int = 3) -> None:
+    def __init__(
+        self,
+        aspiration: float | None = None,
+        adapt: float = 0.1,
+        levers: list[str] | tuple[str, ...] = ("price",),
+        step: float = 0.05,
+        *,
+        decide_every: int = 3,
+    ) -> None:
         super().__init__(decide_every=decide_every)
-        self.aspiration = check_number(self.name, "aspiration", aspiration, None, None, allow_none=True)
+        self.aspiration = check_number(
+            self.name, "aspiration", aspiration, None, None, allow_none=True
+        )
         self.adapt = check_number(self.name, "adapt", adapt, 0.0, 1.0)
         self.levers = check_levers(self.name, "levers", levers, SEARCHABLE_LEVERS)
         self.step = check_number(self.name, "step", step, 0.0, 1.0, lo_open=True)
@@ -53,7 +61,7 @@ class Satisficing(Policy):
     def reset(self) -> None:
         super().reset()
         self.aspiration_ = self.aspiration
-        self.trial_: tuple[str, float, float] | None = None   # (lever, delta, profit before)
+        self.trial_: tuple[str, float, float] | None = None  # (lever, delta, profit before)
         self.last_good_move_: tuple[str, float] | None = None
 
     def rule(self, firm, observation: dict) -> dict:

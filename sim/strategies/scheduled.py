@@ -36,27 +36,38 @@ class Scheduled(Policy):
         entries = []
         if plan is not None:
             if not isinstance(plan, (list, tuple)):
-                raise PolicyParameterError(f"policy 'scheduled': parameter plan = {plan!r} must be a list "
-                                           "of tables {period = t, lever = value, ...}")
+                raise PolicyParameterError(
+                    f"policy 'scheduled': parameter plan = {plan!r} must be a list "
+                    "of tables {period = t, lever = value, ...}"
+                )
             for i, e in enumerate(plan):
                 if not isinstance(e, dict) or "period" not in e:
-                    raise PolicyParameterError(f"policy 'scheduled': plan[{i}] = {e!r} must be a table "
-                                               "with a period and at least one lever")
+                    raise PolicyParameterError(
+                        f"policy 'scheduled': plan[{i}] = {e!r} must be a table "
+                        "with a period and at least one lever"
+                    )
                 t = e["period"]
                 if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-                    raise PolicyParameterError(f"policy 'scheduled': plan[{i}].period = {t!r} must be an "
-                                               "integer ≥ 1")
+                    raise PolicyParameterError(
+                        f"policy 'scheduled': plan[{i}].period = {t!r} must be an integer ≥ 1"
+                    )
                 levers = {k: v for k, v in e.items() if k != "period"}
                 if not levers:
-                    raise PolicyParameterError(f"policy 'scheduled': plan[{i}] = {e!r} sets no lever")
+                    raise PolicyParameterError(
+                        f"policy 'scheduled': plan[{i}] = {e!r} sets no lever"
+                    )
                 for k, v in levers.items():
                     if k not in LEVERS:
-                        raise PolicyParameterError(f"policy 'scheduled': plan[{i}].{k}: lever unknown; "
-                                                   f"allowed: {', '.join(LEVERS)}")
+                        raise PolicyParameterError(
+                            f"policy 'scheduled': plan[{i}].{k}: lever unknown; "
+                            f"allowed: {', '.join(LEVERS)}"
+                        )
                     if k == "loyalty":
                         if not isinstance(v, bool):
-                            raise PolicyParameterError(f"policy 'scheduled': plan[{i}].loyalty = {v!r} "
-                                                       "must be true or false")
+                            raise PolicyParameterError(
+                                f"policy 'scheduled': plan[{i}].loyalty = {v!r} "
+                                "must be true or false"
+                            )
                     elif not (k in ("capacity", "promise") and v is None):
                         lo, hi = lever_bounds(k)
                         check_number("scheduled", f"plan[{i}].{k}", v, lo, hi)

@@ -32,13 +32,20 @@ class Undercut(Policy):
     name = "undercut"
     classifier = {"observes": ("own", "rival_prices"), "levers": ("price",), "stochastic": False}
 
-    def __init__(self, undercut: float = 0.05, floor_markup: float = 0.0, max_price: float | None = None,
-                 *, decide_every: int = 1) -> None:
+    def __init__(
+        self,
+        undercut: float = 0.05,
+        floor_markup: float = 0.0,
+        max_price: float | None = None,
+        *,
+        decide_every: int = 1,
+    ) -> None:
         super().__init__(decide_every=decide_every)
         self.undercut = check_number(self.name, "undercut", undercut, 0.0, 0.5)
         self.floor_markup = check_number(self.name, "floor_markup", floor_markup, 0.0, 10.0)
-        self.max_price = check_number(self.name, "max_price", max_price, 0.0, 1e9, lo_open=True,
-                                      allow_none=True)
+        self.max_price = check_number(
+            self.name, "max_price", max_price, 0.0, 1e9, lo_open=True, allow_none=True
+        )
 
     def reset(self) -> None:
         super().reset()
@@ -49,7 +56,11 @@ class Undercut(Policy):
         price = float(lv["price"])
         if self.ceiling_ is None:
             self.ceiling_ = price
-        rivals = [float(r["price"]) for r in observation.get("rivals", {}).values() if r.get("active", True)]
+        rivals = [
+            float(r["price"])
+            for r in observation.get("rivals", {}).values()
+            if r.get("active", True)
+        ]
         if not rivals:
             return {}
         floor = (1.0 + self.floor_markup) * unit_cost_per_unit(observation.get("window") or [], lv)
@@ -73,6 +84,12 @@ class MatchCheapest(Undercut):
     name = "match"
     classifier = {"observes": ("own", "rival_prices"), "levers": ("price",), "stochastic": False}
 
-    def __init__(self, undercut: float = 0.0, floor_markup: float = 0.0, max_price: float | None = None,
-                 *, decide_every: int = 1) -> None:
+    def __init__(
+        self,
+        undercut: float = 0.0,
+        floor_markup: float = 0.0,
+        max_price: float | None = None,
+        *,
+        decide_every: int = 1,
+    ) -> None:
         super().__init__(undercut, floor_markup, max_price, decide_every=decide_every)
