@@ -400,13 +400,13 @@ class Calibration:
         t["used"] = ~t["kpi"].isin(hold) & (t["weight"] > 0)
         t["scale"] = target_scale(t)
         n_fit = int(t["used"].sum())
-        if n_fit <= len(free):
+        if n_fit < len(free):
             raise CalibrationError(
                 tsrc,
                 "targets",
                 n_fit,
-                f"not identifiable: {len(free)} free parameters need more fitted target "
-                f"values than that ({n_fit} after hold-out and zero weights)",
+                f"not identifiable: {len(free)} free parameters need at least as many "
+                f"fitted target values ({n_fit} after hold-out and zero weights)",
             )
         name = self.name or f"{base.name}-calibration"
         seeds = tuple(replication_seed(seed, 0, r) for r in range(self.replications))

@@ -70,6 +70,7 @@ class CalibrationResult:
     draws: pd.DataFrame  # the parameter values of each draw
     warnings: list[str] = field(default_factory=list)
     runs: int = 0
+    resumed: dict[str, int] = field(default_factory=dict)
     wall_seconds: dict[str, float] = field(default_factory=dict)
     folder: Path | None = None
 
@@ -109,7 +110,7 @@ def _sampler(plan: CalibrationPlan):
 
 
 def optimise(
-    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool
+    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool, resumed: dict
 ) -> tuple[dict[str, float], pd.DataFrame, int]:
     """Run (or resume) the Optuna study; returns the best parameters, the trials table and
     the number of simulations run now."""
@@ -133,6 +134,7 @@ def optimise(
     }
     total = plan.options["trials"]
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    resumed["trials"] = done
     bar = _bar(progress, total, f"{plan.name}: point estimate", "trial", min(done, total))
     runs = 0
     sim = plan.simulator
@@ -208,7 +210,7 @@ class _AbcDistance:
 
 
 def posterior(
-    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool
+    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool, resumed: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Run (or resume) ABC-SMC; returns the last population (parameters + weight), the
     generations table and the number of simulations run now."""
@@ -237,18 +239,19 @@ def posterior(
     db_file = state / "abc.db"
     db = f"sqlite:///{db_file}"
     obs = {"s": plan.observed[plan.fit_mask]}
-    resumed = False
+    loaded = False
     if db_file.exists():
         h = pyabc.History(db)
         if len(h.all_runs()) > 0:
             abc.load(db, 1)
-            resumed = True
-    if not resumed:
+            loaded = True
+    if not loaded:
         np.random.seed(plan.seed % 2**32)  # noqa: NPY002 (pyabc draws from the global generator)
         abc.new(db, obs)
     history = abc.history
     target = plan.options["populations"]
     start = history.max_t + 1
+    resumed["generations"] = start
     before = int(history.total_nr_simulations) if start > 0 else 0
     last = history.get_all_populations()
     if start > 0 and float(last["epsilon"].iloc[-1]) <= plan.options["min_epsilon"]:
@@ -369,17 +372,18 @@ def fit(plan: CalibrationPlan, root: Path, executor: Any = None, *, progress: bo
     post = pd.DataFrame()
     gens = pd.DataFrame()
     runs = 0
+    resumed: dict[str, int] = {}
     wall: dict[str, float] = {}
     with _executor(executor) as (ex, width):
         width = max(1, width // 2) if ex is not None else 1
         if plan.method in ("optimize", "both"):
             t0 = time.perf_counter()
-            point, trials, n = optimise(plan, state, ex, width, progress)
+            point, trials, n = optimise(plan, state, ex, width, progress, resumed)
             runs += n
             wall["point_estimate"] = time.perf_counter() - t0
         if plan.method in ("abc", "both"):
             t0 = time.perf_counter()
-            post, gens, n = posterior(plan, state, ex, 2 * width, progress)
+            post, gens, n = posterior(plan, state, ex, 2 * width, progress, resumed)
             runs += n
             wall["posterior"] = time.perf_counter() - t0
         if not point:
@@ -430,5 +434,6 @@ def fit(plan: CalibrationPlan, root: Path, executor: Any = None, *, progress: bo
         draws=draws,
         warnings=identifiability(plan, post),
         runs=runs,
+        resumed=resumed,
         wall_seconds=wall,
     )

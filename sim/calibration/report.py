@@ -228,6 +228,7 @@ def write_outputs(plan: CalibrationPlan, result, root: Path, *, plots: bool = Tr
             "point_estimate": result.point,
             "warnings": result.warnings,
             "runs": result.runs,
+            "resumed_from": result.resumed,
             "wall_seconds": {k: round(v, 2) for k, v in result.wall_seconds.items()},
             "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "versions": _versions(),
