@@ -129,8 +129,9 @@ class MarketModel(mesa.Model):
         params: the full parameter set (a :class:`~sim.params.ModelParams`); copied and
             validated (:func:`sim.validation.validate_params`).
         seed: overrides ``params.seed``.
-        stages: extra stages (:class:`~sim.stages.Stage`) added to the built-in schedule,
-            each placed by its own ``after``/``before``.
+        stages: a whole :class:`~sim.stages.Schedule` to run instead of the built-in one
+            (see :func:`default_stages`), or extra stages (:class:`~sim.stages.Stage`)
+            added to the built-in schedule, each placed by its own ``after``/``before``.
 
     Attributes:
         pop: customer state as numpy columns (:class:`~sim.population.Population`).
@@ -158,7 +159,7 @@ class MarketModel(mesa.Model):
         params: ModelParams | None = None,
         *,
         seed: int | None = None,
-        stages: list[Stage] | tuple[Stage, ...] = (),
+        stages: Schedule | list[Stage] | tuple[Stage, ...] = (),
     ) -> None:
         params = copy.deepcopy(params) if params is not None else ModelParams()
         if seed is not None:
@@ -172,9 +173,12 @@ class MarketModel(mesa.Model):
         self.streams = {
             name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)
         }
-        self.stages = default_stages()
-        for st in stages:
-            self.stages.add(st)
+        if isinstance(stages, Schedule):
+            self.stages = Schedule(stages)
+        else:
+            self.stages = default_stages()
+            for st in stages:
+                self.stages.add(st)
         self.period = 0
         self._build()
         self._init_market()

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from sim import MarketModel
 from sim.scenario import load_scenario
+from sim.stages import Stage
 
 __all__ = ["CASES", "SEEDS", "FIXTURE", "fingerprint", "run_case", "record"]
 
@@ -44,11 +46,25 @@ CASES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def run_case(name: str, seed: int) -> dict[str, pd.DataFrame]:
-    """Run one guard case and return its output tables."""
+def run_case(
+    name: str,
+    seed: int,
+    stages: Sequence[Stage] = (),
+    edit: Callable[[MarketModel], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run one guard case and return its output tables.
+
+    Args:
+        name: a key of :data:`CASES`.
+        seed: the run seed.
+        stages: extra stages for the model.
+        edit: called with the model before it runs (e.g. to edit its schedule).
+    """
     file, overrides = CASES[name]
     sc = load_scenario(ROOT / "scenarios" / file, [*_SMALL, *overrides])
-    m = MarketModel(sc.params, seed=seed)
+    m = MarketModel(sc.params, seed=seed, stages=stages)
+    if edit is not None:
+        edit(m)
     m.run(int(sc.params.market.periods))
     return {
         "firms": m.firm_frame(),
