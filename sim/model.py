@@ -58,7 +58,7 @@ from .population import CUSTOMER, VIA_INITIAL, VIA_NAMES, Population
 from .recorder import Recorder
 from .referrals import ReferralStage
 from .satisfaction import MemoryStage, TransactionStage
-from .stages import PeriodState, Schedule, Stage, stage_stream
+from .stages import PeriodState, Schedule, Stage, configure, stage_stream
 from .strategies import make_policy
 from .wom import ForgetStage, WordOfMouthStage
 
@@ -179,6 +179,7 @@ class MarketModel(mesa.Model):
             self.stages = default_stages()
             for st in stages:
                 self.stages.add(st)
+        configure(self.stages, params.stages, "ModelParams")
         self.period = 0
         self._build()
         self._init_market()

@@ -36,7 +36,16 @@ import numpy as np
 if TYPE_CHECKING:
     from .model import MarketModel
 
-__all__ = ["PeriodState", "Schedule", "Stage", "stage_stream"]
+__all__ = [
+    "REGISTRY",
+    "PeriodState",
+    "Schedule",
+    "Stage",
+    "configure",
+    "parse_stage_sections",
+    "register",
+    "stage_stream",
+]
 
 
 class PeriodState:
@@ -301,3 +310,71 @@ def stage_stream(seed: int, name: str) -> np.random.Generator:
     h = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
     seq = np.random.SeedSequence(int(seed), spawn_key=((1 << 32) + h,))
     return np.random.default_rng(seq)
+
+
+#: user stages that scenario files may switch on under ``[stages.<name>]``
+REGISTRY: dict[str, type[Stage]] = {}
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    """Class decorator: make a user stage available to scenario files by its name.
+
+    Examples:
+        >>> @register
+        ... class Quiet(Stage):
+        ...     '''Does nothing.'''
+        ...     name = "quiet"
+        ...     def __call__(self, s): pass
+        >>> REGISTRY["quiet"] is Quiet
+        True
+        >>> del REGISTRY["quiet"]
+    """
+    if not cls.name:
+        raise ValueError(f"{cls.__name__}: a stage needs a name")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def parse_stage_sections(source: str, table: Any) -> dict[str, dict[str, Any]]:
+    """Check the ``[stages.<name>]`` tables of a scenario (or ``ModelParams.stages``).
+
+    Each name must be a registered stage (:func:`register`) and each table its
+    parameters, checked against their metadata.
+
+    Returns:
+        ``{name: {parameter: value}}`` with every parameter filled in.
+
+    Raises:
+        sim.validation.ParamError: one line naming the source, key path and value.
+    """
+    from .validation import ParamError, build_params
+
+    if not isinstance(table, dict):
+        raise ParamError(source, "stages", table, "must be a table of [stages.<name>] tables")
+    out = {}
+    for name, values in table.items():
+        cls = REGISTRY.get(name)
+        if cls is None:
+            known = ", ".join(sorted(REGISTRY)) or "none registered (sim.stages.register)"
+            raise ParamError(source, f"stages.{name}", values, f"unknown stage; stages: {known}")
+        if not isinstance(values, dict):
+            raise ParamError(source, f"stages.{name}", values, "must be a table")
+        if cls.Params is None:
+            if values:
+                raise ParamError(source, f"stages.{name}", values, "this stage has no parameters")
+            out[name] = {}
+            continue
+        obj = build_params(cls.Params, values, source, f"stages.{name}")
+        out[name] = dataclasses.asdict(obj)
+    return out
+
+
+def configure(schedule: Schedule, sections: dict[str, dict[str, Any]], source: str) -> None:
+    """Add the registered stages named in ``sections`` to ``schedule`` with those
+    parameters (a stage already in the schedule gets them instead)."""
+    for name, values in parse_stage_sections(source, sections).items():
+        stage = REGISTRY[name](**values)
+        if name in schedule.names():
+            schedule.replace(name, stage)
+        else:
+            schedule.add(stage)

@@ -17,7 +17,8 @@ import pytest
 from sim import MarketModel, ModelParams
 from sim.model import default_stages
 from sim.params import P
-from sim.stages import PeriodState, Stage
+from sim.scenario import ScenarioError, parse_scenario, scenario_to_dict
+from sim.stages import REGISTRY, PeriodState, Stage, register
 from sim.validation import ParamError
 from tests.guard.record import FIXTURE, fingerprint, run_case
 
@@ -134,3 +135,20 @@ def test_stage_stream_is_deterministic_and_its_own() -> None:
     m2.run(3)
     assert np.array_equal(m1.pop.beta_price, m2.pop.beta_price)
     assert m1.streams["comparison"] is not m1.streams["wom"]
+
+
+def test_a_registered_stage_is_set_from_a_scenario_file(tmp_path) -> None:
+    register(PriceComparisonSite)
+    try:
+        sc = parse_scenario({"stages": {"comparison": {"reach": 0.2}}}, source="s.toml")
+        assert sc.params.stages == {"comparison": {"reach": 0.2, "boost": 0.1}}
+        m = MarketModel(sc.params, seed=1)
+        assert m.stages["comparison"].params.reach == 0.2
+        assert scenario_to_dict(sc)["stages"] == sc.params.stages
+        with pytest.raises(ScenarioError) as err:
+            parse_scenario({"stages": {"comparison": {"boost": 2}}}, source="s.toml")
+        assert str(err.value) == "s.toml: stages.comparison.boost = 2.0: must lie in [0.0, 1.0]"
+        with pytest.raises(ScenarioError, match="s.toml: stages.nope = {}: unknown stage"):
+            parse_scenario({"stages": {"nope": {}}}, source="s.toml")
+    finally:
+        REGISTRY.pop("comparison", None)
