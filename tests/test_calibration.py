@@ -313,3 +313,12 @@ def test_shipped_example_is_valid():
     plan = cal.plan()
     assert len(plan.parameters) == 4 and (~plan.targets["used"]).sum() == 24  # NPS held out
     assert main([str(ROOT / "calibrations" / "example.toml"), "--plan"]) == 0
+
+
+def test_sim_calibrate_is_a_command(tmp_path, capsys):
+    from sim.cli import main as sim_main
+
+    assert sim_main(["calibrate", "--help"]) == 0
+    assert "usage: sim calibrate" in capsys.readouterr().out
+    assert sim_main(["calibrate", str(tmp_path / "missing.toml")]) == 2
+    assert "file not found" in capsys.readouterr().err
