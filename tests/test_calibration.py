@@ -322,3 +322,39 @@ def test_sim_calibrate_is_a_command(tmp_path, capsys):
     assert "usage: sim calibrate" in capsys.readouterr().out
     assert sim_main(["calibrate", str(tmp_path / "missing.toml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["pool", "dask"])
+def test_runs_on_a_process_pool_and_on_dask_with_the_same_numbers(where, tmp_path):
+    """The executors of the sweeps run the candidates; a candidate's statistics do not
+    depend on where it ran."""
+    tiny = ["market.n_customers=300", "market.periods=6"]
+    obs = pd.DataFrame(
+        {
+            "kpi": ["share", "churn_rate", "churn_rate"],
+            "firm": ["B", "A", "B"],
+            "value": [0.45, 0.05, 0.05],
+        }
+    )
+    cal = Calibration(
+        BASE,
+        obs,
+        {"firms.B.price": (0.8, 1.3)},
+        trials=6,
+        particles=8,
+        populations=1,
+        draws=3,
+        overrides=tiny,
+        seed=1,
+    )
+    if where == "pool":
+        res = cal.run(tmp_path, 2, progress=False, plots=False)
+    else:
+        distributed = pytest.importorskip("distributed")
+        with distributed.Client(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as client:
+            res = cal.run(tmp_path, client, progress=False, plots=False)
+    assert len(res.trials) == 6 and len(res.posterior) == 8
+    here = cal.plan().simulator.run(res.point)
+    assert np.allclose(res.fit["point_estimate"].to_numpy(), here, equal_nan=True)
