@@ -412,6 +412,7 @@ DELEGATED = (
     ("tournament", "sim.tournament", "run a tournament of firm strategies across scenarios"),
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("schema", "sim.schema", "print or write (--out FILE) the JSON Schema of scenario files"),
 )
 
 
