@@ -200,11 +200,11 @@ class Firm(mesa.Agent):
 
         Raises:
             ValueError: an unknown lever.
-            sim.validation.ParamError: a value outside the lever's documented range.
+            sim.checks.ParamError: a value outside the lever's documented range.
         """
         if name not in LEVERS:
             raise ValueError(f"firm lever {name!r} unknown; allowed: {', '.join(LEVERS)}")
-        from .validation import check_lever
+        from .checks import check_lever
 
         check_lever(self.name, name, value, source)
         old = getattr(self.levers, name)

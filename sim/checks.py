@@ -16,7 +16,7 @@ Examples:
     >>> validate_params(p)
     Traceback (most recent call last):
     ...
-    sim.validation.ParamError: ModelParams: complaints.shortfall_scale = 0.0: must lie in [1e-06, 10.0]
+    sim.checks.ParamError: ModelParams: complaints.shortfall_scale = 0.0: must lie in [1e-06, 10.0]
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def check_lever(firm: str, name: str, value: Any, source: str = "api") -> Any:
         >>> check_lever("A", "resolve_share", 7.0)
         Traceback (most recent call last):
         ...
-        sim.validation.ParamError: firm A (api): resolve_share = 7.0: must lie in [0.0, 1.0]
+        sim.checks.ParamError: firm A (api): resolve_share = 7.0: must lie in [0.0, 1.0]
     """
     return check_field(f"firm {firm} ({source})", name, value, P.FirmParams, name)
 
