@@ -150,7 +150,7 @@ def check_path(params: P.ModelParams, path: str, value: Any, source: str) -> Any
         >>> check_path(P.ModelParams(), "wom.positive_talk", -0.5, "dashboard")
         Traceback (most recent call last):
         ...
-        sim.validation.ParamError: dashboard: wom.positive_talk = -0.5: must lie in [0.0, 1.0]
+        sim.checks.ParamError: dashboard: wom.positive_talk = -0.5: must lie in [0.0, 1.0]
     """
     *head, last = path.split(".")
     obj: Any = params

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import referral_cascades
+from ..checks import check_lever, check_path
 from ..model import MarketModel
 from ..params import ModelParams
 from ..scenario import Scenario, load_scenario
-from ..validation import check_lever, check_path
 
 __all__ = [
     "Control",

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from sim import MarketModel, ModelParams
+from sim.checks import ParamError, build_params, check_lever, check_path, validate_params
 from sim.scenario import ScenarioError, parse_scenario
 from sim.strategies.base import Policy
-from sim.validation import ParamError, build_params, check_lever, check_path, validate_params
 
 
 def _small() -> ModelParams:
