@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from .params import FirmParams
+from .params import FirmParams, levers
 from .population import STATUS_NAMES, Population
 
 if TYPE_CHECKING:
@@ -27,28 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Customer", "CustomerViews", "Firm", "LEVERS"]
 
-#: firm attributes that are levers a policy or a timeline event may change
-LEVERS = (
-    "price",
-    "quality",
-    "service",
-    "brand",
-    "effort",
-    "promise",
-    "capacity",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "marketing",
-    "switching_cost",
-    "loyalty",
-    "loyalty_discount",
-    "referral_reward",
-    "winback",
-    "unit_cost",
-    "service_cost",
-    "fixed_cost",
-)
+#: firm attributes that are levers a policy or a timeline event may change (the fields of
+#: :class:`~sim.params.FirmParams` whose metadata names a ``lever`` kind)
+LEVERS = levers()
 
 #: every population column (derived from :class:`~sim.population.Population`): one-value
 #: columns read as scalars, per-firm columns (N, K) as the row's K-vector

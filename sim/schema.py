@@ -59,6 +59,8 @@ def field_schema(f: dataclasses.Field) -> dict[str, Any]:
     if "None" in typ:
         out = {"anyOf": [out, {"type": "string", "enum": NONE_WORDS}]}
     parts = [meta.get("doc", "")]
+    if meta.get("symbol"):
+        parts.append(f"Symbol: {meta['symbol']}.")
     if meta.get("unit"):
         parts.append(f"Unit: {meta['unit']}.")
     if meta.get("source"):
