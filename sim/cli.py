@@ -450,8 +450,26 @@ def _dispatch(argv: list[str]) -> int:
         return 0
     a = ap.parse_args(argv)
     if a.command is None:  # options only (e.g. `sim --quiet`)
-        raise UsageError("sim: a command is required; see sim --help")
+        raise UsageError("a command is required (sim --help lists them)")
+    if a.command in ("compare", "explain", "cascades", "report"):
+        with _damaged_runs(a):
+            return int(a.func(a) or 0)
     return int(a.func(a) or 0)
+
+
+@contextlib.contextmanager
+def _damaged_runs(a: argparse.Namespace):
+    """Errors raised while reading run folders' tables become one line naming them."""
+    try:
+        yield
+    except (ScenarioError, RunFolderError, UsageError):
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        runs = [str(r) for r in (getattr(a, "runs", None) or [getattr(a, "run", "")])]
+        what = f"{type(exc).__name__}: {exc}"
+        raise RunFolderError(
+            f"{', '.join(runs)[:200]}: damaged run folder, cannot be read ({what[:120]})"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -420,6 +420,7 @@ def read_run(folder: str | Path) -> dict:
         raise RunFolderError(
             f"{mf}: manifest lacks {', '.join(missing)}; run folders are made by 'sim run'"
         )
+    _check_manifest(mf, manifest)
     out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"
@@ -432,4 +433,48 @@ def read_run(folder: str | Path) -> dict:
             out[name] = pd.read_parquet(p)
         except Exception as exc:  # a damaged file: say which
             raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
+        _check_table(p, out[name], name, manifest["firms"])
     return out
+
+
+#: columns every run folder's tables have (what the readers rely on)
+KEY_COLUMNS = {
+    "firms": ("replication", "period", "name"),
+    "events": ("replication", "period", "event", "customer", "firm", "other", "other_firm"),
+    "market": ("replication", "period"),
+    "panel": ("replication", "period", "customer"),
+    "customers": ("segment",),
+}
+
+
+def _check_manifest(mf: Path, manifest: dict) -> None:
+    firms = manifest["firms"]
+    if not isinstance(manifest["scenario"], str):
+        raise RunFolderError(f"{mf}: scenario = {manifest['scenario']!r:.60}: must be a name")
+    if not isinstance(firms, list) or not firms or not all(isinstance(f, str) and f for f in firms):
+        raise RunFolderError(f"{mf}: firms = {firms!r:.60}: must be a list of firm names")
+
+
+def _check_table(p: Path, df: pd.DataFrame, name: str, firms: list[str]) -> None:
+    """A table read back has its key columns, numbers where numbers belong, and only the
+    manifest's firms (a tampered or mixed-up folder is refused with one line)."""
+    if df.empty and name in ("market", "panel"):
+        return
+    missing = [c for c in KEY_COLUMNS[name] if c not in df.columns]
+    if missing:
+        raise RunFolderError(f"{p}: damaged table (no column {', '.join(missing)})")
+    for c in df.columns:
+        text = c in ("name", "event", "detail", "firm_name")
+        if not text and not (
+            pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+        ):
+            raise RunFolderError(f"{p}: damaged table (column {c} holds text, not numbers)")
+    if name == "firms":
+        if not pd.api.types.is_numeric_dtype(df["period"]) or df.empty:
+            raise RunFolderError(f"{p}: damaged table (no numeric periods)")
+        extra = sorted(set(df["name"].astype(str)) - set(firms))
+        if extra:
+            raise RunFolderError(
+                f"{p}: firms {', '.join(extra)[:80]} are not in manifest.json (firms: "
+                f"{', '.join(firms)[:80]})"
+            )
