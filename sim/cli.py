@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 
 from . import params as P
+from .memory import MemoryRefused, check_memory
 from .runner import (
     OutFolderError,
     RunFolderError,
     check_out_folder,
     read_run,
-    run_scenario,
+    run_to_folder,
     signals_as_interrupt,
     summarise,
-    write_run,
 )
 from .scenario import ScenarioError, load_scenario
 
@@ -106,9 +106,18 @@ def cmd_run(a) -> int:
         f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
         file=sys.stderr,
     )
-    result = run_scenario(sc, progress=not a.quiet)
     try:
-        folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+        check_memory(sc.params, sc.replications, source=str(a.scenario))
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        folder, result = run_to_folder(
+            sc,
+            out_root,
+            plots=not a.no_plots,
+            command=["sim", *sys.argv[1:]],
+            progress=not a.quiet,
+        )
     except OSError as exc:
         raise UsageError(
             f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
@@ -134,10 +143,15 @@ def cmd_run(a) -> int:
 def cmd_validate(a) -> int:
     sc = load_scenario(a.scenario, list(a.set or []))
     p = sc.params
+    try:
+        est = check_memory(p, sc.replications, source=str(a.scenario))
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"ok: {a.scenario}: scenario '{sc.name}', {p.market.n_customers} customers, "
         f"{len(p.firms)} firms ({', '.join(f.name for f in p.firms)}), {p.market.periods} periods, "
-        f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s)"
+        f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s); "
+        f"needs about {est.total / 1024**2:,.0f} MB of memory"
     )
     return 0
 
