@@ -101,15 +101,15 @@ def cmd_run(a) -> int:
             flags.append((flag, f"{key}={value}"))
     sc = load_scenario(a.scenario, list(a.set or []), flags)
     out_root = _check_out("--out", a.out)
+    try:
+        check_memory(sc.params, sc.replications, source=str(a.scenario))
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
         f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
         file=sys.stderr,
     )
-    try:
-        check_memory(sc.params, sc.replications, source=str(a.scenario))
-    except MemoryRefused as exc:
-        raise UsageError(str(exc)) from None
     try:
         folder, result = run_to_folder(
             sc,

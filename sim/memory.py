@@ -193,9 +193,10 @@ def check_memory(
     if est.total <= HEADROOM * avail:
         return est
     big = sorted((v, k) for k, v in est.parts.items() if k != "base")[::-1][:3]
-    detail = ", ".join(f"{k} {_gb(v)}" for v, k in big if v)
+    detail = ", ".join(f"{k} {_gb(v)}" for v, k in big if v >= MB)
+    detail = f" ({detail})" if detail else ""
     where = f"{source}: " if source else ""
     raise MemoryRefused(
-        f"{where}this run needs about {_gb(est.total)} of memory ({detail}), "
+        f"{where}this run needs about {_gb(est.total)} of memory{detail}, "
         f"{_gb(avail)} is available; use {_REMEDY[est.largest()]}"
     )
