@@ -14,7 +14,7 @@ full-information policy     6,500 per customer (``best_response_full``: a 161 ×
                             price grid and its temporaries, while it decides)
 an event in the log         150 (columns, then the table built from them)
                             rate: 0.5 per customer-period up to 20,000 customers (word
-                            of mouth heard is logged), 0.15 above
+                            of mouth heard is logged), 0.12 above
 a panel row                 160
 ==========================  ===========================================================
 
@@ -43,7 +43,7 @@ PER_TIE = 60
 PER_CUSTOMER_FULL_INFO = 6_500
 PER_EVENT = 150
 EVENT_RATE_SMALL = 0.5
-EVENT_RATE_LARGE = 0.15
+EVENT_RATE_LARGE = 0.12
 HEARD_LOGGED_UP_TO = 20_000
 PER_PANEL_ROW = 160
 #: share of the available memory a run may plan to use
