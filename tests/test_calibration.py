@@ -358,3 +358,24 @@ def test_runs_on_a_process_pool_and_on_dask_with_the_same_numbers(where, tmp_pat
     assert len(res.trials) == 6 and len(res.posterior) == 8
     here = cal.plan().simulator.run(res.point)
     assert np.allclose(res.fit["point_estimate"].to_numpy(), here, equal_nan=True)
+
+
+def test_shipped_observed_data_are_the_model_at_the_hidden_parameters():
+    """calibrations/example_observed.csv is what make_example.py makes with today's model
+    (when the model's defaults change, run `python calibrations/make_example.py`)."""
+    import runpy
+
+    ns = runpy.run_path(str(ROOT / "calibrations" / "make_example.py"))
+    made = synthetic_targets(
+        BASE,
+        ns["TRUTH"],
+        ns["SERIES"],
+        seed=2024,
+        replications=8,
+        noise=0.5,
+        overrides=ns["OVERRIDES"],
+    )
+    shipped = pd.read_csv(ROOT / "calibrations" / "example_observed.csv")
+    assert shipped[["kpi", "firm", "period"]].equals(made[["kpi", "firm", "period"]])
+    np.testing.assert_allclose(shipped["value"], made["value"], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(shipped["se"], made["se"], rtol=1e-5, atol=1e-9)
