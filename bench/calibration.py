@@ -57,16 +57,20 @@ def throughput(plan, n: int, workers: int) -> dict[str, float]:
     p_full = sim.params(TRUTH)
     p_full.record_events, p_full.panel_size = True, 100
     MarketModel(p_fit, seed=0).run()  # warm caches and imports
-    out = {}
-    t0 = time.perf_counter()
+    # alternate the two kinds, so that a changing load on a shared machine hits both alike
+    spent = {"full": 0.0, "fit": 0.0}
     for s in range(n):
+        t0 = time.perf_counter()
         m = MarketModel(p_full, seed=s).run()
         m.firm_frame(), m.market_frame(), m.events(), m.panel_frame()
-    out["full run, 1 process"] = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for s in range(n):
+        spent["full"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
         sim.each(TRUTH, [s])
-    out["calibration run, 1 process"] = n / (time.perf_counter() - t0)
+        spent["fit"] += time.perf_counter() - t0
+    out = {
+        "full run (event log, panel, tables), 1 process": n / spent["full"],
+        "calibration run, 1 process": n / spent["fit"],
+    }
     if workers > 1:
         from sim.calibration.core import simulate_each
         from sim.experiments.sweep import _executor
@@ -88,6 +92,9 @@ def main() -> None:
     ap.add_argument("--populations", type=int, default=6)
     ap.add_argument("--runs", type=int, default=10, help="runs for the throughput figures")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results-calibration.md"))
+    ap.add_argument(
+        "--throughput-only", action="store_true", help="only the runs-per-second figures"
+    )
     a = ap.parse_args()
     load0 = os.getloadavg()
     t0 = time.perf_counter()
@@ -97,6 +104,12 @@ def main() -> None:
     cal = Calibration(BASE, obs, RANGES, method="optimize", trials=a.trials, **common)
     plan = cal.plan()
     tp = throughput(plan, a.runs, a.workers)
+    if a.throughput_only:
+        load1 = os.getloadavg()
+        for k, v in tp.items():
+            print(f"| {k} | {v:.2f} |")
+        print(f"load average before {load0[0]:.1f}, after {load1[0]:.1f}")
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-calibration-"))
     try:
         t0 = time.perf_counter()
