@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .runner import RunFolderError, read_run, run_scenario, summarise, write_run
+from .runner import RunFolderError, read_run, run_scenario, write_run
 from .scenario import ScenarioError, load_scenario
 
 __all__ = ["main"]
@@ -65,7 +65,49 @@ def _check_out(flag: str, path: str) -> Path:
     return out
 
 
+def _num(v: float, decimals: int) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:,.{decimals}f}"
+
+
+def kpi_text(table: pd.DataFrame, *, value: str = "mean", signed: bool = False) -> str:
+    """A KPI × firm table of ``value [low, high]`` cells from a long table with
+    ``firm, kpi, <value>, low, high`` columns (and ``distinguishable`` for deltas, marked
+    with ``*``)."""
+    from .kpis import KPIS
+
+    dec = {k.name: k.decimals + (1 if k.count else 0) for k in KPIS}
+    units = {k.name: k.unit for k in KPIS}
+    firms = list(dict.fromkeys(table["firm"]))
+    rows = []
+    for kpi in dict.fromkeys(table["kpi"]):
+        row = {"indicator": kpi, "unit": units.get(kpi, "")}
+        for f in firms:
+            r = table[(table["kpi"] == kpi) & (table["firm"] == f)]
+            if r.empty:
+                row[f] = ""
+                continue
+            r = r.iloc[0]
+            d = dec.get(kpi, 3)
+            v = _num(r[value], d)
+            if signed and not v.startswith(("-", "—")):
+                v = "+" + v
+            cell = v
+            if not np.isnan(r["low"]):
+                cell += f" [{_num(r['low'], d)}, {_num(r['high'], d)}]"
+            if "distinguishable" in r and bool(r["distinguishable"]):
+                cell += " *"
+            row[f] = cell
+        rows.append(row)
+    return _fmt_table(pd.DataFrame(rows))
+
+
 def cmd_run(a) -> int:
+    from .compare import default_run_name
+    from .kpis import kpi_table, with_intervals
+    from .runner import FORMATS
+
     overrides = list(a.set or [])
     if a.seed is not None:
         if a.seed < 0:
@@ -77,34 +119,61 @@ def cmd_run(a) -> int:
         overrides.append(f"market.periods={a.periods}")
     if a.replications is not None:
         overrides.append(f"scenario.replications={a.replications}")
+    if a.format not in FORMATS:
+        raise UsageError(f"--format {a.format}: allowed {', '.join(FORMATS)}")
     sc = load_scenario(a.scenario, overrides)
     out_root = _check_out("--out", a.out)
+    name = a.name or default_run_name(sc.name, list(a.set or []), a.seed)
     print(
-        f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
+        f"sim run: {name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
         f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
         file=sys.stderr,
     )
     result = run_scenario(sc, progress=not a.quiet)
     try:
-        folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+        folder = write_run(
+            result,
+            out_root,
+            plots=not a.no_plots,
+            command=["sim", *sys.argv[1:]],
+            name=name,
+            fmt=a.format,
+        )
     except OSError as exc:
         raise UsageError(
             f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
         ) from None
-    summary = summarise(result.firms)
+    reps = sc.replications
     print()
     print(
-        f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)"
+        f"{name}: {sc.title or sc.name}, {sc.params.market.periods} periods, "
+        + (
+            f"mean and 95% interval over {reps} replications"
+            if reps > 1
+            else "one replication (add --replications 10 for 95% intervals)"
+        )
     )
-    print(_fmt_table(summary))
+    print(kpi_text(with_intervals(kpi_table(result.firms))))
     if sc.notice:
-        print(f"\nWhat to notice: {sc.notice}")
+        if a.set:
+            print(
+                f"\nWhat to notice (written for the scenario as published; this run changed "
+                f"{', '.join(a.set)}): {sc.notice}"
+            )
+        else:
+            print(f"\nWhat to notice: {sc.notice}")
     print(f"\nRun folder: {folder}")
+    kinds = {"parquet": ".parquet", "csv": ".csv", "both": ".parquet and .csv"}[a.format]
     print(
-        "  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv"
+        f"  tables: firms / market / events / panel / customers ({kinds}), "
+        "summary.csv, summary_intervals.csv, kpis.csv, cascades.csv"
     )
-    print(f"  plots:  {folder / 'plots'} (overview.png first)")
-    print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
+    if not a.no_plots:
+        print(f"  plots:  {folder / 'plots'} (overview.png first)")
+    print(
+        f"  next:   sim report {folder}   |   sim explain {folder} --customer 42   |   "
+        f"sim cascades {folder}"
+    )
     return 0
 
 
@@ -121,34 +190,84 @@ def cmd_validate(a) -> int:
 
 # ---------------------------------------------------------------- compare
 def cmd_compare(a) -> int:
-    if len(a.runs) < 2:
-        raise UsageError("sim compare needs at least two run folders")
-    runs = {}
-    labels: list[str] = []
-    for path in a.runs:
-        r = read_run(path)
-        label = f"{r['manifest']['scenario']}"
-        if label in labels:
-            label = f"{label} ({Path(path).name})"
-        labels.append(label)
-        runs[label] = r
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    out = _check_out("--out", a.out) if a.out else Path("results") / "compare" / stamp
-    table = []
-    for label, r in runs.items():
-        s = summarise(r["firms"])
-        s.insert(0, "run", label)
-        table.append(s)
-    table = pd.concat(table, ignore_index=True)
-    from .plots import plot_compare
+    from .compare import compare, load_compared
     from .runner import atomic_folder
 
-    with atomic_folder(out.parent, out.name) as (tmp, out):  # both files, or neither
-        table.to_csv(tmp / "comparison.csv", index=False)
-        fig = plot_compare({k: v["firms"] for k, v in runs.items()})
+    if len(a.runs) < 2:
+        raise UsageError("sim compare needs at least two runs (run folders or scenario files)")
+    if a.replications is not None and a.replications < 2:
+        raise UsageError(f"--replications {a.replications}: at least 2 for intervals")
+    if a.periods is not None and a.periods < 1:
+        raise UsageError(f"--periods {a.periods}: must be an integer ≥ 1")
+    if a.seed is not None and a.seed < 0:
+        raise UsageError(f"--seed {a.seed}: must be a non-negative integer")
+    for p in a.runs:
+        if not Path(p).exists():
+            raise UsageError(f"{p}: neither a run folder nor a scenario file (not found)")
+    if a.baseline is not None and a.baseline not in a.runs:
+        raise UsageError(
+            f"--baseline {a.baseline}: must be one of the runs given ({', '.join(a.runs)})"
+        )
+    out = _check_out("--out", a.out) if a.out else None
+    base_i = a.runs.index(a.baseline) if a.baseline is not None else 0
+    # scenario files share one root seed (that of the baseline unless --seed): paired runs
+    seed = a.seed
+    if seed is None and not Path(a.runs[base_i]).is_dir():
+        seed = load_scenario(a.runs[base_i]).seed
+    runs = []
+    for path in a.runs:
+        print(f"sim compare: {path}", file=sys.stderr)
+        runs.append(
+            load_compared(
+                path,
+                replications=a.replications if a.replications is not None else 10,
+                periods=a.periods,
+                seed=seed,
+                overrides=list(a.set or []),
+            )
+        )
+    res = compare(runs, base_i)
+    base = runs[base_i].name
+    if out is None:
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / "compare" / stamp
+    from .plots import plot_compare
+
+    with atomic_folder(out.parent, out.name) as (tmp, out):  # all files, or none
+        res["kpis"].to_csv(tmp / "comparison.csv", index=False)
+        res["deltas"].to_csv(tmp / "deltas.csv", index=False)
+        res["differences"].to_csv(tmp / "differences.csv", index=False)
+        fig = plot_compare({r.name: r.firms for r in runs})
         fig.savefig(tmp / "comparison.png", dpi=80)
-    print(_fmt_table(table))
-    print(f"\nwritten: {out / 'comparison.csv'}, {out / 'comparison.png'}")
+    reps = sorted({len(r.seeds) for r in runs})
+    print(
+        f"Baseline: {base}. Runs: {', '.join(r.name for r in runs)}. "
+        f"Replications: {', '.join(map(str, reps))}; "
+        + (
+            "paired (same seeds: common random numbers)."
+            if res["paired"]
+            else "NOT paired (different seeds): unpaired intervals."
+        )
+    )
+    diff = res["differences"]
+    print("\nInputs that differ:")
+    print(_fmt_table(diff.astype(str)) if len(diff) else "  none (the runs have the same inputs)")
+    print("\nKPIs (mean [95% interval]):")
+    for r in runs:
+        print(f"\n{r.name}")
+        print(kpi_text(res["kpis"][res["kpis"]["run"] == r.name]))
+    d = res["deltas"]
+    for r in runs:
+        if r.name == base:
+            continue
+        print(
+            f"\nDifference {r.name} − {base} (mean [95% interval]; * = distinguishable from noise):"
+        )
+        print(kpi_text(d[d["run"] == r.name], value="delta", signed=True))
+    print(
+        f"\nwritten: {out / 'comparison.csv'}, {out / 'deltas.csv'}, "
+        f"{out / 'differences.csv'}, {out / 'comparison.png'}"
+    )
     return 0
 
 
@@ -350,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. --set firms.B.price=0.9 (repeatable)",
     )
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--name", help="the run's name, shown by compare and report")
+    r.add_argument(
+        "--format",
+        default="parquet",
+        metavar="{parquet,csv,both}",
+        help="table format of the run folder (default parquet; summaries are always CSV)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
@@ -358,11 +484,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
     v.set_defaults(func=cmd_validate)
 
-    c = sub.add_parser("compare", help="compare run folders side by side")
-    c.add_argument("runs", nargs="+", help="run folders")
+    c = sub.add_parser(
+        "compare", help="paired comparison of runs: deltas with 95%% intervals, inputs that differ"
+    )
+    c.add_argument("runs", nargs="+", help="run folders or scenario files (run here)")
+    c.add_argument("--baseline", help="the run the others are compared with (default: first)")
+    c.add_argument(
+        "--replications",
+        type=int,
+        help="replications of scenario files (default 10; run folders keep theirs)",
+    )
+    c.add_argument("--periods", type=int, help="periods of scenario files")
+    c.add_argument("--seed", type=int, help="root seed of scenario files (default: baseline's)")
+    c.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override in every scenario file"
+    )
     c.add_argument(
         "--out",
-        help="folder for comparison.csv and comparison.png (default results/compare/<time>)",
+        help="folder for comparison.csv, deltas.csv, differences.csv and comparison.png "
+        "(default results/compare/<time>)",
     )
     c.set_defaults(func=cmd_compare)
 

@@ -4,9 +4,11 @@ A run folder ``results/<scenario>/<run-id>/`` holds:
 
 - ``scenario.toml``: the resolved scenario (every parameter, defaults filled in);
 - ``manifest.json``: seed(s), package versions, scenario hash, start/end time, wall time;
-- ``firms``, ``market``, ``events``, ``panel`` tables as Parquet with CSV copies, and
-  ``customers.parquet`` (final state of every customer, first replication);
-- ``summary.csv``: one row per firm, the headline indicators;
+- ``firms``, ``market``, ``events``, ``panel`` and ``customers`` (final state of every
+  customer, first replication) tables as Parquet (``--format csv`` or ``both`` for CSV);
+- ``summary.csv``: one row per firm, the headline indicators (means over replications);
+  ``summary_intervals.csv``: every indicator with its 95% interval; ``kpis.csv``: the
+  indicators of every replication; ``cascades.csv``: referral cascades per replication;
 - ``plots/``: PNG plots.
 
 The folder is written under a temporary name and renamed when complete, so an
@@ -27,10 +29,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .analysis import cascade_summary
+from .kpis import kpi_table, with_intervals
+from .kpis import summarise as _kpi_summarise
 from .model import MarketModel
 from .scenario import Scenario, scenario_to_dict
 
@@ -42,6 +45,8 @@ __all__ = [
     "summarise",
     "RunFolderError",
     "atomic_folder",
+    "cascades_per_replication",
+    "FORMATS",
 ]
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
@@ -114,39 +119,22 @@ def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = 
 
 
 def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Headline indicators per firm (means over replications)."""
-    f = firms[firms["period"] > 0]
-    last = firms["period"].max()
-    tail = f[f["period"] > max(0, last - 12)]
-    g = f.groupby("name", sort=False)
-    monthly = g["churn_rate"].mean()
-    rows = pd.DataFrame(
-        {
-            "final_share": firms[firms["period"] == last]
-            .groupby("name", sort=False)["share"]
-            .mean(),
-            "final_customers": firms[firms["period"] == last]
-            .groupby("name", sort=False)["customers"]
-            .mean(),
-            "satisfaction_last12": tail.groupby("name", sort=False)["mean_satisfaction"].mean(),
-            "annual_churn": 1 - (1 - monthly) ** 12,
-            "complaints": g["complaints"].sum() / firms["replication"].nunique()
-            if "replication" in firms
-            else g["complaints"].sum(),
-            "resolved_share": (g["resolved_quick"].sum() + g["resolved_late"].sum())
-            / g["complaints"].sum().replace(0, np.nan),
-            "wom_pos": g["wom_pos"].sum(),
-            "wom_neg": g["wom_neg"].sum(),
-            "referrals": g["referrals"].sum(),
-            "profit_total": g["profit"].sum(),
-            "clv_last12": tail.groupby("name", sort=False)["clv"].mean(),
-        }
-    )
-    reps = firms["replication"].nunique() if "replication" in firms else 1
-    for col in ("wom_pos", "wom_neg", "referrals", "profit_total"):
-        rows[col] = rows[col] / reps
-    rows.index.name = "firm"
-    return rows.reset_index()
+    """Headline indicators per firm (means over replications); see :mod:`sim.kpis`."""
+    del events
+    return _kpi_summarise(firms)
+
+
+def cascades_per_replication(events: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~sim.analysis.cascade_summary` of every replication, stacked with a
+    ``replication`` column first."""
+    parts = []
+    reps = events["replication"].unique() if "replication" in events else [0]
+    for r in sorted(reps):
+        ev = events[events["replication"] == r] if "replication" in events else events
+        c = cascade_summary(ev)
+        c.insert(0, "replication", int(r))
+        parts.append(c)
+    return pd.concat(parts, ignore_index=True) if parts else cascade_summary(events)
 
 
 def _versions() -> dict[str, str]:
@@ -159,14 +147,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _write_table(df: pd.DataFrame, folder: Path, name: str) -> list[str]:
+#: table formats of a run folder (``sim run --format``)
+FORMATS = ("parquet", "csv", "both")
+
+
+def _write_table(df: pd.DataFrame, folder: Path, name: str, fmt: str = "parquet") -> list[str]:
     df = df.copy()
     for c in df.columns:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype(str)
-    df.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
-    df.to_csv(folder / f"{name}.csv", index=False)
-    return [f"{name}.parquet", f"{name}.csv"]
+    written = []
+    if fmt in ("parquet", "both"):
+        df.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+        written.append(f"{name}.parquet")
+    if fmt in ("csv", "both"):
+        df.to_csv(folder / f"{name}.csv", index=False)
+        written.append(f"{name}.csv")
+    return written
 
 
 @contextlib.contextmanager
@@ -199,9 +196,25 @@ def write_run(
     run_id: str | None = None,
     plots: bool = True,
     command: list[str] | None = None,
+    name: str | None = None,
+    fmt: str = "parquet",
 ) -> Path:
-    """Write a run folder atomically; return its path."""
+    """Write a run folder atomically; return its path.
+
+    Args:
+        result: the run.
+        out_root: results folder; the run goes to ``out_root/<scenario>/<run-id>``.
+        run_id: folder name (default ``<time>-seed<seed>``).
+        plots: write the PNG plots.
+        command: the command line, kept in the manifest.
+        name: the run's name, shown by compare and report (default: the scenario name).
+        fmt: ``parquet`` (default), ``csv`` or ``both`` for the period and event tables;
+            the summary tables are always CSV.
+    """
     import tomli_w
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: allowed {', '.join(FORMATS)}")
 
     sc = result.scenario
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -212,17 +225,20 @@ def write_run(
         files: list[str] = []
         (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
         files.append("scenario.toml")
-        for name in ("firms", "market", "events", "panel"):
-            files += _write_table(getattr(result, name), tmp, name)
-        result.customers.to_parquet(tmp / "customers.parquet", index=False)
-        files.append("customers.parquet")
+        for table in ("firms", "market", "events", "panel"):
+            files += _write_table(getattr(result, table), tmp, table, fmt)
+        files += _write_table(result.customers, tmp, "customers", fmt)
         summary = summarise(result.firms, result.events)
         summary.to_csv(tmp / "summary.csv", index=False)
         files.append("summary.csv")
-        ev0 = result.events[result.events["replication"] == 0]
-        casc = cascade_summary(ev0)
-        casc.to_csv(tmp / "cascades.csv", index=False)
+        per_rep = kpi_table(result.firms)
+        per_rep.to_csv(tmp / "kpis.csv", index=False)
+        with_intervals(per_rep).to_csv(tmp / "summary_intervals.csv", index=False)
+        files += ["kpis.csv", "summary_intervals.csv"]
+        casc_all = cascades_per_replication(result.events)
+        casc_all.to_csv(tmp / "cascades.csv", index=False)
         files.append("cascades.csv")
+        casc = casc_all[casc_all["replication"] == 0].drop(columns="replication")
         if plots:
             from .plots import save_run_plots
 
@@ -237,6 +253,7 @@ def write_run(
             files += [f"plots/{w}" for w in written]
         manifest = {
             "scenario": sc.name,
+            "name": name or sc.name,
             "title": sc.title,
             "source": sc.source,
             "scenario_sha256": sc.digest(),
@@ -246,6 +263,7 @@ def write_run(
             "periods": int(result.firms["period"].max()),
             "customers": int(sc.params.market.n_customers),
             "firms": [f.name for f in sc.params.firms],
+            "format": fmt,
             "started_utc": result.started,
             "finished_utc": result.finished,
             "wall_seconds": round(result.wall_seconds, 3),
@@ -283,13 +301,15 @@ def read_run(folder: str | Path) -> dict:
     out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"
+        if not p.exists() and (folder / f"{name}.csv").exists():
+            p = folder / f"{name}.csv"
         if not p.exists():
             if name in ("firms", "events", "customers"):
                 raise RunFolderError(f"{folder}: incomplete run folder ({p.name} is missing)")
             out[name] = pd.DataFrame()
             continue
         try:
-            out[name] = pd.read_parquet(p)
+            out[name] = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
         except Exception as exc:  # a damaged file: say which
             raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
     return out
