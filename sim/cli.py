@@ -274,6 +274,8 @@ def cmd_compare(a) -> int:
 # ---------------------------------------------------------------- explain
 def explain_customer(run: dict, cid: int) -> str:
     """The story of one customer from a run folder's tables (first replication)."""
+    from .drivers import HOW
+
     cust = run["customers"]
     if cust.empty or cid < 0 or cid >= len(cust):
         raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
@@ -284,6 +286,15 @@ def explain_customer(run: dict, cid: int) -> str:
         return firms[j] if 0 <= j < len(firms) else "nobody"
 
     row = cust.iloc[cid]
+    try:
+        from .drivers import replay_params
+
+        params, seed = replay_params(run, 0)
+        seg_names = [sg.name for sg in params.market.segments]
+    except Exception:  # a folder without its scenario: numbers only
+        params, seed, seg_names = None, None, []
+    seg = int(row["segment"])
+    seg_text = seg_names[seg] if 0 <= seg < len(seg_names) else f"{seg}"
     ev = run["events"]
     if "replication" in ev:
         ev = ev[ev["replication"] == 0]
@@ -295,7 +306,7 @@ def explain_customer(run: dict, cid: int) -> str:
         panel = panel[panel["replication"] == 0]
     path = panel[panel["customer"] == cid] if not panel.empty else panel
     lines = [
-        f"Customer {cid}: segment {int(row['segment'])}, buys {row['quantity']:.2f} units a purchase, "
+        f"Customer {cid}: segment {seg_text}, buys {row['quantity']:.2f} units a purchase, "
         f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."
     ]
     status = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
@@ -350,16 +361,12 @@ def explain_customer(run: dict, cid: int) -> str:
             else:
                 lines.append(f"Period {t}: referred customer {int(e['customer'])} to {f}.")
         elif kind == "switch":
-            why = {
-                "choice": "found better value elsewhere",
-                "churn": "was dissatisfied or moved on",
-                "referral": "a friend recommended a rival",
-            }.get(str(e["detail"]), str(e["detail"]))
+            why = HOW.get(str(e["detail"]), str(e["detail"]))
             neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
             lines.append(f"Period {t}: left {f} for {of} ({why}{neg}).")
         elif kind == "churn":
             neg = f", after bad word from customer {other}" if other >= 0 else ""
-            lines.append(f"Period {t}: left {f} and the market{neg}.")
+            lines.append(f"Period {t}: left {f} and the market ({HOW['churn']}{neg}).")
         elif kind == "winback":
             lines.append(f"Period {t}: {f} contacted them and won them back.")
         elif kind == "return":
@@ -379,11 +386,72 @@ def explain_customer(run: dict, cid: int) -> str:
         )
     if len(lines) <= 3:
         lines.append("Nothing else happened to this customer in the event log.")
+    if params is not None:
+        from .drivers import customer_story
+
+        story = customer_story(params, seed, cid, int(run["manifest"].get("periods", 0)) or None)
+        bought = story[story["bought"]]
+        lines.append(
+            "Own experiences (replayed; performance and expectation on the 0–1 scale, "
+            "satisfaction −1…1):"
+        )
+        if bought.empty:
+            lines.append("  no purchase in the run.")
+        for _, s in bought.iterrows():
+            gap = s["performance"] - s["expectation"]
+            lines.append(
+                f"  period {int(s['period'])}: bought from {s['bought_from']}: remembered "
+                f"performance {s['performance']:.2f} against an expectation of "
+                f"{s['expectation']:.2f} ({gap:+.2f}); satisfaction with the purchase "
+                f"{s['transaction_satisfaction']:+.2f}, remembered {s['satisfaction']:+.2f}."
+            )
     return "\n".join(lines)
+
+
+def lost_report(run: dict, firm: str, a: int, b: int, replication: int = 0, stories: int = 5):
+    """Whom ``firm`` lost in months ``a … b`` and why (replayed; see :mod:`sim.drivers`)."""
+    from .drivers import churn_drivers, loss_stories, replay_params, trace_losses
+
+    try:
+        params, seed = replay_params(run, replication)
+        f = run["firms"]
+        if "replication" in f:
+            f = f[f["replication"] == replication]
+        tr = trace_losses(params, seed, firm, a, b, check=f)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    t = tr.table
+    lost = int(t["lost"].sum())
+    head = (
+        f"{firm}: {len(t)} customers at the start of month {a}; {lost} lost by the end of "
+        f"month {b} ({lost / max(len(t), 1):.1%}); replication {replication} (seed {seed})."
+    )
+    return tr, head, churn_drivers(tr), loss_stories(tr, limit=stories)
 
 
 def cmd_explain(a) -> int:
     run = read_run(a.run)
+    if a.lost_between is not None:
+        if a.firm is None:
+            raise UsageError("--lost-between needs --firm NAME")
+        lo, hi = a.lost_between
+        tr, head, drivers, stories = lost_report(run, a.firm, lo, hi, a.replication, a.stories)
+        print(head)
+        print(
+            "\nLosses by factor (loss_rate = lost / customers with that level; lift = the "
+            "level's loss rate over the cohort's; shares compare the lost with those who stayed):"
+        )
+        print(_fmt_table(drivers, "{:.3f}"))
+        if stories:
+            print("\nSome of the lost customers:")
+            for s in stories:
+                print(f"- {s}")
+        if a.out:
+            tr.table.to_csv(a.out, index=False)
+            print(f"\nwritten: {a.out} (one row per customer of the cohort)")
+        return 0
+    if a.customer is None:
+        raise UsageError("sim explain needs --customer ID or --firm NAME --lost-between A B")
     print(explain_customer(run, a.customer))
     return 0
 
@@ -506,9 +574,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(func=cmd_compare)
 
-    e = sub.add_parser("explain", help="the story of one customer in a run")
+    e = sub.add_parser(
+        "explain", help="one customer's story, or whom a firm lost in a window and why"
+    )
     e.add_argument("run", help="run folder")
-    e.add_argument("--customer", type=int, required=True, help="customer id")
+    e.add_argument("--customer", type=int, help="customer id (any customer)")
+    e.add_argument("--firm", help="firm name (with --lost-between)")
+    e.add_argument(
+        "--lost-between",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="break down the firm's customers lost in months A…B",
+    )
+    e.add_argument("--replication", type=int, default=0, help="replication (default 0)")
+    e.add_argument("--stories", type=int, default=5, help="stories of lost customers (default 5)")
+    e.add_argument("--out", help="CSV file for the cohort table (one row per customer)")
     e.set_defaults(func=cmd_explain)
 
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
