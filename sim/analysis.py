@@ -1,4 +1,5 @@
-"""Analysis of a run: referral cascades, profit concentration (80/20), lifetime value.
+"""Analysis of a run: referral cascades, profit concentration (80/20), lifetime value, and
+churn drivers (whom a firm lost and why; from :mod:`sim.drivers`).
 
 All functions take the tidy tables a run produces (or a model), so they work the same on
 a live model and on a run folder read back from disk.
@@ -9,7 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["referral_cascades", "cascade_summary", "profit_concentration", "lorenz_curve", "clv"]
+from .drivers import churn_drivers, customer_story, loss_stories, trace_losses
+
+__all__ = [
+    "referral_cascades",
+    "cascade_summary",
+    "profit_concentration",
+    "lorenz_curve",
+    "clv",
+    "trace_losses",
+    "churn_drivers",
+    "loss_stories",
+    "customer_story",
+]
 
 
 def referral_cascades(events: pd.DataFrame) -> pd.DataFrame:

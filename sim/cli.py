@@ -456,6 +456,61 @@ def cmd_explain(a) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- economics
+def run_economics(run: dict, baseline: dict | None = None, counterfactuals: bool = True):
+    """The economics table of a run folder (see :mod:`sim.economics`)."""
+    from .drivers import replay_params
+    from .economics import economics
+
+    params = seeds = None
+    if counterfactuals:
+        params, _ = replay_params(run, 0)
+        seeds = run["manifest"].get("replication_seeds") or [run["manifest"]["seed"]]
+    if baseline is not None:
+        sa = run["manifest"].get("replication_seeds")
+        sb = baseline["manifest"].get("replication_seeds")
+        if sa != sb:
+            raise UsageError(
+                f"--baseline {baseline['path']}: its replication seeds differ from the run's; "
+                "incremental figures need paired runs (run both with the same --seed and "
+                "--replications)"
+            )
+    return economics(
+        run["firms"],
+        params=params,
+        seeds=seeds,
+        baseline=baseline["firms"] if baseline is not None else None,
+    )
+
+
+def cmd_economics(a) -> int:
+    run = read_run(a.run)
+    base = read_run(a.baseline) if a.baseline else None
+    print(
+        f"sim economics: {run['manifest'].get('name', run['manifest']['scenario'])}"
+        + ("" if a.no_counterfactuals else " (running the counterfactuals)"),
+        file=sys.stderr,
+    )
+    table = run_economics(run, base, counterfactuals=not a.no_counterfactuals)
+    n = int(table["replications"].max()) if len(table) else 0
+    print(f"Economics per firm (mean [95% interval] over {n} replication(s); see docs/outputs.md)")
+    for firm, g in table.groupby("firm", sort=False):
+        print(f"\n{firm}")
+        rows = [
+            {
+                "measure": r["measure"],
+                "value": _num(r["mean"], 2)
+                + ("" if np.isnan(r["low"]) else f" [{_num(r['low'], 2)}, {_num(r['high'], 2)}]"),
+            }
+            for _, r in g.iterrows()
+        ]
+        print(_fmt_table(pd.DataFrame(rows)))
+    if a.out:
+        table.to_csv(a.out, index=False)
+        print(f"\nwritten: {a.out}")
+    return 0
+
+
 # ---------------------------------------------------------------- cascades
 def cascade_report(run: dict) -> str:
     from .analysis import cascade_summary, referral_cascades
@@ -591,6 +646,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stories", type=int, default=5, help="stories of lost customers (default 5)")
     e.add_argument("--out", help="CSV file for the cohort table (one row per customer)")
     e.set_defaults(func=cmd_explain)
+
+    ec = sub.add_parser(
+        "economics",
+        help="acquisition cost by channel, retention and complaint costs, programme ROI, CLV",
+    )
+    ec.add_argument("run", help="run folder")
+    ec.add_argument("--baseline", help="a run folder with the same seeds: incremental CLV")
+    ec.add_argument(
+        "--no-counterfactuals",
+        action="store_true",
+        help="skip the no-complaint-handling and no-referral-programme replays",
+    )
+    ec.add_argument("--out", help="CSV file for the table")
+    ec.set_defaults(func=cmd_economics)
 
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
     k.add_argument("run", help="run folder")
