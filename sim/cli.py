@@ -511,6 +511,42 @@ def cmd_economics(a) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- report
+def cmd_report(a) -> int:
+    from .report import ReportInputError, build_report, write_report
+
+    if a.lost_between is not None and a.lost_between[0] > a.lost_between[1]:
+        raise UsageError(f"--lost-between {a.lost_between[0]} {a.lost_between[1]}: need A ≤ B")
+    if a.out:
+        out = Path(a.out)
+        if out.exists() and out.is_dir():
+            raise UsageError(f"--out {a.out}: is a folder; give a file name such as report.html")
+        _check_out("--out", str(out.parent) if str(out.parent) else ".")
+    elif len(a.runs) == 1:
+        out = Path(a.runs[0]) / "report.html"
+    else:
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / "reports" / f"report-{stamp}.html"
+    print(
+        "sim report: reading runs, replaying for churn drivers and counterfactuals", file=sys.stderr
+    )
+    try:
+        html = build_report(
+            a.runs,
+            firms=a.firm,
+            lost_between=tuple(a.lost_between) if a.lost_between else None,
+            counterfactuals=not a.no_counterfactuals,
+        )
+    except ReportInputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        write_report(html, out)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the report ({exc.strerror or exc})") from None
+    print(f"written: {out} ({len(html) / 1e6:.1f} MB, self-contained; open it in a browser)")
+    return 0
+
+
 # ---------------------------------------------------------------- cascades
 def cascade_report(run: dict) -> str:
     from .analysis import cascade_summary, referral_cascades
@@ -660,6 +696,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ec.add_argument("--out", help="CSV file for the table")
     ec.set_defaults(func=cmd_economics)
+
+    rp = sub.add_parser("report", help="one self-contained HTML report of one or more runs")
+    rp.add_argument("runs", nargs="+", help="run folders (the first is the baseline)")
+    rp.add_argument(
+        "--out", help="HTML file (default RUN/report.html, or results/reports/ for several)"
+    )
+    rp.add_argument(
+        "--firm", action="append", help="firm whose losses to explain (repeatable; default all)"
+    )
+    rp.add_argument(
+        "--lost-between",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="months of the churn-driver window (default: the last 12)",
+    )
+    rp.add_argument(
+        "--no-counterfactuals", action="store_true", help="skip the programme counterfactuals"
+    )
+    rp.set_defaults(func=cmd_report)
 
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
     k.add_argument("run", help="run folder")

@@ -376,7 +376,18 @@ def churn_drivers(trace: LossTrace) -> pd.DataFrame:
                     lift=round(rate / overall, 2) if overall else np.nan,
                 )
             rows.append(row)
-    out = pd.DataFrame(rows)
+    cols = [
+        "factor",
+        "level",
+        "lost",
+        "stayed",
+        "share_of_lost",
+        "share_of_stayed",
+        "customer_months",
+        "monthly_loss_rate",
+        "lift",
+    ]
+    out = pd.DataFrame(rows, columns=cols)
     out["customer_months"] = out["customer_months"].astype("Int64")
     return out
 

@@ -49,6 +49,8 @@ class KPI:
     decimals: int
     definition: str
     count: bool = False
+    #: the range the KPI can take; a mean's interval is clipped to it
+    bounds: tuple[float, float] = (-np.inf, np.inf)
 
 
 #: every headline indicator, in the order of the summary table
@@ -58,8 +60,16 @@ KPIS: tuple[KPI, ...] = (
         "share (0–1)",
         3,
         "The firm's customers over all customers (of any firm) in the last period.",
+        bounds=(0.0, 1.0),
     ),
-    KPI("final_customers", "customers", 0, "Customers of the firm in the last period.", True),
+    KPI(
+        "final_customers",
+        "customers",
+        0,
+        "Customers of the firm in the last period.",
+        True,
+        (0.0, np.inf),
+    ),
     KPI(
         "satisfaction_last12",
         "satisfaction (−1…1)",
@@ -67,6 +77,7 @@ KPIS: tuple[KPI, ...] = (
         "Mean over the last 12 periods (fewer if the run is shorter, from period 1) of the "
         "firm's mean remembered satisfaction of its customers who have experienced it; "
         "periods with no such customers are skipped.",
+        bounds=(-1.0, 1.0),
     ),
     KPI(
         "annual_churn",
@@ -75,6 +86,7 @@ KPIS: tuple[KPI, ...] = (
         "1 − (1 − c)^12 where c is the mean monthly churn rate (customers lost to rivals or "
         "out of the market over customers at the start of the month) over the months the "
         "firm was active (from period 1, or from its entry for a late entrant).",
+        bounds=(0.0, 1.0),
     ),
     KPI(
         "complaints",
@@ -82,16 +94,39 @@ KPIS: tuple[KPI, ...] = (
         0,
         "Complaints received over the whole run (periods 1…T).",
         True,
+        (0.0, np.inf),
     ),
     KPI(
         "resolved_share",
         "share (0–1)",
         3,
         "Complaints resolved (quickly or late) over complaints received, whole run.",
+        bounds=(0.0, 1.0),
     ),
-    KPI("wom_pos", "messages", 0, "Positive word-of-mouth messages told about the firm.", True),
-    KPI("wom_neg", "messages", 0, "Negative word-of-mouth messages told about the firm.", True),
-    KPI("referrals", "customers", 0, "Customers acquired through referrals, whole run.", True),
+    KPI(
+        "wom_pos",
+        "messages",
+        0,
+        "Positive word-of-mouth messages told about the firm.",
+        True,
+        (0.0, np.inf),
+    ),
+    KPI(
+        "wom_neg",
+        "messages",
+        0,
+        "Negative word-of-mouth messages told about the firm.",
+        True,
+        (0.0, np.inf),
+    ),
+    KPI(
+        "referrals",
+        "customers",
+        0,
+        "Customers acquired through referrals, whole run.",
+        True,
+        (0.0, np.inf),
+    ),
     KPI("profit_total", "cu", 0, "Profit summed over periods 1…T (revenue − all costs)."),
     KPI(
         "clv_last12",
@@ -210,7 +245,8 @@ def interval(values, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def with_intervals(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Long table of KPI means and intervals: ``firm, kpi, unit, mean, low, high, n``.
+    """Long table of KPI means and intervals: ``firm, kpi, unit, mean, low, high, n``
+    (intervals clipped to the KPI's possible range, e.g. 0–1 for shares).
 
     Args:
         per_rep: a :func:`kpi_table`.
@@ -220,6 +256,7 @@ def with_intervals(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     for firm, g in per_rep.groupby("firm", sort=False):
         for k in KPIS:
             mean, lo, hi = interval(g[k.name], level)
+            lo, hi = max(lo, k.bounds[0]), min(hi, k.bounds[1])
             rows.append(
                 {
                     "firm": firm,
