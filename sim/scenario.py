@@ -448,6 +448,8 @@ class EventKind:
     optional: tuple[str, ...]
     changes: Callable[[_EventInput], dict]
     fields: dict[str, str | tuple[float, float]] = field(default_factory=dict)
+    #: periods the event lasts when it has no ``duration`` key (None: until changed)
+    default_duration: Callable[[dict], int | None] | None = None
 
 
 @dataclass
@@ -486,12 +488,15 @@ def event_kind(
     required: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
     fields: dict[str, str | tuple[float, float]] | None = None,
+    default_duration: Callable[[dict], int | None] | None = None,
 ) -> Callable:
     """Register a timeline event kind: ``@event_kind("price", ("value",), ("duration",),
-    {"value": "price"})`` over a function ``(_EventInput) -> {lever: value}``."""
+    {"value": "price"})`` over a function ``(_EventInput) -> {lever: value}``. Every kind
+    also takes ``enabled`` (default true; false switches the event off, e.g. with
+    ``--set events.2.enabled=false``)."""
 
     def register(fn: Callable[[_EventInput], dict]) -> Callable[[_EventInput], dict]:
-        EVENTS[name] = EventKind(name, required, optional, fn, dict(fields or {}))
+        EVENTS[name] = EventKind(name, required, optional, fn, dict(fields or {}), default_duration)
         return fn
 
     return register
@@ -533,9 +538,35 @@ def _ev_service_drop(e: _EventInput) -> dict:
     return changes
 
 
-@event_kind("outage", ("duration",))
+#: days in a period (month), for events given in days
+DAYS_PER_PERIOD = 30
+
+
+@event_kind(
+    "outage",
+    (),
+    ("duration", "days", "severity"),
+    {"days": (1, DAYS_PER_PERIOD), "severity": (0.0, 1.0)},
+    default_duration=lambda ev: 1 if "days" in ev else None,
+)
 def _ev_outage(e: _EventInput) -> dict:
-    return {"service": 0.0, "quality": min(e.firm.quality, 0.3)}
+    """Service lost for whole periods (``duration``) or for ``days`` of one period, at
+    ``severity`` (1 = nothing works, the default): with down-time share
+    f = severity · days / 30 (f = severity for whole periods), service becomes
+    service · (1 − f) and quality falls by f towards 0.3 (a full outage: service 0,
+    quality at most 0.3)."""
+    has_d, has_days = "duration" in e.ev, "days" in e.ev
+    if has_d == has_days:
+        raise ScenarioError(
+            e.src,
+            e.path,
+            {k: e.ev[k] for k in ("duration", "days") if k in e.ev},
+            "an outage needs either duration (whole periods) or days (1–30, within one period)",
+        )
+    severity = e.num("severity") if "severity" in e.ev else 1.0
+    f = severity * (e.num("days") / DAYS_PER_PERIOD if has_days else 1.0)
+    q = e.firm.quality
+    return {"service": e.firm.service * (1.0 - f), "quality": q - f * max(q - 0.3, 0.0)}
 
 
 @event_kind("capacity", ("value",), ("duration",), {"value": "capacity"})
@@ -603,7 +634,7 @@ def _check_event_keys(src: str, path: str, ev: dict, names: list[str], T: int) -
             src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENTS)
         )
     spec = EVENTS[kind]
-    allowed = ("period", "firm", "kind", *spec.required, *spec.optional)
+    allowed = ("period", "firm", "kind", "enabled", *spec.required, *spec.optional)
     for key, value in ev.items():
         if key not in allowed:
             raise ScenarioError(
@@ -664,7 +695,14 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
     for i, ev in enumerate(events):
         path = f"events[{i}]"
         spec = _check_event_keys(src, path, ev, names, T)
+        on = ev.get("enabled", True)
+        if not isinstance(on, bool):
+            raise ScenarioError(src, f"{path}.enabled", on, "must be true or false")
+        if not on:
+            continue
         t, fp, dur = ev["period"], by_name[ev["firm"]], ev.get("duration")
+        if dur is None and spec.default_duration is not None:
+            dur = spec.default_duration(ev)
         changes = spec.changes(_EventInput(src, path, ev, fp))
         current = _levers_before(out, fp, t, changes)
         out.append({"period": t, "firm": fp.name, "set": changes, "kind": spec.name})

@@ -19,7 +19,7 @@ SCEN = ROOT / "scenarios"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    small = ["--set", "market.n_customers=600", "--periods", "24", "--quiet", "--no-plots"]
+    small = ["--set", "market.n_customers=400", "--periods", "24", "--quiet", "--no-plots"]
     sc = str(SCEN / "new_entrant.toml")
     assert main(["run", sc, *small, "--replications", "2", "--out", str(out / "r")]) == 0
     assert (
