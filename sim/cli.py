@@ -570,49 +570,64 @@ def cmd_report(a) -> int:
 
 # ---------------------------------------------------------------- cascades
 def cascade_report(run: dict) -> str:
-    from .analysis import cascade_summary, referral_cascades
+    """Referral cascade statistics of every replication: per firm, the mean over
+    replications of each statistic, and the size distribution of all cascades."""
+    from .analysis import referral_cascades
+    from .runner import cascades_per_replication
 
-    ev = run["events"]
-    if "replication" in ev:
-        ev = ev[ev["replication"] == 0]
-    ev = ev.copy()
+    ev = run["events"].copy()
     ev["event"] = ev["event"].astype(str)
-    c = referral_cascades(ev)
-    s = cascade_summary(ev)
-    f = run["firms"]
-    if "replication" in f:
-        f = f[f["replication"] == 0]
-    rows = []
-    for name in run["manifest"]["firms"]:
-        g = s[s["firm_name"] == name]
-        ff = f[f["name"] == name]
-        rows.append(
-            {
-                "firm": name,
-                "cascades": len(g),
-                "referred": int(g["size"].sum()) if len(g) else 0,
-                "mean_size": float(g["size"].mean()) if len(g) else np.nan,
-                "max_size": int(g["size"].max()) if len(g) else 0,
-                "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
-                "max_depth": int(g["depth"].max()) if len(g) else 0,
-                "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
-                if len(g)
-                else np.nan,
-                "wom_pos": int(ff["wom_pos"].sum()),
-                "wom_neg": int(ff["wom_neg"].sum()),
-                "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
-            }
-        )
+    if "replication" not in ev:
+        ev["replication"] = 0
+    f = run["firms"] if "replication" in run["firms"] else run["firms"].assign(replication=0)
+    s_all = cascades_per_replication(ev)
+    reps = sorted(f["replication"].unique())
+    per = []
+    for r in reps:
+        e = ev[ev["replication"] == r]
+        c = referral_cascades(e)
+        s = s_all[s_all["replication"] == r]
+        for name in run["manifest"]["firms"]:
+            g = s[s["firm_name"] == name]
+            ff = f[(f["replication"] == r) & (f["name"] == name)]
+            per.append(
+                {
+                    "firm": name,
+                    "cascades": len(g),
+                    "referred": int(g["size"].sum()) if len(g) else 0,
+                    "mean_size": float(g["size"].mean()) if len(g) else np.nan,
+                    "max_size": int(g["size"].max()) if len(g) else 0,
+                    "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
+                    "max_depth": int(g["depth"].max()) if len(g) else 0,
+                    "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
+                    if len(g)
+                    else np.nan,
+                    "wom_pos": int(ff["wom_pos"].sum()),
+                    "wom_neg": int(ff["wom_neg"].sum()),
+                    "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
+                }
+            )
+    per = pd.DataFrame(per)
+    table = per.groupby("firm", sort=False).mean().reset_index()
+    table["max_size"] = per.groupby("firm", sort=False)["max_size"].max().to_numpy()
+    table["max_depth"] = per.groupby("firm", sort=False)["max_depth"].max().to_numpy()
+    n = len(reps)
+    what = "one replication" if n == 1 else f"means over {n} replications (max_*: the largest)"
     out = [
-        "Referral cascades (first replication): size = customers referred in one tree; depth = generations.",
-        _fmt_table(pd.DataFrame(rows), "{:.2f}"),
+        f"Referral cascades ({what}): size = customers referred in one tree; depth = generations.",
+        _fmt_table(table, "{:.2f}"),
     ]
-    if len(s):
-        out += ["", "Largest cascades:", _fmt_table(s.head(10))]
-        hist = s["size"].value_counts().sort_index()
+    if len(s_all):
         out += [
             "",
-            "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
+            "Largest cascades:",
+            _fmt_table(s_all.sort_values("size", ascending=False).head(10)),
+        ]
+        hist = s_all["size"].value_counts().sort_index()
+        out += [
+            "",
+            f"Size distribution (all {n} replication(s)): "
+            + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
         ]
     out += [
         "",

@@ -45,6 +45,7 @@ from .kpis import interval, kpi_table
 
 __all__ = [
     "CHANNELS",
+    "MEASURES",
     "economics_per_replication",
     "counterfactual_effects",
     "economics",
@@ -52,6 +53,45 @@ __all__ = [
     "no_referral_programme",
     "COUNTERFACTUALS",
 ]
+
+#: the measures of the economics table (``<name>_*`` for a counterfactual's four rows)
+MEASURES = {
+    "acquired_<channel>": (
+        "customers",
+        "customers acquired through the channel over the run (known, marketing, imitation, "
+        "wom, referral, switch, winback)",
+    ),
+    "acquired": ("customers", "all customers acquired over the run"),
+    "marketing_cost": ("cu", "marketing spend over the run"),
+    "cost_per_marketing_acquisition": (
+        "cu per customer",
+        "marketing spend / customers acquired through marketing",
+    ),
+    "referral_rewards": ("cu", "referral rewards paid (referrals × the reward in force)"),
+    "cost_per_referral_acquisition": (
+        "cu per customer",
+        "referral rewards / customers acquired through referrals",
+    ),
+    "retention_cost": (
+        "cu",
+        "programme costs other than referral rewards: loyalty discounts and fixed cost, "
+        "win-back contacts (opening discounts are booked with the discounts too)",
+    ),
+    "complaint_cost": ("cu", "complaint intake and remedies"),
+    "clv": ("cu per customer", "clv_last12 of the summary"),
+    "<programme>_customers_saved": (
+        "customers",
+        "customers at the end, run − counterfactual without the programme (paired)",
+    ),
+    "<programme>_profit_gain": ("cu", "profit over the run, run − counterfactual (paired)"),
+    "<programme>_extra_cost": (
+        "cu",
+        "the programme's own spending (complaint_cost or referral_rewards), run − counterfactual",
+    ),
+    "<programme>_roi": ("ratio", "profit_gain / extra_cost (above 0: it paid for itself)"),
+    "incremental_clv": ("cu per customer", "clv, run − baseline run (paired; --baseline)"),
+    "incremental_profit": ("cu", "profit over the run, run − baseline run (paired)"),
+}
 
 #: acquisition channels (the firm table's acq_<channel> columns)
 CHANNELS = ("known", "marketing", "imitation", "wom", "referral", "switch", "winback")
