@@ -130,6 +130,28 @@ def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Dat
     return _kpi_summarise(firms)
 
 
+def _headline_plots(folder: Path, result: RunResult, per_rep: pd.DataFrame, name: str) -> list[str]:
+    """The headline claims as figures: KPIs with their intervals, profit concentration."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_kpi_intervals, plot_lorenz
+
+    table = with_intervals(per_rep).assign(run=name)
+    written = []
+    fig = plot_kpi_intervals(
+        table, ["final_share", "annual_churn", "satisfaction_last12", "profit_total"]
+    )
+    fig.savefig(folder / "headline.png", dpi=90)
+    plt.close(fig)
+    written.append("plots/headline.png")
+    if not result.customers.empty:
+        fig = plot_lorenz(result.customers, [f.name for f in result.scenario.params.firms])
+        fig.savefig(folder / "profit_concentration.png", dpi=90)
+        plt.close(fig)
+        written.append("plots/profit_concentration.png")
+    return written
+
+
 def cascades_per_replication(events: pd.DataFrame) -> pd.DataFrame:
     """:func:`~sim.analysis.cascade_summary` of every replication, stacked with a
     ``replication`` column first."""
@@ -391,6 +413,7 @@ def write_run(
                 title=sc.title or sc.name,
             )
             files += [f"plots/{w}" for w in written]
+            files += _headline_plots(tmp / "plots", result, per_rep, name or sc.name)
         manifest = {
             "scenario": sc.name,
             "name": name or sc.name,

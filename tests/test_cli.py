@@ -79,6 +79,8 @@ def test_run_folder_has_everything(run_dir, capsys):
         "profit.png",
         "overview.png",
         "levers.png",
+        "headline.png",
+        "profit_concentration.png",
     ):
         assert p in plots
     m = json.loads((run_dir / "manifest.json").read_text())
