@@ -459,10 +459,12 @@ def cmd_explain(a) -> int:
         tr, head, drivers, stories = lost_report(run, a.firm, lo, hi, a.replication, a.stories)
         print(head)
         print(
-            "\nLosses by factor (loss_rate = lost / customers with that level; lift = the "
-            "level's loss rate over the cohort's; shares compare the lost with those who stayed):"
+            "\nLosses by factor. monthly_loss_rate = lost / customer-months spent with that "
+            "level (a level reached late, such as a complaint, counts from then); lift = that "
+            "rate over the cohort's; shares compare the lost (level at leaving) with those who "
+            "stayed (level at the end); destination and how describe the lost."
         )
-        print(_fmt_table(drivers, "{:.3f}"))
+        print(_fmt_table(drivers.astype(object).where(drivers.notna(), np.nan), "{:.3f}"))
         if stories:
             print("\nSome of the lost customers:")
             for s in stories:

@@ -204,7 +204,14 @@ def trace_losses(
     dest = np.full(n, "", dtype=object)
     at_leave = {
         k: np.full(n, np.nan)
-        for k in ("satisfaction", "performance", "expectation", "value_firm", "value_best_rival")
+        for k in (
+            "satisfaction",
+            "satisfaction_after",
+            "performance",
+            "expectation",
+            "value_firm",
+            "value_best_rival",
+        )
     }
     best_rival = np.full(n, "", dtype=object)
     pos = np.full(pop.n, -1, np.int64)
@@ -227,6 +234,11 @@ def trace_losses(
         out = (to < 0) | (pop.status[who] == LAPSED)
         dest[i] = np.where(out, "out of market", np.array(names, dtype=object)[np.maximum(to, 0)])
         at_leave["satisfaction"][i] = pre["satisfaction"][gone]
+        # satisfaction with the firm after the month's experiences (if they still
+        # remember the firm: not when they bought from the new firm this month)
+        at_leave["satisfaction_after"][i] = np.where(
+            pop.last_firm[who] == j, pop.satisfaction[who], np.nan
+        )
         at_leave["performance"][i] = pre["perf_memory"][gone]
         at_leave["expectation"][i] = pre_exp[gone]
         # the value each firm offered them this month: this month's levers, their state
@@ -300,7 +312,7 @@ def trace_losses(
     tab["lost_period"] = lost_at
     tab["destination"] = dest
     for k, arr in at_leave.items():
-        tab[f"{k}_at_leaving"] = arr
+        tab[f"{k}_at_leaving" if k != "satisfaction_after" else "satisfaction_after_leaving"] = arr
     tab["best_rival"] = best_rival
     leave = ev[ev["event"].isin(["switch", "churn"])]
     leave = leave.assign(
@@ -419,8 +431,20 @@ def loss_stories(trace: LossTrace, customers=None, limit: int = 5) -> list[str]:
         out.append(
             f"Customer {c} ({r['segment']}, {r['value_tier']} value, "
             f"{int(r['tenure_months'])} months with {trace.firm}) left in month "
-            f"{int(r['lost_period'])} for {r['destination']}: {r['how']}. At the start of that "
-            f"month: satisfaction {r['satisfaction_at_leaving']:+.2f}; remembered performance "
+            f"{int(r['lost_period'])} "
+            + (
+                "out of the market"
+                if r["destination"] == "out of market"
+                else f"for {r['destination']}"
+            )
+            + f": {r['how']}. At the start of that "
+            f"month: satisfaction {r['satisfaction_at_leaving']:+.2f}"
+            + (
+                f" (after that month's experiences {r['satisfaction_after_leaving']:+.2f})"
+                if np.isfinite(r["satisfaction_after_leaving"])
+                else ""
+            )
+            + f"; remembered performance "
             f"{r['performance_at_leaving']:.2f} against an expectation of "
             f"{r['expectation_at_leaving']:.2f} ({'short by' if gap < 0 else 'above by'} "
             f"{abs(gap):.2f}); value of {trace.firm} {r['value_firm_at_leaving']:+.2f} against "

@@ -153,6 +153,12 @@ TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
                 "−1…1",
                 "remembered satisfaction at the start of the month of leaving",
             ),
+            (
+                "satisfaction_after_leaving",
+                "−1…1",
+                "remembered satisfaction with the firm at the end of the month of leaving (after its "
+                "experiences; empty when they bought from the new firm that month)",
+            ),
             ("performance_at_leaving", "0–1 level", "remembered performance of the firm then"),
             ("expectation_at_leaving", "0–1 level", "expectation of the firm then"),
             (
