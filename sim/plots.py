@@ -126,7 +126,7 @@ def timeline_markers(firms: pd.DataFrame, max_per_firm: int = 8) -> list[tuple[i
                     if isinstance(b, (bool, np.bool_)):
                         txt = f"{label} {'on' if b else 'off'}"
                     elif np.isfinite(float(a)) and np.isfinite(float(b)):
-                        txt = f"{label} {float(a):g}→{float(b):g}"
+                        txt = f"{label} {float(a):.3g}→{float(b):.3g}"
                     else:
                         txt = f"{label} {a}→{b}"
                     changes.setdefault(int(per[i]), []).append(txt)
@@ -157,10 +157,17 @@ def mark_events(ax, markers, colors: dict[str, str] | None = None, *, labels: bo
             )
 
 
-def _by_firm(firms: pd.DataFrame, col: str, smooth: int = 1) -> pd.DataFrame:
+def _rows(firms: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The rows a per-firm line is drawn from: periods with flows (stocks from period
+    0) while the firm is in the market."""
     f = firms[firms["period"] > 0] if col not in ("share", "customers") else firms
     if "active" in f:  # a firm not (yet) in the market has no line
         f = f[f["active"].astype(bool)]
+    return f
+
+
+def _by_firm(firms: pd.DataFrame, col: str, smooth: int = 1) -> pd.DataFrame:
+    f = _rows(firms, col)
     g = f.groupby(["period", "name"], sort=True)[col].mean().unstack("name")
     if smooth > 1:
         g = g.rolling(smooth, min_periods=1).mean()
@@ -184,7 +191,8 @@ def plot_indicator(
         ls = linestyle if linestyle != "-" else styles[name]
         ax.plot(g.index, g[name], ls, color=colors[name], label=f"{label_prefix}{name}")
         if "replication" in firms and firms["replication"].nunique() > 1:
-            q = firms[firms["name"] == name].groupby("period")[col].quantile([0.1, 0.9]).unstack()
+            rows = _rows(firms, col)
+            q = rows[rows["name"] == name].groupby("period")[col].quantile([0.1, 0.9]).unstack()
             ax.fill_between(q.index, q[0.1], q[0.9], alpha=0.12, color=colors[name])
     if smooth > 1:
         title = f"{title} ({smooth}-month moving average)"
