@@ -334,10 +334,12 @@ def _analysis(sf: SweepFile, plan, rs, *, plots: bool) -> list[str]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from sim.plots import safe_filename
+
         (folder / "plots").mkdir(exist_ok=True)
         for p in params:
             ax = rs.plot(indicator, p, firm, level=level)
-            name = f"plots/{indicator}-{p}.png"
+            name = f"plots/{safe_filename(f'{indicator}-{p}')}.png"
             ax.figure.tight_layout()
             ax.figure.savefig(folder / name, dpi=80)
             plt.close(ax.figure)

@@ -22,8 +22,10 @@ import hashlib
 import json
 import math
 import multiprocessing as mp
+import os
 import signal
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -527,6 +529,40 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _watch_parent(pid: int, poll: float = 1.0) -> None:
+    """Exit this process as soon as process ``pid`` ends (however it ends, SIGKILL
+    included). Waits on a pidfd where Linux has one, else polls every ``poll`` s."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+    while True:
+        if fd is not None:
+            select.select([fd], [], [])
+            os._exit(1)
+        time.sleep(poll)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: leave Ctrl-C to the parent, and die with the parent (a
+    watchdog thread; the worker's own parent is the fork server, so ``PR_SET_PDEATHSIG``
+    would not see the sweep's process end)."""
+    import threading
+
+    _ignore_sigint()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
 def pool_context() -> mp.context.BaseContext:
     """The start method of local pools: ``forkserver`` where the platform has it, with
     ``sim.experiments.sweep`` preloaded in the server, so each worker is forked with sim
@@ -561,7 +597,10 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
             yield None, 1
             return
         pool = cf.ProcessPoolExecutor(
-            executor, mp_context=pool_context(), initializer=_ignore_sigint
+            executor,
+            mp_context=pool_context(),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
             yield pool, 2 * executor
