@@ -8,9 +8,9 @@ what                        bytes
 ==========================  ===========================================================
 interpreter and imports     180 MB
 a customer                  100 + 50 per firm (state columns, per-firm beliefs)
-a tie                       60 per directed entry (2 per link): the edge arrays while
+a tie                       64 per directed entry (2 per link): the edge arrays while
                             the network is built, then CSR and the adjacency matrix
-full-information policy     6,500 per customer (``best_response_full``: a 161 × N
+full-information policy     7,000 per customer (``best_response_full``: a 161 × N
                             price grid and its temporaries, while it decides)
 an event in the log         150 (columns, then the table built from them)
                             rate: 0.5 per customer-period up to 20,000 customers (word
@@ -39,8 +39,8 @@ GB = 1024**3
 BASE = 180 * MB
 PER_CUSTOMER = 100
 PER_CUSTOMER_PER_FIRM = 50
-PER_TIE = 60
-PER_CUSTOMER_FULL_INFO = 6_500
+PER_TIE = 64
+PER_CUSTOMER_FULL_INFO = 7_000
 PER_EVENT = 150
 EVENT_RATE_SMALL = 0.5
 EVENT_RATE_LARGE = 0.12
