@@ -99,6 +99,8 @@ def _set(doc: dict, path: tuple, value) -> None:
     for part in path[:-1]:
         if not isinstance(node, (dict, list)) or node == []:
             return  # a section of the wrong type already: nothing to reach into
+        if isinstance(node, list) != isinstance(part, int):
+            return  # the shape was changed by an earlier mutation
         if isinstance(node, list):
             node = node[part] if part < len(node) else node[-1]
         else:
