@@ -425,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
 DELEGATED = (
     ("tournament", "sim.tournament", "run a tournament of firm strategies across scenarios"),
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
+    ("calibrate", "sim.calibration", "fit scenario parameters to observed KPIs"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("schema", "sim.schema", "print or write (--out FILE) the JSON Schema of scenario files"),
 )
 
 
