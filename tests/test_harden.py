@@ -291,6 +291,15 @@ def test_memory_refusal_is_one_line_before_any_work(tmp_path, capsys, monkeypatc
     assert not (tmp_path / "o").exists()
     assert sim("validate", BASE) == 2
     one_line(capsys)
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(
+        f'[sweep]\nname = "s"\nscenario = "{BASE}"\nreplications = 1\n'
+        '[design]\nmethod = "grid"\n[design.parameters]\n"market.n_customers" = [500, 900]\n'
+    )
+    assert sim("sweep", sweep, "--workers", "2", "--out", tmp_path / "sw") == 2
+    err = one_line(capsys)
+    assert "2 runs at a time" in err and "design point 1" in err and "--workers" in err
+    assert not (tmp_path / "sw").exists()
 
 
 def test_schema_sizes_this_machine_cannot_hold_are_refused(capsys):
