@@ -232,6 +232,10 @@ def test_out_on_a_dangling_symlink(tmp_path, capsys):
     (tmp_path / "link").symlink_to(tmp_path / "missing")
     assert sim("run", BASE, "--out", tmp_path / "link", *SMALL) == 2
     assert "symbolic link" in one_line(capsys)
+    assert (
+        sim("tournament", BASE, "--strategies", "fixed,undercut", "--out", tmp_path / "link") == 2
+    )
+    assert "symbolic link" in one_line(capsys)
     assert not (tmp_path / "missing").exists()
 
 
