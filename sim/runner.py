@@ -118,7 +118,15 @@ def iter_replications(
 
 def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = None) -> RunResult:
     """Run every replication of a scenario and stack the tables (all in memory; ``sim
-    run`` streams them to the run folder instead, see :func:`run_to_folder`)."""
+    run`` streams them to the run folder instead, see :func:`run_to_folder`).
+
+    Raises:
+        MemoryRefused: the replications' tables would not fit in the available memory
+            (checked before anything runs; see :mod:`sim.memory`).
+    """
+    from .memory import check_memory
+
+    check_memory(sc.params, sc.replications, source=sc.source, streamed=False)
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ("firms", "market", "events", "panel")}
