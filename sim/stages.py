@@ -173,7 +173,7 @@ class Stage:
         >>> Boost(factor=-1.0)
         Traceback (most recent call last):
         ...
-        sim.checks.ParamError: stage boost: boost.factor = -1.0: a number in [0.0, 10.0]
+        sim.checks.ParamError: stage boost: boost.factor = -1.0: must lie in [0.0, 10.0]
     """
 
     name: ClassVar[str] = ""
