@@ -276,6 +276,11 @@ def build_report(
         undefined=jinja2.StrictUndefined,
     )
     reps = sorted({len(r.seeds) for r in runs})
+    calibration = [
+        f"{run.name}: {run.scenario.get('scenario', {}).get('description', '')}"
+        for run in runs
+        if "calibrated" in str(run.scenario.get("scenario", {}).get("description", ""))
+    ]
     return env.get_template("report.html.j2").render(
         title="Market simulation report: " + " vs ".join(names),
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -297,6 +302,7 @@ def build_report(
         replications=reps,
         kpis=KPIS,
         versions=base["manifest"].get("versions", {}),
+        calibration=calibration,
     )
 
 
