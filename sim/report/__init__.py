@@ -160,13 +160,20 @@ def build_report(
     from ..runner import read_run
 
     raw = [read_run(f) for f in folders]
-    runs = [load_compared(f) for f in folders]
-    res = compare(runs, 0)
-    names = [r.name for r in runs]
     base = raw[0]
     firm_names = list(base["manifest"]["firms"])
     all_firms = list(dict.fromkeys(sum((r["manifest"]["firms"] for r in raw), [])))
     T = int(base["manifest"].get("periods") or base["firms"]["period"].max())
+    want = firms or firm_names  # bad input fails before any work
+    for f in want:
+        if f not in firm_names:
+            raise ReportInputError(f"--firm {f}: unknown; firms: {', '.join(firm_names)}")
+    a, b = lost_between or (max(1, T - 11), T)
+    if not 1 <= a <= b <= T:
+        raise ReportInputError(f"--lost-between {a} {b}: need 1 ≤ a ≤ b ≤ {T}")
+    runs = [load_compared(f) for f in folders]
+    res = compare(runs, 0)
+    names = [r.name for r in runs]
 
     what = []
     for r, run in zip(raw, runs, strict=True):
@@ -218,13 +225,6 @@ def build_report(
     story = [{"name": run.name, "img": _png(plot_story(run.firms, run.name))} for run in runs]
 
     # churn drivers (first run)
-    want = firms or firm_names
-    for f in want:
-        if f not in firm_names:
-            raise ReportInputError(f"--firm {f}: unknown; firms: {', '.join(firm_names)}")
-    a, b = lost_between or (max(1, T - 11), T)
-    if not 1 <= a <= b <= T:
-        raise ReportInputError(f"--lost-between {a} {b}: need 1 ≤ a ≤ b ≤ {T}")
     params, seed = replay_params(base, 0)
     f0 = base["firms"]
     f0 = f0[f0["replication"] == 0] if "replication" in f0 else f0
