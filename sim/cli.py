@@ -246,7 +246,8 @@ def cmd_compare(a) -> int:
         seed = load_scenario(a.runs[base_i]).seed
     runs = []
     for path in a.runs:
-        print(f"sim compare: {path}", file=sys.stderr)
+        if not Path(path).is_dir():  # a scenario file is run now: say so
+            print(f"sim compare: running {path}", file=sys.stderr)
         runs.append(
             load_compared(
                 path,

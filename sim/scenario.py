@@ -553,25 +553,25 @@ DAYS_PER_PERIOD = 30
     "outage",
     (),
     ("duration", "days", "severity"),
-    {"days": (1, DAYS_PER_PERIOD), "severity": (0.0, 1.0)},
-    default_duration=lambda ev: 1 if "days" in ev else None,
+    {"days": (0.0, float(DAYS_PER_PERIOD)), "severity": (0.0, 1.0)},
+    default_duration=lambda ev: 1 if "duration" not in ev else None,
 )
 def _ev_outage(e: _EventInput) -> dict:
-    """Service lost for whole periods (``duration``) or for ``days`` of one period, at
-    ``severity`` (1 = nothing works, the default): with down-time share
+    """Service lost for whole periods (``duration``, default 1) or for ``days`` of one
+    period, at ``severity`` (1 = nothing works, the default): with down-time share
     f = severity · days / 30 (f = severity for whole periods), service becomes
     service · (1 − f) and quality falls by f towards 0.3 (a full outage: service 0,
     quality at most 0.3)."""
-    has_d, has_days = "duration" in e.ev, "days" in e.ev
-    if has_d == has_days:
+    severity = e.num("severity") if "severity" in e.ev else 1.0
+    days = e.num("days") if "days" in e.ev else None
+    if days is not None and "duration" in e.ev:
         raise ScenarioError(
             e.src,
-            e.path,
-            {k: e.ev[k] for k in ("duration", "days") if k in e.ev},
-            "an outage needs either duration (whole periods) or days (1–30, within one period)",
+            f"{e.path}.days",
+            e.ev["days"],
+            "give either duration (whole periods) or days (within one period), not both",
         )
-    severity = e.num("severity") if "severity" in e.ev else 1.0
-    f = severity * (e.num("days") / DAYS_PER_PERIOD if has_days else 1.0)
+    f = severity * (days / DAYS_PER_PERIOD if days is not None else 1.0)
     q = e.firm.quality
     return {"service": e.firm.service * (1.0 - f), "quality": q - f * max(q - 0.3, 0.0)}
 

@@ -494,7 +494,7 @@ def test_replications_are_streamed_to_the_run_folder(tmp_path):
     sc = load_scenario(
         BASE, ["market.n_customers=300", "market.periods=3", "scenario.replications=3"]
     )
-    folder, result = run_to_folder(sc, tmp_path, plots=False)
+    folder, result = run_to_folder(sc, tmp_path, plots=False, fmt="both")
     assert set(result.events["replication"]) == {0} and result.panel.empty
     assert sorted(result.firms["replication"].unique()) == [0, 1, 2]
     full = run_scenario(sc)

@@ -108,5 +108,5 @@ def test_switching_an_event_off():
     assert [e for e in off.params.events if e["firm"] == "Entrant"]
     with pytest.raises(ScenarioError, match=r"events\[1\]\.enabled"):
         load_scenario(TELECOM, ["events.1.enabled=maybe"])
-    with pytest.raises(ScenarioError, match="either duration"):
+    with pytest.raises(ScenarioError, match="either duration"):  # both given
         load_scenario(TELECOM, ["events.1.duration=1"])
