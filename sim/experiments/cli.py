@@ -403,6 +403,25 @@ def _executor(a: argparse.Namespace) -> tuple[Any, Any, str]:
     return client, executor, how
 
 
+def _check_memory(sf: SweepFile, plan: Any, executor: Any) -> None:
+    """Refuse, before any run, a sweep whose largest runs (the first point and each
+    parameter's largest value) would not fit in memory ``executor``'s workers at once."""
+    from sim.memory import MemoryRefused, check_memory, estimate
+
+    workers = executor if isinstance(executor, int) else 1
+    design = plan.design_frame()
+    points = {0}
+    for col in design.columns.drop("point"):
+        if pd.api.types.is_numeric_dtype(design[col]):
+            points.add(int(design[col].idxmax()))
+    params = {k: plan.params_of(k) for k in sorted(points)}
+    point = max(params, key=lambda k: estimate(params[k]).total)
+    try:
+        check_memory(params[point], source=str(sf.path), copies=workers)
+    except MemoryRefused as exc:
+        raise UsageError(f"{exc} (design point {point})") from None
+
+
 def _run(a: argparse.Namespace) -> int:
     sf = load_sweep(a.sweep, list(a.set or []))
     plan = sf.sweep.plan()
@@ -431,6 +450,7 @@ def _run(a: argparse.Namespace) -> int:
         print(_table(plan.design_frame(), max_rows=50))
         return 0
     client, executor, how = _executor(a)
+    _check_memory(sf, plan, executor)
     print(f"{desc}; {how} → {out}", file=sys.stderr)
     t0 = time.perf_counter()
     try:
