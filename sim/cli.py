@@ -388,6 +388,7 @@ DELEGATED = (
     ("tournament", "sim.tournament", "run a tournament of firm strategies across scenarios"),
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("game", "sim.game", "run the market game for student teams in the browser"),
 )
 
 
