@@ -192,6 +192,9 @@ def test_leaderboard_ranks_by_total_profit():
     assert board.set_index("firm").loc["A", "profit"] == pytest.approx(a)
     acc = g.accounts("A")
     assert acc["profit"].sum() == pytest.approx(a) and acc["round"].tolist() == [1]
+    assert not g.leaderboard_shown
+    g.show_leaderboard()
+    assert g.leaderboard_shown
     r = g.research("A")
     assert [x["price"] for x in r["firms"]] == [2.0, 0.5, 1.2] and -1 <= r["survey"] <= 1
 
@@ -308,3 +311,36 @@ def test_several_games_at_once_are_kept_apart():
         reg.add(new_game())
     a.submit("A", {"price": 1.9})
     assert b.submitted == {} and b.model is not a.model
+
+
+def test_market_game_scenario_claims():
+    """scenarios/market_game.toml: a dearer team loses share; a team short of capacity
+    loses satisfaction (its header's claims), within its [game] rules."""
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "market_game.toml"
+    g = Game(load_scenario(path), 3, game_id="m", rounds=1)
+    assert g.bounds("capacity") == (100.0, 1500.0) and g.config.budget == 250.0
+    with pytest.raises(GameError, match="may change by at most 0.3"):
+        g.validate("A", {"price": 1.4})
+    g.submit("A", {"price": 1.3})
+    g.submit("B", {"capacity": 150.0})
+    g.submit("C", {})
+    f = g.firm_frame()
+    end = f[f["period"] == 3].set_index("name")
+    assert end.loc["A", "share"] < end.loc["C", "share"] - 0.05
+    assert end.loc["B", "mean_satisfaction"] < end.loc["C", "mean_satisfaction"] - 0.05
+
+
+def test_market_game_scenario_run_as_it_is_shares_stay_near_a_third():
+    from pathlib import Path
+
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "market_game.toml"
+    f = run_scenario(load_scenario(path, ["scenario.replications=3"])).firms
+    share = f[f["period"] > 12].groupby("name")["share"].mean()
+    assert (share - 1 / 3).abs().max() < 0.05, share

@@ -155,9 +155,11 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             research = teams["A"].inner_text(".game-research")
             assert "0.90" in research and "1.30" in research  # competitor prices
             boss.screenshot(path=str(out / "game-instructor.png"), full_page=True)
-            teams["A"].screenshot(path=str(out / "game-team.png"), full_page=True)
 
-            # round 2: a recession; only A decides, the instructor ends the round
+            # round 2: a recession; the teams see the leaderboard; only A decides
+            boss.locator(".game-show-board input").check(force=True)
+            teams["B"].wait_for_selector(".game-leaderboard")
+            teams["B"].screenshot(path=str(out / "game-team.png"), full_page=True)
             boss.locator(".game-ev-recession").click()
             boss.wait_for_selector('[data-pending="1"]')
             _set(teams["A"], "price", "1.1")

@@ -160,6 +160,8 @@ class Game:
         self.round = 0
         self.paused = False
         self.finished = False
+        #: whether the teams see the leaderboard (the instructor decides)
+        self.leaderboard_shown = False
         self.saved: Path | None = None
         self.version = 0
         self.lock = threading.RLock()
@@ -372,6 +374,12 @@ class Game:
             self._changed()
             if len(self.submitted) == len(self.teams):
                 self.advance("all teams submitted")
+
+    def show_leaderboard(self, on: bool = True) -> None:
+        """Show the leaderboard on the teams' pages too (or hide it again)."""
+        with self.lock:
+            self.leaderboard_shown = bool(on)
+            self._changed()
 
     def inject(self, kind: str, firm: str | None = None) -> None:
         """Schedule an instructor event for the start of the next round.

@@ -278,6 +278,8 @@ def TeamView(game: Game, team: str, version: int = 0):
                     _html("No round played yet.", "game-muted")
                 else:
                     _html(table_html(acc))
+            if game.leaderboard_shown:
+                Leaderboard(game)
             r = game.research(team)
             with solara.Div(classes=["game-card", "game-research"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="Market research")
@@ -351,6 +353,12 @@ def InstructorView(game: Game, version: int = 0):
                         color="primary",
                         classes=["game-end-round"],
                     )
+                solara.Switch(
+                    label="Show the leaderboard to the teams",
+                    value=game.leaderboard_shown,
+                    on_value=game.show_leaderboard,
+                    classes=["game-show-board"],
+                )
                 solara.HTML(tag="h3", unsafe_innerHTML="Events (from the next round)")
                 rv.Select(
                     label="Outage at",
