@@ -90,10 +90,12 @@ def game_server(chromium_path, tmp_path):  # noqa: F811 (the fixture imported ab
         log.close()
 
 
-def _set(page, lever: str, value: str) -> None:
+def _set(page, lever: str, value: str, old: str = "1") -> None:
+    """Type a lever's value and wait until the page lists the change (the server has it)."""
     box = page.locator(f".game-lever-{lever} input")
     box.fill(value)
     box.press("Tab")
+    page.wait_for_selector(f'.game-changes:has-text("{lever} {old} → {value}")')
 
 
 def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # noqa: F811
@@ -126,11 +128,11 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             assert "Start another game" in boss.inner_text(".game-body")
             page = teams["A"]
             page.locator(".game-join input").fill("0000")
-            page.locator(".game-join-button").click()
+            page.locator(".game-join input").press("Enter")
             page.wait_for_selector(".game-error")  # a wrong code: one clear line
             for t, page in teams.items():
                 page.locator(".game-join input").fill(g["codes"][t])
-                page.locator(".game-join-button").click()
+                page.locator(".game-join input").press("Enter")
             for t, page in teams.items():
                 page.wait_for_selector(f'.game-team[data-team="{t}"]')
                 page.wait_for_selector(".game-decide")
@@ -147,6 +149,7 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             _set(teams["B"], "price", "0.9")
             teams["B"].locator(".game-submit").click()
             teams["C"].locator(".game-lever-loyalty input").check(force=True)
+            teams["C"].wait_for_selector('.game-changes:has-text("loyalty off → on")')
             teams["C"].locator(".game-submit").click()
             boss.wait_for_selector('.game-status[data-round="1"]')
             for page in teams.values():
@@ -162,7 +165,7 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             teams["B"].screenshot(path=str(out / "game-team.png"), full_page=True)
             boss.locator(".game-ev-recession").click()
             boss.wait_for_selector('[data-pending="1"]')
-            _set(teams["A"], "price", "1.1")
+            _set(teams["A"], "price", "1.1", old="1.3")
             teams["A"].locator(".game-submit").click()
             boss.wait_for_selector('.game-status[data-submitted="1"]')
             boss.locator(".game-end-round").click()

@@ -214,6 +214,18 @@ def DecisionForm(game: Game, team: str):
                     on_value=setter(lever),
                     continuous_update=False,
                 )
+        current = game.levers[team]
+        changes = [
+            f"{lever} {_lever_text(current[lever])} → {_lever_text(_parse(lever, draft[lever]))}"
+            for lever in GAME_LEVERS
+            if _changed(current[lever], _parse(lever, draft[lever]))
+        ]
+        _html(
+            "Changes: " + html.escape(", ".join(changes))
+            if changes
+            else "No changes: you keep your levers.",
+            "game-changes",
+        )
         if game.config.budget is not None:
             try:
                 spend = game.spending(game.validate(team, {}) | _numbers(draft))
@@ -237,7 +249,28 @@ def DecisionForm(game: Game, team: str):
             )
 
 
+def _parse(lever: str, v):
+    """A draft value as the game reads it (capacity typed as text: a number or unlimited)."""
+    if lever == "capacity" and isinstance(v, str):
+        text = v.strip().lower()
+        if text == "unlimited":
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return v
+    return v
+
+
+def _changed(old, new) -> bool:
+    if old is None or new is None:
+        return old is not new
+    return old != new
+
+
 def _lever_text(v) -> str:
+    if isinstance(v, str):
+        return v
     if v is None:
         return "unlimited"
     if isinstance(v, bool):
@@ -246,13 +279,7 @@ def _lever_text(v) -> str:
 
 
 def _numbers(draft: dict) -> dict:
-    out = {}
-    for k, v in draft.items():
-        if k == "capacity" and isinstance(v, str):
-            out[k] = None if v.strip().lower() == "unlimited" else float(v)
-        else:
-            out[k] = v
-    return out
+    return {k: _parse(k, v) for k, v in draft.items()}
 
 
 @solara.component
@@ -302,17 +329,26 @@ def TeamPage(game: Game, version: int = 0):
         TeamView(game, team, version=version)
         return
 
-    def join():
+    def join(value: str | None = None):
         try:
-            set_team(game.team_of(code))
+            set_team(game.team_of(code if value is None else value))
             set_error("")
         except GameError as exc:
             set_error(str(exc))
 
+    def entered(value: str):  # Enter (or leaving the field) tries the code at once
+        set_code(value)
+        if value.strip():
+            join(value)
+
     with solara.Div(classes=["game-card", "game-join"]):
         solara.HTML(tag="h3", unsafe_innerHTML=f"Join game {html.escape(game.id)}")
-        solara.InputText("Your team's code", value=code, on_value=set_code, continuous_update=True)
-        solara.Button("Join", on_click=join, color="primary", classes=["game-join-button"])
+        solara.InputText(
+            "Your team's code (then Enter)", value=code, on_value=entered, continuous_update=False
+        )
+        solara.Button(
+            "Join", on_click=lambda: join(), color="primary", classes=["game-join-button"]
+        )
         if error:
             _html(html.escape(error), "game-error")
 
