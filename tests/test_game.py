@@ -344,3 +344,15 @@ def test_market_game_scenario_run_as_it_is_shares_stay_near_a_third():
     f = run_scenario(load_scenario(path, ["scenario.replications=3"])).firms
     share = f[f["period"] > 12].groupby("name")["share"].mean()
     assert (share - 1 / 3).abs().max() < 0.05, share
+
+
+def test_a_game_that_cannot_be_saved_says_so(tmp_path):
+    from sim.game import saver
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    g = new_game(rounds=1)
+    g.on_finish = saver(blocker)
+    g.advance()
+    assert g.finished and g.saved is None
+    assert g.save_error.startswith(f"the game could not be saved in {blocker}")

@@ -35,6 +35,7 @@ __all__ = [
     "TEAM_NAMES",
     "ENTRANT",
     "ENV_GAME",
+    "saver",
 ]
 
 DEFAULT_PORT = 8766
@@ -252,6 +253,19 @@ def game_from_spec(spec: dict, scenario=None) -> Game:
         timer=spec["timer"],
         instructor_key=spec["key"],
     )
-    out = spec["out"]
-    game.on_finish = lambda g: g.save(out)
+    game.on_finish = saver(spec["out"])
     return game
+
+
+def saver(out: str | Path):
+    """An ``on_finish`` callback that saves a finished game under ``out``; a failure to
+    write is kept on the game (``save_error``, shown on its pages), not raised."""
+
+    def save(game: Game) -> None:
+        try:
+            game.save(out)
+        except OSError as exc:
+            game.save_error = f"the game could not be saved in {out}: {exc.strerror or exc}"
+            game.version += 1
+
+    return save

@@ -163,6 +163,7 @@ class Game:
         #: whether the teams see the leaderboard (the instructor decides)
         self.leaderboard_shown = False
         self.saved: Path | None = None
+        self.save_error = ""
         self.version = 0
         self.lock = threading.RLock()
         self._remaining: float | None = None

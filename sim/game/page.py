@@ -22,7 +22,7 @@ import solara
 
 from ..app.figures import firm_color
 from ..params import GAME_LEVERS
-from . import ENV_GAME, game_from_spec
+from . import ENV_GAME, game_from_spec, saver
 from .engine import EVENTS, TEAM_NAMES, Game, GameError, GameRegistry
 from .figures import debrief_png
 
@@ -136,6 +136,8 @@ def Debrief(game: Game, version: int = 0):
     with solara.Div(classes=["game-card", "game-decisions"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Decisions, round by round")
         _html(table_html(game.decision_log(), text=("who", "what")))
+        if game.save_error:
+            _html(html.escape(game.save_error), "game-error")
         if game.saved is not None:
             _html(
                 f"Saved as a run folder: <code>{html.escape(str(game.saved))}</code> "
@@ -486,8 +488,7 @@ def NewGame(game: Game):
                 round_months=game.config.round_months,
                 timer=game.config.timer,
             )
-            out = _SPEC.get("out", "results")
-            g.on_finish = lambda done: done.save(out)
+            g.on_finish = saver(_SPEC.get("out", "results"))
             REGISTRY.add(g)
         except GameError as exc:
             set_error(str(exc))
