@@ -128,11 +128,9 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             assert "Start another game" in boss.inner_text(".game-body")
             page = teams["A"]
             page.locator(".game-join input").fill("0000")
-            page.locator(".game-join input").press("Enter")
             page.wait_for_selector(".game-error")  # a wrong code: one clear line
             for t, page in teams.items():
                 page.locator(".game-join input").fill(g["codes"][t])
-                page.locator(".game-join input").press("Enter")
             for t, page in teams.items():
                 page.wait_for_selector(f'.game-team[data-team="{t}"]')
                 page.wait_for_selector(".game-decide")
@@ -155,6 +153,11 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             for page in teams.values():
                 page.wait_for_selector('.game-status[data-round="1"]')
                 page.wait_for_selector(".game-accounts table")
+            # every page follows the game: the instructor's leaderboard has round 1's profits
+            boss.wait_for_function(
+                """() => [...document.querySelectorAll('.game-leaderboard td[data-col="profit"]')]
+                .every(td => parseFloat(td.dataset.value) > 0)"""
+            )
             research = teams["A"].inner_text(".game-research")
             assert "0.90" in research and "1.30" in research  # competitor prices
             boss.screenshot(path=str(out / "game-instructor.png"), full_page=True)

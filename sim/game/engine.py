@@ -512,8 +512,10 @@ class Game:
     # ------------------------------------------------------------ views
     def firm_frame(self) -> pd.DataFrame:
         """The model's firm table (one row per firm and month), with the ``round`` each
-        month belongs to (0 for month 0); the entrant only from its entry."""
-        f = self.model.firm_frame()
+        month belongs to (0 for month 0); the entrant only from its entry. Taken under the
+        game's lock: a page never reads a round half played."""
+        with self.lock:
+            f = self.model.firm_frame()
         f = f[(f["name"] != ENTRANT) | f["active"]].copy()
         f["round"] = np.ceil(f["period"] / self.config.round_months).astype(int)
         return f.reset_index(drop=True)

@@ -51,7 +51,9 @@ def debrief_png(game: Game, dpi: int = 80) -> bytes:
 
 
 def _draw(game: Game, dpi: int) -> bytes:
-    f = game.firm_frame()
+    with game.lock:  # a consistent snapshot: the tables and the rounds that made them
+        f = game.firm_frame()
+        history = [dict(r) for r in game.history]
     names = list(dict.fromkeys(f["name"]))
     fig = Figure(figsize=(12, 7.5), layout="constrained")
     FigureCanvasAgg(fig)
@@ -65,7 +67,7 @@ def _draw(game: Game, dpi: int) -> bytes:
             if cumulative:
                 y = np.cumsum(np.nan_to_num(y))
             ax.plot(x, y, color=firm_color(j), lw=2, label=name)
-            for rec in game.history:
+            for rec in history:
                 if name not in game.teams:
                     continue
                 at = rec["start"] - 1
@@ -81,7 +83,7 @@ def _draw(game: Game, dpi: int) -> bytes:
                         markerfacecolor=firm_color(j) if done else "white",
                         markeredgewidth=1.5,
                     )
-        for rec in game.history:
+        for rec in history:
             ax.axvline(rec["start"] - 1, color="#cbd5e0", lw=0.8, zorder=0)
             if rec["events"]:
                 ax.axvline(rec["start"] - 0.5, color="#c53030", lw=1.2, ls="--")

@@ -66,7 +66,7 @@ table.game-table { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
 table.game-table th { text-align: right; color: #4a5568; font-weight: 600; padding: 3px 8px; border-bottom: 2px solid #cbd5e0; }
 table.game-table td { text-align: right; padding: 3px 8px; border-bottom: 1px solid #edf2f7; font-variant-numeric: tabular-nums; }
 table.game-table th:first-child, table.game-table td:first-child { text-align: left; }
-table.game-table td.text { text-align: left; }
+table.game-table td.text, table.game-table th.text { text-align: left; }
 .game-lever { margin-bottom: -4px; }
 .game-figure img { width: 100%; height: auto; }
 """
@@ -88,7 +88,9 @@ def _fmt(col: str, v) -> str:
 
 def table_html(df: pd.DataFrame, cls: str = "", text: tuple[str, ...] = ()) -> str:
     """A DataFrame as an HTML table; every cell carries ``data-col`` and ``data-value``."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(
+        f'<th class="{"text" if c in text else ""}">{html.escape(str(c))}</th>' for c in df.columns
+    )
     rows = []
     for r in df.itertuples(index=False):
         cells = "".join(
@@ -126,13 +128,13 @@ def Debrief(game: Game, version: int = 0):
     the decisions in words."""
     with solara.Div(classes=["game-card", "game-debrief"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the game replayed")
-        GameFigure(game)
+        GameFigure(game, version=version)
         _html(
             "▲ a team's decision (hollow: it kept its levers); dashed red: an instructor event; "
             "grey lines: the rounds.",
             "game-muted",
         )
-    Leaderboard(game)
+    Leaderboard(game, version=version)
     with solara.Div(classes=["game-card", "game-decisions"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Decisions, round by round")
         _html(table_html(game.decision_log(), text=("who", "what")))
@@ -148,7 +150,7 @@ def Debrief(game: Game, version: int = 0):
 
 
 @solara.component
-def GameFigure(game: Game):
+def GameFigure(game: Game, version: int = 0):
     """The game month by month with every decision marked (redrawn after each round)."""
     png = solara.use_memo(lambda: debrief_png(game), [game.id, game.round])
     with solara.Div(classes=["game-figure"]):
@@ -156,7 +158,7 @@ def GameFigure(game: Game):
 
 
 @solara.component
-def Leaderboard(game: Game):
+def Leaderboard(game: Game, version: int = 0):
     with solara.Div(classes=["game-card", "game-leaderboard"]):
         solara.HTML(tag="h3", unsafe_innerHTML="Leaderboard")
         board = game.leaderboard().rename(columns={"clv": "CLV"})
@@ -170,7 +172,7 @@ def Leaderboard(game: Game):
 
 # ---------------------------------------------------------------- team
 @solara.component
-def DecisionForm(game: Game, team: str):
+def DecisionForm(game: Game, team: str, version: int = 0):
     """The team's levers for the next round, with their limits; Submit validates."""
     draft, set_draft = solara.use_state(dict(game.submitted.get(team) or game.levers[team]))
     message, set_message = solara.use_state(("", ""))
@@ -207,14 +209,14 @@ def DecisionForm(game: Game, team: str):
                         f"{label}: {hint}",
                         value="unlimited" if value is None else f"{value:g}",
                         on_value=setter(lever),
-                        continuous_update=False,
+                        continuous_update=True,  # typed text survives a redraw
                     )
                     continue
                 solara.InputFloat(
                     f"{label}: {hint}",
                     value=float(value),
                     on_value=setter(lever),
-                    continuous_update=False,
+                    continuous_update=True,
                 )
         current = game.levers[team]
         changes = [
@@ -298,7 +300,7 @@ def TeamView(game: Game, team: str, version: int = 0):
         Debrief(game, version=version)
         return
     with solara.Columns([2, 3]):
-        DecisionForm(game, team).key(f"{team}-{game.round}")
+        DecisionForm(game, team, version=version).key(f"{team}-{game.round}")
         with solara.Div():
             with solara.Div(classes=["game-card", "game-accounts"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="Your accounts, by round")
@@ -308,7 +310,7 @@ def TeamView(game: Game, team: str, version: int = 0):
                 else:
                     _html(table_html(acc))
             if game.leaderboard_shown:
-                Leaderboard(game)
+                Leaderboard(game, version=version)
             r = game.research(team)
             with solara.Div(classes=["game-card", "game-research"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="Market research")
@@ -338,16 +340,14 @@ def TeamPage(game: Game, version: int = 0):
         except GameError as exc:
             set_error(str(exc))
 
-    def entered(value: str):  # Enter (or leaving the field) tries the code at once
+    def entered(value: str):  # a whole code (four characters or more) is tried at once
         set_code(value)
-        if value.strip():
+        if len(value.strip()) >= 4:
             join(value)
 
     with solara.Div(classes=["game-card", "game-join"]):
         solara.HTML(tag="h3", unsafe_innerHTML=f"Join game {html.escape(game.id)}")
-        solara.InputText(
-            "Your team's code (then Enter)", value=code, on_value=entered, continuous_update=False
-        )
+        solara.InputText("Your team's code", value=code, on_value=entered, continuous_update=True)
         solara.Button(
             "Join", on_click=lambda: join(), color="primary", classes=["game-join-button"]
         )
@@ -453,7 +453,7 @@ def InstructorView(game: Game, version: int = 0):
                     "game-muted",
                 )
         with solara.Div():
-            Leaderboard(game)
+            Leaderboard(game, version=version)
             with solara.Div(classes=["game-card", "game-levers"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="Every firm's levers now")
                 firms = [f for f in game.model.firms if f.active]
@@ -467,7 +467,7 @@ def InstructorView(game: Game, version: int = 0):
                 _html(table_html(lv, text=("lever",)))
             with solara.Div(classes=["game-card", "game-live"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="The game so far")
-                GameFigure(game)
+                GameFigure(game, version=version)
     NewGame(game)
 
 
