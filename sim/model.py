@@ -127,7 +127,7 @@ class MarketModel(mesa.Model):
 
     Args:
         params: the full parameter set (a :class:`~sim.params.ModelParams`); copied and
-            validated (:func:`sim.validation.validate_params`).
+            validated (:func:`sim.checks.validate_params`).
         seed: overrides ``params.seed``.
         stages: a whole :class:`~sim.stages.Schedule` to run instead of the built-in one
             (see :func:`default_stages`), or extra stages (:class:`~sim.stages.Stage`)
@@ -142,7 +142,7 @@ class MarketModel(mesa.Model):
         period: periods completed.
 
     Raises:
-        sim.validation.ParamError: a parameter is out of its documented range.
+        sim.checks.ParamError: a parameter is out of its documented range.
 
     Examples:
         >>> from sim import MarketModel, ModelParams
@@ -164,7 +164,7 @@ class MarketModel(mesa.Model):
         params = copy.deepcopy(params) if params is not None else ModelParams()
         if seed is not None:
             params.seed = int(seed)
-        from .validation import validate_params
+        from .checks import validate_params
 
         validate_params(params, "ModelParams")
         super().__init__(rng=int(params.seed))

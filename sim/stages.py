@@ -173,7 +173,7 @@ class Stage:
         >>> Boost(factor=-1.0)
         Traceback (most recent call last):
         ...
-        sim.validation.ParamError: stage boost: boost.factor = -1.0: a number in [0.0, 10.0]
+        sim.checks.ParamError: stage boost: boost.factor = -1.0: must lie in [0.0, 10.0]
     """
 
     name: ClassVar[str] = ""
@@ -186,7 +186,7 @@ class Stage:
     def __init__(self, **values: Any) -> None:
         self.params: Any = None
         if self.Params is not None:
-            from .validation import build_params
+            from .checks import build_params
 
             self.params = build_params(self.Params, values, f"stage {self.name}", self.name)
         elif values:
@@ -345,9 +345,9 @@ def parse_stage_sections(source: str, table: Any) -> dict[str, dict[str, Any]]:
         ``{name: {parameter: value}}`` with every parameter filled in.
 
     Raises:
-        sim.validation.ParamError: one line naming the source, key path and value.
+        sim.checks.ParamError: one line naming the source, key path and value.
     """
-    from .validation import ParamError, build_params
+    from .checks import ParamError, build_params
 
     if not isinstance(table, dict):
         raise ParamError(source, "stages", table, "must be a table of [stages.<name>] tables")

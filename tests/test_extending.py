@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from sim import MarketModel, ModelParams
+from sim.checks import ParamError
 from sim.model import default_stages
 from sim.params import P
 from sim.scenario import ScenarioError, parse_scenario, scenario_to_dict
 from sim.stages import REGISTRY, PeriodState, Stage, register
-from sim.validation import ParamError
 from tests.guard.record import FIXTURE, fingerprint, run_case
 
 

@@ -356,3 +356,17 @@ def test_a_game_that_cannot_be_saved_says_so(tmp_path):
     g.advance()
     assert g.finished and g.saved is None
     assert g.save_error.startswith(f"the game could not be saved in {blocker}")
+
+
+@pytest.mark.parametrize(
+    "game",
+    [{"rounds": 0}, {"levers": {"loyalty": [0, 1]}}, {"levers": {"price": [1]}}, {"timer": -1}],
+)
+def test_scenario_schema_refuses_what_the_loader_refuses_in_the_game_section(game):
+    import jsonschema
+
+    from sim.schema import scenario_schema
+
+    assert list(jsonschema.Draft202012Validator(scenario_schema()).iter_errors({"game": game}))
+    with pytest.raises(ScenarioError):
+        parse_scenario({"game": game}, source="x.toml")
