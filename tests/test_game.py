@@ -174,6 +174,7 @@ def test_recession_raises_price_weights_and_entrant_comes_in_once():
     np.testing.assert_allclose(g.model.pop.beta_price, before * 1.3)
     f = g.firm_frame()
     assert f[f["name"] == ENTRANT]["period"].tolist() == [1, 2]
+    assert f[f["name"] == ENTRANT]["customers"].iloc[-1] > 0  # it wins customers
     assert ENTRANT in g.leaderboard()["firm"].tolist()
     with pytest.raises(GameError, match="game.entrant = false"):
         new_game(game={"entrant": False}).inject("entrant")
@@ -370,3 +371,18 @@ def test_scenario_schema_refuses_what_the_loader_refuses_in_the_game_section(gam
     assert list(jsonschema.Draft202012Validator(scenario_schema()).iter_errors({"game": game}))
     with pytest.raises(ScenarioError):
         parse_scenario({"game": game}, source="x.toml")
+
+
+def test_recession_makes_the_dearer_team_lose_more_share():
+    """Same seed, same decisions (common random numbers): only the shock differs."""
+
+    def share_of_a(recession: bool) -> float:
+        g = Game(scenario({"shock": 2.0, "round_months": 3}, n=1500), 2, game_id="r")
+        if recession:
+            g.inject("recession")
+        g.submit("A", {"price": 1.4})
+        g.submit("B", {})
+        f = g.firm_frame()
+        return f[(f["name"] == "A") & (f["period"] == 3)]["share"].item()
+
+    assert share_of_a(True) < share_of_a(False) - 0.01
