@@ -183,6 +183,15 @@ def test_three_teams_play_a_game_to_the_debrief(game_server, chromium_path):  # 
             board = boss.locator(".game-leaderboard tbody tr")
             assert board.count() == 3
             boss.screenshot(path=str(out / "game-debrief.png"), full_page=True)
+
+            # a second game on the same server, at its own address
+            boss.locator(".game-new-start").click()
+            link = boss.wait_for_selector(".game-new .game-ok a").get_attribute("href")
+            other = re.search(r"game=(\w+)&key=", link).group(1)
+            assert other != g["game"]
+            boss.goto(g["url"] + link)
+            boss.wait_for_selector('.game-status[data-round="0"][data-finished="0"]')
+            assert teams["A"].locator('.game-status[data-finished="1"]').count() == 1
         except Exception:
             for i, pg in enumerate(pages):
                 pg.screenshot(path=str(out / f"game-failure-{i}.png"), full_page=True)
