@@ -784,6 +784,7 @@ DELEGATED = (
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
     ("calibrate", "sim.calibration", "fit scenario parameters to observed KPIs"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("game", "sim.game", "run the market game for student teams in the browser"),
     ("schema", "sim.schema", "print or write (--out FILE) the JSON Schema of scenario files"),
 )
 

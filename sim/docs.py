@@ -34,6 +34,7 @@ SECTIONS = [
     ("acquisition", P.AcquisitionParams, "Acquisition (awareness)"),
     ("churn", P.ChurnParams, "Churn and win-back"),
     ("loyalty", P.LoyaltyParams, "Loyalty programme"),
+    ("game", P.GameParams, "Market game (sim game; not read by the model)"),
 ]
 
 BEGIN, END = "<!-- params:begin -->", "<!-- params:end -->"
@@ -51,6 +52,8 @@ def _fmt_range(row: dict) -> str:
 def _fmt_default(v) -> str:
     if isinstance(v, list):
         return "see segments below"
+    if isinstance(v, dict):
+        return "`{" + ", ".join(f"{k} = {x}" for k, x in v.items()) + "}`"
     if v is None:
         return "None"
     if isinstance(v, str):
@@ -71,6 +74,7 @@ def _type_name(cls, name: str) -> str:
                 "str": "string",
                 "float|None": 'number or "none"',
                 "list": "array of tables",
+                "dict": "table",
             }.get(t, t)
     return ""
 

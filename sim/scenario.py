@@ -89,6 +89,7 @@ class Scenario:
     replications: int = 1
     source: str = ""
     raw: dict = field(default_factory=dict)
+    game: P.GameParams | None = None
 
     @property
     def seed(self) -> int:
@@ -223,6 +224,7 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         from .stages import parse_stage_sections
 
         p.stages = parse_stage_sections(src, data["stages"])
+    game = _parse_game(src, data["game"]) if "game" in data else None
     return Scenario(
         name=name,
         params=p,
@@ -233,6 +235,7 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         replications=reps,
         source=source,
         raw=copy.deepcopy(data),
+        game=game,
     )
 
 
@@ -260,7 +263,7 @@ def check_depth(src: str, data: Any, limit: int = MAX_DEPTH) -> None:
 
 
 def _check_sections(src: str, data: dict) -> None:
-    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output", "stages"]
+    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output", "stages", "game"]
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(
@@ -419,6 +422,45 @@ def _parse_output(src: str, out: Any, p: P.ModelParams) -> None:
                 src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size"
             )
         setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
+
+
+def _parse_game(src: str, table: Any) -> P.GameParams:
+    """The ``[game]`` section (sim game): scalars by their metadata; ``levers`` and
+    ``max_change`` map a game lever to bounds [lo, hi] within the lever's range, or to a
+    largest change per round."""
+    g = P.GameParams()
+    if not isinstance(table, dict):
+        raise ScenarioError(src, "game", table, "must be a table")
+    tables = {k: table[k] for k in ("levers", "max_change") if k in table}
+    _fill(src, "game", {k: v for k, v in table.items() if k not in tables}, g)
+    numeric = [lev for lev in P.GAME_LEVERS if lev != "loyalty"]
+    for key, value in tables.items():
+        if not isinstance(value, dict):
+            raise ScenarioError(src, f"game.{key}", value, "must be a table {lever = ...}")
+        out = dict(g.levers) if key == "levers" else {}
+        for lever, v in value.items():
+            path = f"game.{key}.{lever}"
+            if lever not in numeric:
+                raise ScenarioError(src, path, v, "unknown lever; allowed: " + ", ".join(numeric))
+            if key == "max_change":
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                    raise ScenarioError(src, path, v, "must be a number ≥ 0")
+                out[lever] = float(v)
+                continue
+            if (
+                not isinstance(v, list)
+                or len(v) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            ):
+                raise ScenarioError(src, path, v, "must be two numbers [lo, hi]")
+            lo, hi = (float(x) for x in v)
+            for x in (lo, hi):
+                _check_value(src, path, x, P.FirmParams, lever)
+            if lo > hi:
+                raise ScenarioError(src, path, v, "lo must not exceed hi")
+            out[lever] = [lo, hi]
+        setattr(g, key, out)
+    return g
 
 
 def _check_policy(src: str, path: str, policy: Any) -> Any:
@@ -950,4 +992,6 @@ def scenario_to_dict(sc: Scenario) -> dict:
         for e in p.events
     ]
     out["output"] = {"record_events": p.record_events, "panel_size": p.panel_size}
+    if sc.game is not None:
+        out["game"] = clean(sc.game)
     return out

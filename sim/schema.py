@@ -171,6 +171,22 @@ def _stages_schema() -> dict[str, Any]:
     }
 
 
+def _game_schema() -> dict[str, Any]:
+    """The [game] section (sim game): scalars by their metadata; ``levers`` maps a game
+    lever to [lo, hi], ``max_change`` to a number ≥ 0."""
+    out = section_schema(P.GameParams)
+    numeric = [lev for lev in P.GAME_LEVERS if lev != "loyalty"]
+    pair = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    for key, item in (("levers", pair), ("max_change", {"type": "number", "minimum": 0})):
+        out["properties"][key] = {
+            "type": "object",
+            "description": out["properties"][key]["description"],
+            "properties": {lev: item for lev in numeric},
+            "additionalProperties": False,
+        }
+    return out
+
+
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from .scenario import SCENARIO_KEYS, SECTIONS
@@ -200,6 +216,7 @@ def scenario_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     props["stages"] = _stages_schema()
+    props["game"] = _game_schema()
     return {
         "$schema": SCHEMA_URI,
         "$id": "https://github.com/sim/sim/scenario.schema.json",
