@@ -37,14 +37,14 @@ from .runner import (
 )
 from .scenario import ScenarioError, load_scenario
 
-__all__ = ["main"]
+__all__ = ["main", "OneLineParser", "UsageError"]
 
 
 class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (``UsageError``), not a usage block."""
 
     def error(self, message: str):  # noqa: D102 - argparse hook
@@ -369,9 +369,9 @@ def cmd_cascades(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = _Parser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap = OneLineParser(prog="sim", description="Agent-based simulation of customer markets.")
     ap.add_argument("--version", action="version", version=f"sim {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")

@@ -439,6 +439,10 @@ def test_sweep_workers_die_with_their_parent(tmp_path):
         ["sweep"],
         ["tournament", str(BASE), "--replications", "abc"],
         ["dashboard", "--port", "abc"],
+        ["schema", "--bogus"],
+        ["calibrate", "--bogus"],
+        ["calibrate", "/dev/zero"],
+        ["tournament", str(BASE), "--strategy", "{a=" * 3000 + "1" + "}" * 3000],
     ],
 )
 def test_argument_errors_are_one_line(argv, capsys):
