@@ -484,7 +484,7 @@ def test_malformed_inputs_quick_sample(run_folder, tmp_path):
 
 @pytest.mark.slow
 def test_malformed_inputs_larger_sample(run_folder, tmp_path):
-    res = malformed.campaign(100, run_folder, tmp_path, n_slow=15)
+    res = malformed.campaign(60, run_folder, tmp_path, n_slow=10)
     assert res["failures"] == [], res["failures"][:5]
 
 
