@@ -480,7 +480,14 @@ def _damaged_runs(a: argparse.Namespace):
         yield
     except (ScenarioError, RunFolderError, UsageError):
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (
+        LookupError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        ArithmeticError,
+        NotImplementedError,
+    ) as exc:
         runs = [str(r) for r in (getattr(a, "runs", None) or [getattr(a, "run", "")])]
         what = f"{type(exc).__name__}: {exc}"
         raise RunFolderError(
