@@ -36,14 +36,14 @@ from .runner import (
 )
 from .scenario import ScenarioError, load_scenario
 
-__all__ = ["main"]
+__all__ = ["main", "OneLineParser", "UsageError"]
 
 
 class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (``UsageError``), not a usage block."""
 
     def error(self, message: str):  # noqa: D102 - argparse hook
@@ -658,9 +658,9 @@ def cmd_cascades(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = _Parser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap = OneLineParser(prog="sim", description="Agent-based simulation of customer markets.")
     ap.add_argument("--version", action="version", version=f"sim {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")
@@ -838,7 +838,14 @@ def _damaged_runs(a: argparse.Namespace):
         yield
     except (ScenarioError, RunFolderError, UsageError):
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (
+        LookupError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        ArithmeticError,
+        NotImplementedError,
+    ) as exc:
         runs = [str(r) for r in (getattr(a, "runs", None) or [getattr(a, "run", "")])]
         what = f"{type(exc).__name__}: {exc}"
         raise RunFolderError(

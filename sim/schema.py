@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -230,9 +229,9 @@ def scenario_schema() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``sim schema [--out FILE]``: print or write the JSON Schema of scenario files."""
-    from .cli import UsageError
+    from .cli import OneLineParser, UsageError
 
-    ap = argparse.ArgumentParser(prog="sim schema", description=main.__doc__)
+    ap = OneLineParser(prog="sim schema", description=main.__doc__)
     ap.add_argument("--out", metavar="FILE", help="write the schema to FILE (default: print)")
     a = ap.parse_args(argv)
     text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"

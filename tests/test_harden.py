@@ -439,6 +439,10 @@ def test_sweep_workers_die_with_their_parent(tmp_path):
         ["sweep"],
         ["tournament", str(BASE), "--replications", "abc"],
         ["dashboard", "--port", "abc"],
+        ["schema", "--bogus"],
+        ["calibrate", "--bogus"],
+        ["calibrate", "/dev/zero"],
+        ["tournament", str(BASE), "--strategy", "{a=" * 3000 + "1" + "}" * 3000],
     ],
 )
 def test_argument_errors_are_one_line(argv, capsys):
@@ -480,7 +484,7 @@ def test_malformed_inputs_quick_sample(run_folder, tmp_path):
 
 @pytest.mark.slow
 def test_malformed_inputs_larger_sample(run_folder, tmp_path):
-    res = malformed.campaign(100, run_folder, tmp_path, n_slow=15)
+    res = malformed.campaign(60, run_folder, tmp_path, n_slow=10)
     assert res["failures"] == [], res["failures"][:5]
 
 
