@@ -669,7 +669,7 @@ class Game:
                     ("events", m.events()),
                     ("panel", m.panel_frame()),
                 ):
-                    files += _write_table(df, tmp, name)
+                    files += _write_table(df, tmp, name, fmt="both")
                 m.customer_frame().to_parquet(tmp / "customers.parquet", index=False)
                 self.leaderboard().to_csv(tmp / "leaderboard.csv", index=False)
                 (tmp / "debrief.png").write_bytes(debrief_png(self))
