@@ -330,6 +330,7 @@ class MarketModel(mesa.Model):
             "revenue",
             "contribution",
             "discounts",
+            "problems",
             "complaints",
             "resolved_quick",
             "resolved_late",
@@ -607,6 +608,21 @@ class MarketModel(mesa.Model):
                     bf[comp],
                     value=(e_pre - perf)[comp],
                     detail=names[outcome[comp]],
+                )
+
+        # the complaint iceberg: every problem, complained about or silent
+        had_problem = problem | (outcome != cmp.SILENT)
+        fl["problems"] = np.bincount(bf[had_problem], minlength=k).astype(float)
+        if rec_ev:
+            silent = problem & (outcome == cmp.SILENT)
+            if silent.any():
+                rec.add_events(
+                    t,
+                    "problem",
+                    buyers[silent],
+                    bf[silent],
+                    value=(e_pre - perf)[silent],
+                    detail="silent",
                 )
 
         # 9. remembered satisfaction --------------------------------------------------------
@@ -1027,6 +1043,7 @@ class MarketModel(mesa.Model):
                 "churn_rate": float(churn_rate[j]),
                 "mean_satisfaction": float(mean_sat[j]),
                 "mean_expectation": float(mean_exp[j]),
+                "problems": int(fl["problems"][j]),
                 "complaints": int(fl["complaints"][j]),
                 "resolved_quick": int(fl["resolved_quick"][j]),
                 "resolved_late": int(fl["resolved_late"][j]),

@@ -24,6 +24,8 @@ __all__ = [
     "indicator_png",
     "network_png",
     "panel_limits",
+    "floor_limits",
+    "network_layout_fractions",
     "cascade_positions",
 ]
 
@@ -49,7 +51,40 @@ PANELS = (
     ("complaints", "Complaints", "complaints per month"),
     ("wom", "Word of mouth", "messages per month"),
     ("profit", "Profit", "cu per month"),
+    ("price", "Price", "posted price (reference 1)"),
 )
+
+#: colour of the lines that mark lever changes
+MARK_COLOR = "#c05621"
+
+
+def floor_limits(n_customers: int, reference_price: float = 1.0) -> dict[str, tuple[float, float]]:
+    """The smallest y range of each panel for a market of this size, so that a panel never
+    zooms in on noise: churn at least 0–10% a month, complaints at least 0–2% of customers,
+    word of mouth at least 0–10% of customers, profit at least ±5% of the market's revenue at
+    the reference price, price 0–2× the reference price."""
+    n = max(int(n_customers), 1)
+    return {
+        "share": (0.0, 1.0),
+        "mean_satisfaction": (-1.0, 1.0),
+        "churn_rate": (0.0, 0.10),
+        "complaints": (0.0, max(5.0, 0.02 * n)),
+        "wom": (0.0, max(10.0, 0.10 * n)),
+        "profit": (-0.05 * n * reference_price, 0.05 * n * reference_price),
+        "price": (0.0, 2.0 * reference_price),
+    }
+
+
+def _grow(lim: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
+    """Widen a range to hold [lo, hi], with headroom (a quarter of the span), never shrink it."""
+    a, b = lim
+    span = max(b - a, hi - lo, 1e-9)
+    if hi > b:
+        b = hi + 0.25 * span
+    if lo < a:
+        a = lo - 0.25 * span
+    return a, b
+
 
 STYLE = {
     "font.size": 10,
@@ -111,12 +146,19 @@ class IndicatorFigure:
     building a new one, which is what keeps play smooth."""
 
     def __init__(
-        self, firm_names: list[str] | tuple[str, ...], *, ncols: int = 3, width: float = 13.0
+        self,
+        firm_names: list[str] | tuple[str, ...],
+        *,
+        ncols: int = 4,
+        width: float = 13.0,
+        floors: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         self.names = list(firm_names)
         self.ncols = ncols
+        #: y ranges: start at the floors and only ever widen (stable axes)
+        self.ylim: dict[str, tuple[float, float]] = dict(floors or floor_limits(1000))
         nrows = int(np.ceil(len(PANELS) / ncols))
-        height = 2.7 * nrows + 0.45
+        height = (2.7 if ncols < 4 else 2.5) * nrows + 0.45
         self.fig = fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
         fig.subplots_adjust(
@@ -165,9 +207,10 @@ class IndicatorFigure:
                     0,
                     1,
                     transform=ax.get_xaxis_transform(),
-                    colors="#a0aec0",
-                    lw=0.9,
-                    linestyles=":",
+                    colors=MARK_COLOR,
+                    lw=1.3,
+                    linestyles="--",
+                    alpha=0.8,
                     zorder=0,
                 )
                 ax.set_title(ttl, loc="left")
@@ -184,7 +227,7 @@ class IndicatorFigure:
                 for j, nm in enumerate(self.names)
             ]
             handles.append(
-                Line2D([], [], color="#a0aec0", lw=1, ls=":", label="lever change takes effect")
+                Line2D([], [], color=MARK_COLOR, lw=1.3, ls="--", label="lever change takes effect")
             )
             fig.legend(
                 handles=handles,
@@ -226,13 +269,16 @@ class IndicatorFigure:
                 ax.set_xlim(0, xmax)
                 if limits and col in limits:
                     ax.set_ylim(*limits[col])
-                elif col == "share":
-                    ax.set_ylim(0, 1)
-                elif col == "mean_satisfaction":
-                    ax.set_ylim(-1, 1)
-                else:
-                    ax.relim()
-                    ax.autoscale_view(scalex=False)
+                    continue
+                cs = ("wom_pos", "wom_neg") if col == "wom" else (col,)
+                vals = np.concatenate(
+                    [d[c][active & (t > 0)] for t, active, d in data.values() for c in cs]
+                    or [np.zeros(0)]
+                )
+                vals = vals[np.isfinite(vals)]
+                if vals.size and col not in ("share", "mean_satisfaction"):
+                    self.ylim[col] = _grow(self.ylim[col], float(vals.min()), float(vals.max()))
+                ax.set_ylim(*self.ylim[col])
         return _png(self.fig)
 
 
@@ -307,10 +353,16 @@ def network_png(
     *,
     color_by: str = "firm",
     width: float = 6.4,
-) -> bytes:
+    with_positions: bool = False,
+    highlight: int | None = None,
+):
     """The friendship network (or a sample of it), coloured by firm or by satisfaction,
     with the latest referral cascade drawn on top. ``snap`` is a
-    :class:`~sim.app.session.Snapshot` (``firm_of``, ``satisfaction``, ``cascade``)."""
+    :class:`~sim.app.session.Snapshot` (``firm_of``, ``satisfaction``, ``cascade``).
+
+    Returns the PNG; with ``with_positions`` also each drawn customer's place in the image
+    as fractions of its width and height from the top left (for picking a customer by a
+    click: :func:`network_layout_fractions`). ``highlight`` rings one customer."""
     firm_of, sat = snap.firm_of, snap.satisfaction
     cascade = snap.cascade
     fig = Figure(figsize=(width, width * 0.82), layout="constrained")
@@ -360,6 +412,17 @@ def network_png(
                 linewidths=1.2,
                 zorder=5,
             )
+        if highlight is not None and highlight in set(nodes.tolist()):
+            h = pos[int(np.searchsorted(nodes, highlight))]
+            ax.scatter(
+                [h[0]],
+                [h[1]],
+                s=220,
+                facecolors="none",
+                edgecolors="#e53e3e",
+                linewidths=2.5,
+                zorder=6,
+            )
         ax.autoscale_view()
         ax.set_aspect("equal", adjustable="datalim")
         if color_by == "satisfaction":
@@ -407,7 +470,19 @@ def network_png(
             framealpha=0.85,
             bbox_to_anchor=(0.0, 1.0),
         )
-    return _png(fig)
+    png = _png(fig)
+    if not with_positions:
+        return png
+    return png, network_layout_fractions(fig, ax, pos)
+
+
+def network_layout_fractions(fig: Figure, ax, pos: np.ndarray) -> np.ndarray:
+    """Where data points ``pos`` of ``ax`` lie in the saved image, as fractions of its width
+    and height from the top left (valid after the figure has been drawn or saved)."""
+    if pos.size == 0:
+        return np.zeros((0, 2))
+    frac = fig.transFigure.inverted().transform(ax.transData.transform(pos))
+    return np.column_stack([frac[:, 0], 1.0 - frac[:, 1]])
 
 
 def _rgba(color: str) -> np.ndarray:
