@@ -434,7 +434,7 @@ def test_clicking_the_network_picks_a_customer_and_tells_their_story(page):
     assert nearest_customer(nodes, frac, *frac[i]) == nodes[i]
     assert nearest_customer(nodes, frac, -5.0, -5.0) is None
     # the click arrives from the browser as fractions of the image
-    img = [w for w in _walk(box) if "sim-network-img" in str(getattr(w, "css", ""))]
+    img = [w for w in _walk(box) if getattr(w, "image_class", "") == "sim-network-img"]
     assert len(img) == 1
     img[0].vue_pick({"x": float(frac[i, 0]), "y": float(frac[i, 1])})
     story = find(box, "sim-story")

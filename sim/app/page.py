@@ -41,6 +41,7 @@ __all__ = [
     "iceberg_html",
     "how_it_works_html",
     "nearest_customer",
+    "Download",
 ]
 
 SPEEDS = {"1 month a frame": 1, "3 months a frame": 3, "6 months a frame": 6, "1 year a frame": 12}
@@ -284,6 +285,9 @@ def iceberg_html(snap: Snapshot, months: int = 12, horizon: int = 6) -> str:
 
 def _doc_html(text: str) -> str:
     """A docstring as HTML: indented blocks (equations) as <pre>, the rest as paragraphs."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
     out, para, code = [], [], []
 
     def flush():
@@ -361,8 +365,38 @@ def nearest_customer(
     return int(nodes[i]) if d2[i] <= radius**2 else None
 
 
+@solara.component_vue("download_button.vue")
+def _DownloadButton(
+    label: str,
+    filename: str,
+    mime_type: str,
+    payload: str = "",
+    button_class: str = "",
+    event_request=None,
+    event_done=None,
+):
+    """A button that downloads ``payload`` (base64) once the page has sent it."""
+
+
+@solara.component
+def Download(label: str, filename: str, mime_type: str, data, css: str = ""):
+    """A download button; ``data()`` (bytes) is called only when the button is pressed."""
+    import base64
+
+    payload, set_payload = solara.use_state("")
+    _DownloadButton(
+        label=label,
+        filename=filename,
+        mime_type=mime_type,
+        payload=payload,
+        button_class=css,
+        event_request=lambda _=None: set_payload(base64.b64encode(data()).decode("ascii")),
+        event_done=lambda _=None: set_payload(""),
+    )
+
+
 @solara.component_vue("clickable_image.vue")
-def ClickableImage(src: str, css: str = "", event_pick=None):
+def ClickableImage(src: str, image_class: str = "", event_pick=None):
     """An image that reports where it was clicked (fractions of its size) to ``event_pick``."""
 
 
@@ -620,21 +654,15 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
     color_by, set_color_by = solara.use_state("firm")
     picked, set_picked = solara.use_state(None)
 
-    def draw():
+    def build():
         nodes, pos, edges = network_sample(run.model)
-        png, frac = F.network_png(
-            snap,
-            run.model.network,
-            nodes,
-            pos,
-            edges,
-            color_by=color_by,
-            with_positions=True,
-            highlight=picked,
+        return F.NetworkFigure(
+            snap.firm_names, run.model.network, nodes, pos, edges, color_by=color_by
         )
-        return png, nodes, frac
 
-    png, nodes, frac = solara.use_memo(draw, [snap.key, color_by, picked])
+    fig = solara.use_memo(build, [id(run), run.generation, color_by])
+    png = solara.use_memo(lambda: fig.png(snap, picked), [snap.key, color_by, picked])
+    nodes, frac = fig.nodes, fig.fractions
     shown = nodes.size
 
     def pick(where):
@@ -660,7 +688,7 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
                 on_value=set_color_by,
                 classes=["sim-colour-by"],
             )
-        ClickableImage(src=_data_url(png), css="sim-network-img", event_pick=pick)
+        ClickableImage(src=_data_url(png), image_class="sim-network-img", event_pick=pick)
         what = (
             f"All {n:,} customers."
             if shown >= n
@@ -722,14 +750,15 @@ def ExploreView(ctrl: Controller, version: int = 0):
         _figure(png, "sim-indicators")
         with solara.Div(classes=["sim-exports"]):
             stem = f"{run.name}_month{snap.period}"
-            solara.FileDownload(
+            Download(
+                "Plot data (CSV)",
+                f"{stem}_firms.csv",
+                "text/csv",
                 lambda: snap.firms.to_csv(index=False).encode(),
-                filename=f"{stem}_firms.csv",
-                label="Plot data (CSV)",
-                mime_type="text/csv",
+                css="sim-export-csv",
             )
-            solara.FileDownload(
-                png, filename=f"{stem}_plots.png", label="Plots (PNG)", mime_type="image/png"
+            Download(
+                "Plots (PNG)", f"{stem}_plots.png", "image/png", lambda: png, css="sim-export-png"
             )
     with solara.Columns([3, 2]):
         NetworkView(ctrl, run, snap, version=version)
