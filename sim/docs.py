@@ -55,22 +55,25 @@ MECHANISMS = [
     ("expectations", "sim.expectations"),
     ("complaints", "sim.complaints"),
     ("wom", "sim.wom"),
-    ("referrals", "sim.wom"),
+    ("referrals", "sim.referrals"),
     ("acquisition", "sim.acquisition"),
     ("churn", "sim.churn"),
     ("loyalty", "sim.loyalty"),
 ]
 
 
-def schedule() -> list[str]:
-    """The stages of a period, in order, as the model's docstring lists them."""
-    import re
+def schedule(stages=None) -> list[str]:
+    """The stages of a period, in order, each in one line (its docstring's first line).
 
-    from . import model
+    Args:
+        stages: a model's :class:`~sim.stages.Schedule` (user stages included); the
+            built-in schedule if None.
+    """
+    if stages is None:
+        from .model import default_stages
 
-    doc = model.__doc__ or ""
-    text = doc.split("Stages:", 1)[-1]
-    return [m.group(1).strip() for m in re.finditer(r"^\s*\d+\.\s+(.+)$", text, re.M)]
+        stages = default_stages()
+    return [st.summary() for st in stages]
 
 
 def mechanisms(params: P.ModelParams | None = None) -> list[dict]:

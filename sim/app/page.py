@@ -321,11 +321,11 @@ def _value_text(v) -> str:
     return html.escape(str(v))
 
 
-def how_it_works_html(params) -> str:
+def how_it_works_html(params, stages=None) -> str:
     """The "how it works" panel: the period's schedule, then every mechanism in plain words
     with its equation and its parameters (current value, default, unit, source, meaning),
     generated from the same sources as docs/model.md (:func:`sim.docs.mechanisms`)."""
-    steps = "".join(f"<li>{html.escape(x)}</li>" for x in schedule())
+    steps = "".join(f"<li>{html.escape(x)}</li>" for x in schedule(stages))
     parts = [
         "<p>Every month each customer who is in the market to buy compares the firms it knows by "
         "perceived value (benefits minus money, time, effort and risk), buys, experiences the "
@@ -777,7 +777,8 @@ def ExploreView(ctrl: Controller, version: int = 0):
 @solara.component
 def HowItWorks(run: Run, version: int = 0):
     text = solara.use_memo(
-        lambda: how_it_works_html(run.model.params), [id(run), run.generation, version]
+        lambda: how_it_works_html(run.model.params, run.model.stages),
+        [id(run), run.generation, version],
     )
     with solara.Div(classes=["sim-card", "sim-how"]):
         solara.HTML(tag="h3", unsafe_innerHTML="How it works")
