@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         for p in bad:
             print(f"stale: {p.relative_to(ROOT)} (run scripts/notebooks.py)", file=sys.stderr)
         return 1 if bad else 0
-    for t in sorted(TEACHER.glob("*.ipynb")):
-        nbformat.write(student_version(nbformat.read(t, as_version=4)), NOTEBOOKS / t.name)
+    for student in stale():  # an up-to-date student notebook keeps its outputs
+        teacher = nbformat.read(TEACHER / student.name, as_version=4)
+        nbformat.write(student_version(teacher), student)
     if not a.no_run:
         paths = [Path(p).resolve() for p in a.only] or sorted(
             [*NOTEBOOKS.glob("*.ipynb"), *TEACHER.glob("*.ipynb")]
