@@ -62,8 +62,8 @@ class PeriodState:
       ``buyer_firm``, ``paid``, ``list_price`` and ``new_relationship`` (per buyer)
     - ``capacity``: ``demand``, ``load``, ``service_factor``, ``wait`` (per firm)
     - ``experience``: ``perf`` (perceived performance per buyer)
-    - ``satisfaction``: ``expect_before``, ``problem`` (shortfall above δ, per buyer), ``x``,
-      ``z``, ``loss``, ``fresh``, ``omega``
+    - ``satisfaction``: ``expect_before``, ``x``, ``z``, ``loss``, ``fresh``, ``problem``
+      (a shortfall above δ_P), ``omega``
     - ``complaints``: ``outcome`` (complaint outcome code per buyer), ``complaint_cost``
     - ``wom``: ``messages`` (dict: sender, recipient, firm, valence, negative),
       ``wom_weight_sum`` and ``wom_content_sum`` (N x K)
@@ -126,11 +126,11 @@ _RESULTS = (
     "wait",
     "perf",
     "expect_before",
-    "problem",
     "x",
     "z",
     "loss",
     "fresh",
+    "problem",
     "omega",
     "outcome",
     "complaint_cost",
@@ -175,7 +175,7 @@ class Stage:
         >>> Boost(factor=-1.0)
         Traceback (most recent call last):
         ...
-        sim.checks.ParamError: stage boost: boost.factor = -1.0: a number in [0.0, 10.0]
+        sim.checks.ParamError: stage boost: boost.factor = -1.0: must lie in [0.0, 10.0]
     """
 
     name: ClassVar[str] = ""

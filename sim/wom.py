@@ -14,13 +14,13 @@ What a message does to the recipient r about firm j, with valence v = ±1, weigh
 w = |S_talker| (× the negative weight ν for negative messages):
 
 - r becomes aware of j;
-- attitude A_rj += v · w (attitude decays by δ each period);
+- attitude A_rj += v · w (attitudes decay, A ← δ_A · A, each period);
 - expectation E_rj moves towards the talker's remembered performance M (see
   :mod:`sim.expectations`): with total weight W_rj of messages heard, by 1 − (1 − ψ)^W_rj;
 - a negative message is remembered (talker, firm, period) to attribute a later loss.
 
 Referrals. A positive message from a talker with S ≥ θ_ref brings a recipient who is not
-j's customer to j with probability ρ = ρ₀ (1 + g · reward_j / p_ref) · exp(−ζ γ_r), where
+j's customer to j with probability ρ = ρ₀ (1 + κ_r · reward_j / p_ref) · exp(−ζ γ_r), where
 γ_r is the recipient's full switching cost with a current firm, baseline inertia included
 (0 if none): a friend's word must overcome the whole attachment to a rival. A recipient
 referred by several talkers in one period follows the one with the lowest random draw.
@@ -47,9 +47,16 @@ __all__ = [
 HEARD_LOG_MAX = 20_000
 
 
-def talk_probability(S, pos_threshold, neg_threshold, pos_talk, neg_talk):
-    pos = pos_talk * np.clip((S - pos_threshold) / max(1.0 - pos_threshold, 1e-9), 0.0, 1.0)
-    neg = neg_talk * np.clip((neg_threshold - S) / max(1.0 + neg_threshold, 1e-9), 0.0, 1.0)
+def talk_probability(S, positive_threshold, negative_threshold, positive_talk, negative_talk):
+    """(τ⁺ part, τ⁻ part) of the talk probability for satisfaction ``S`` (module docstring).
+
+    Examples:
+        >>> [float(x[0]) for x in talk_probability(np.array([1.0]), 0.5, -0.3, 0.4, 0.6)]
+        [0.4, 0.0]
+    """
+    th_pos, th_neg = positive_threshold, negative_threshold
+    pos = positive_talk * np.clip((S - th_pos) / max(1.0 - th_pos, 1e-9), 0.0, 1.0)
+    neg = negative_talk * np.clip((th_neg - S) / max(1.0 + th_neg, 1e-9), 0.0, 1.0)
     return pos, neg
 
 
