@@ -384,6 +384,11 @@ def explain_customer(run: dict, cid: int) -> str:
             lines.append(
                 f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}."
             )
+        elif kind == "problem":
+            lines.append(
+                f"Period {t}: {f} fell short of what they expected by {e['value']:.2f}; "
+                "they did not complain."
+            )
         elif kind == "resolved_late":
             lines.append(f"Period {t}: {f} resolved the complaint, late.")
         elif kind == "referral":
