@@ -50,8 +50,21 @@ OUTCOME_NAMES = {
 }
 
 
-def complaint_probability(shortfall, ease, max_prob, scale):
-    return ease * max_prob * (1.0 - np.exp(-np.maximum(shortfall, 0.0) / scale)) * (shortfall > 0)
+def complaint_probability(shortfall, complaint_ease, max_prob, shortfall_scale):
+    """c_i = e_j · c_max · (1 − exp(−(E − P) / d₀)) for a shortfall E − P > 0, else 0.
+
+    Args:
+        shortfall: E − P per buyer.
+        complaint_ease: e_j, the firm's ``complaint_ease`` per buyer.
+        max_prob: c_max (``complaints.max_prob``).
+        shortfall_scale: d₀ (``complaints.shortfall_scale``).
+
+    Examples:
+        >>> complaint_probability(np.array([-0.1, 0.0]), 1.0, 0.5, 0.15).tolist()
+        [0.0, 0.0]
+    """
+    d = np.maximum(shortfall, 0.0)
+    return complaint_ease * max_prob * (1.0 - np.exp(-d / shortfall_scale)) * (shortfall > 0)
 
 
 def recovery_share(outcome, *, r_unresolved, r_late, r_quick, interim=True):

@@ -108,8 +108,8 @@ class TransactionStage(Stage):
             price_weight=sp.price_weight,
         )
         s.fresh = s.new_relationship | (pop.last_firm[buyers] != bf)
-        problem = (e_pre - s.perf) > sp.problem_threshold
-        s.omega = np.where(problem, sp.problem_weight, sp.memory_weight)
+        s.problem = (e_pre - s.perf) > sp.problem_threshold
+        s.omega = np.where(s.problem, sp.problem_weight, sp.memory_weight)
 
 
 class MemoryStage(Stage):
@@ -119,6 +119,7 @@ class MemoryStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
+        self._iceberg(s)
         S, peak, last = remember(
             pop.satisfaction[buyers],
             pop.peak[buyers],
@@ -136,3 +137,23 @@ class MemoryStage(Stage):
         pop.last_firm[buyers] = bf
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
+
+    @staticmethod
+    def _iceberg(s: PeriodState) -> None:
+        """The complaint iceberg: every problem (a shortfall above δ, or a complaint) counts
+        in the ``problems`` flow; silent ones are logged as ``problem`` events."""
+        from .complaints import SILENT
+
+        if s.problem is None:
+            return
+        complained = (s.outcome != SILENT) if s.outcome is not None else np.zeros_like(s.problem)
+        s.count("problems", s.buyer_firm[s.problem | complained])
+        silent = s.problem & ~complained
+        if silent.any():
+            s.event(
+                "problem",
+                s.buyers[silent],
+                s.buyer_firm[silent],
+                value=(s.expect_before - s.perf)[silent],
+                detail="silent",
+            )

@@ -510,6 +510,8 @@ def _parse_strategy(text: str) -> Any:
             spec = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError as exc:
             raise TournamentError(f"--strategy {text!r}: not a TOML inline table ({exc})") from None
+        except RecursionError:
+            raise TournamentError(f"--strategy {text[:40]!r}…: nested too deeply") from None
         return spec
     return text
 
@@ -594,9 +596,12 @@ def main(argv: list[str] | None = None) -> int:
             raise TournamentError(
                 "no strategies: give --strategies NAME,NAME,... or --strategy SPEC"
             )
-        out_root = Path(a.out)
-        if out_root.exists() and not out_root.is_dir():
-            raise TournamentError(f"--out {a.out}: exists and is not a folder")
+        from .runner import OutFolderError, check_out_folder
+
+        try:
+            check_out_folder(a.out)
+        except OutFolderError as exc:
+            raise TournamentError(str(exc)) from None
         # fail fast, before anything runs
         _normalise_strategies(specs)
         _load_scenarios(
