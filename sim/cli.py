@@ -310,11 +310,9 @@ def explain_customer(run: dict, cid: int) -> str:
     cust = run["customers"]
     if cust.empty or cid < 0 or cid >= len(cust):
         raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
-    firms = run["manifest"]["firms"]
 
-    def fname(j) -> str:
-        j = int(j)
-        return firms[j] if 0 <= j < len(firms) else "nobody"
+    def fname(name) -> str:
+        return str(name) if isinstance(name, str) and name else "nobody"
 
     row = cust.iloc[cid]
     try:
@@ -345,7 +343,7 @@ def explain_customer(run: dict, cid: int) -> str:
         p0 = path.iloc[0]
         lines.append(
             f"Period {int(p0['period'])}: {status[int(p0['status'])]}"
-            + (f" of {fname(p0['firm'])}" if int(p0["firm"]) >= 0 else "")
+            + (f" of {fname(p0['firm'])}" if int(p0["firm_index"]) >= 0 else "")
             + f", satisfaction {p0['satisfaction']:+.2f}."
         )
     heard_by_period = {}
@@ -413,7 +411,7 @@ def explain_customer(run: dict, cid: int) -> str:
         last = path.iloc[-1]
         lines.append(
             f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
-            + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")
+            + (f" of {fname(last['firm'])}" if int(last["firm_index"]) >= 0 else "")
             + f", satisfaction {last['satisfaction']:+.2f}."
         )
     else:
@@ -605,8 +603,8 @@ def cascade_report(run: dict) -> str:
         c = referral_cascades(e)
         s = s_all[s_all["replication"] == r]
         for name in run["manifest"]["firms"]:
-            g = s[s["firm_name"] == name]
-            ff = f[(f["replication"] == r) & (f["name"] == name)]
+            g = s[s["firm"] == name]
+            ff = f[(f["replication"] == r) & (f["firm"] == name)]
             per.append(
                 {
                     "firm": name,
@@ -616,9 +614,7 @@ def cascade_report(run: dict) -> str:
                     "max_size": int(g["size"].max()) if len(g) else 0,
                     "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
                     "max_depth": int(g["depth"].max()) if len(g) else 0,
-                    "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
-                    if len(g)
-                    else np.nan,
+                    "mean_depth": float(c[c["firm"] == name]["depth"].mean()) if len(g) else np.nan,
                     "wom_pos": int(ff["wom_pos"].sum()),
                     "wom_neg": int(ff["wom_neg"].sum()),
                     "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),

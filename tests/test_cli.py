@@ -223,7 +223,7 @@ def test_set_overrides_by_firm_name(tmp_path):
         sim("run", BASE, "--out", tmp_path, *SMALL, "--no-plots", "--set", "firms.B.price=1.3") == 0
     )
     f = pd.read_csv(only_run(tmp_path) / "firms.csv")
-    assert (f[f.name == "B"].price == 1.3).all() and (f[f.name == "A"].price == 1.0).all()
+    assert (f[f.firm == "B"].price == 1.3).all() and (f[f.firm == "A"].price == 1.0).all()
 
 
 # a malformed-file generator: valid scenario text with one corruption
