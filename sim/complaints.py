@@ -33,6 +33,7 @@ __all__ = [
     "LATE",
     "UNRESOLVED",
     "OUTCOME_NAMES",
+    "record_problems",
 ]
 
 SILENT, QUICK, LATE, UNRESOLVED = 0, 1, 2, 3
@@ -62,3 +63,26 @@ def recover(z, loss, outcome, first_failure, *, r_unresolved, r_late, r_quick, p
     r = recovery_share(outcome, r_unresolved=r_unresolved, r_late=r_late, r_quick=r_quick)
     bonus = np.where((outcome == QUICK) & first_failure, paradox, 0.0)
     return np.tanh(z - r * loss + bonus)
+
+
+def record_problems(recorder, period, buyers, firm, shortfall, problem, outcome) -> None:
+    """Log one ``problem`` event per buyer with a problem experience (shortfall above δ)
+    or a complaint, silent ones included: value = shortfall E − P, detail = outcome name
+    (``silent``, ``resolved_quick``, ``resolved_late``, ``unresolved``).
+
+    Args:
+        recorder: the model's :class:`~sim.recorder.Recorder`.
+        period: the period.
+        buyers: customer ids of this period's buyers.
+        firm: the firm each bought from.
+        shortfall: E − P per buyer.
+        problem: bool per buyer, shortfall above the problem threshold δ.
+        outcome: complaint outcome code per buyer (SILENT when no complaint).
+    """
+    sel = problem | (outcome != SILENT)
+    if not sel.any():
+        return
+    names = np.array([OUTCOME_NAMES[c] for c in range(4)], dtype=object)
+    recorder.add_events(
+        period, "problem", buyers[sel], firm[sel], value=shortfall[sel], detail=names[outcome[sel]]
+    )

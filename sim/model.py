@@ -609,6 +609,9 @@ class MarketModel(mesa.Model):
                     detail=names[outcome[comp]],
                 )
 
+        if rec_ev:  # every problem, silent ones included (the iceberg)
+            cmp.record_problems(rec, t, buyers, bf, e_pre - perf, problem, outcome)
+
         # 9. remembered satisfaction --------------------------------------------------------
         S, peak, last = remember(
             pop.satisfaction[buyers],
@@ -625,6 +628,7 @@ class MarketModel(mesa.Model):
             fresh, perf, (1 - om) * pop.perf_memory[buyers] + om * perf
         )
         pop.last_firm[buyers] = bf
+        pop.last_buy[buyers] = t
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
         if cp.enabled:

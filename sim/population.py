@@ -57,6 +57,7 @@ class Population:
     perf_memory: np.ndarray  # remembered performance of last_firm (message content)
     n_complaints: np.ndarray  # int32 complaints ever made
     experienced: np.ndarray  # bool: has an experience to talk about
+    last_buy: np.ndarray  # int32 period of the last purchase, -10**6 never
     # negative word of mouth last heard (for attributing losses)
     neg_src: np.ndarray  # int64 talker id, -1
     neg_firm: np.ndarray  # int16
@@ -128,6 +129,7 @@ class Population:
             perf_memory=np.zeros(n),
             n_complaints=np.zeros(n, np.int32),
             experienced=np.zeros(n, bool),
+            last_buy=np.full(n, -(10**6), np.int32),
             neg_src=np.full(n, -1, np.int64),
             neg_firm=np.full(n, -1, np.int16),
             neg_t=np.full(n, -(10**6), np.int32),

@@ -23,6 +23,7 @@ EVENT_KINDS = (
     "return",
     "heard",
     "lever",
+    "problem",
 )
 
 
