@@ -1,15 +1,17 @@
 """Complaints and their handling.
 
-A buyer with a shortfall (E − P > 0) complains with probability
+A buyer with a problem (a shortfall E − P above the problem threshold δ) complains
+with probability
 
     c_i = e_j · c_max · (1 − exp(−(E − P) / d₀))
 
 (e_j: how easy firm j makes complaining). The firm resolves a complaint with
 probability r_j; a resolved one is quick with probability v_j, otherwise it is resolved
-``late_delay`` periods later. Handling undoes part of the shortfall's effect on the
-transaction's satisfaction (the loss term λ⁻·d of :mod:`sim.satisfaction`, z its argument):
+``late_delay`` periods later. Handling undoes part of the shortfall's whole effect on the
+transaction's satisfaction: ℓ = (κ_P + λ⁻) · min(P − E, 0), what the argument z of tanh
+lost because performance fell short of the expectation (see :mod:`sim.satisfaction`):
 
-    x' = tanh( z − r_o · λ⁻ d  +  π · [quick and first failure] )
+    x' = tanh( z − r_o · ℓ  +  π · [quick and first failure] )
 
 with r_unresolved < r_late < r_quick (r_quick = 1: as if the expectation had been met).
 π is the recovery paradox (0 by default: it shows on satisfaction but not reliably on
@@ -45,8 +47,15 @@ OUTCOME_NAMES = {
 }
 
 
-def complaint_probability(shortfall, ease, max_prob, scale):
-    return ease * max_prob * (1.0 - np.exp(-np.maximum(shortfall, 0.0) / scale)) * (shortfall > 0)
+def complaint_probability(shortfall, ease, max_prob, scale, threshold=0.0):
+    """c_i = e_j · c_max · (1 − exp(−(E − P)/d₀)) for a problem (E − P > δ, δ =
+    ``threshold``), 0 otherwise: customers complain only about problems."""
+    return (
+        ease
+        * max_prob
+        * (1.0 - np.exp(-np.maximum(shortfall, 0.0) / scale))
+        * (shortfall > max(threshold, 0.0))
+    )
 
 
 def recovery_share(outcome, *, r_unresolved, r_late, r_quick, interim=True):

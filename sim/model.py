@@ -82,6 +82,8 @@ STREAMS = (
     "winback",
     "survey",
     "policy",
+    "fit",
+    "attribution",
 )
 
 #: acquisition channels (column suffixes acq_<channel> in the firm table)
@@ -143,6 +145,8 @@ class MarketModel(mesa.Model):
         self.adjacency = self.network.adjacency()
         self.degree = self.network.degree.astype(float)
         self.pop = Population.create(m, k, self.streams["init"])
+        if params.experience.fit_sd > 0:
+            self.pop.fit[:] = params.experience.fit_sd * self.streams["fit"].standard_normal((n, k))
         self.mean_w_quality = float(self.pop.w_quality.mean())
         self.firms: list[Firm] = [
             Firm(self, fp, j, policy=make_policy(fp.policy)) for j, fp in enumerate(params.firms)
@@ -305,7 +309,7 @@ class MarketModel(mesa.Model):
             choice = logit_choice(v, aware[cand], None, u)
             ok = choice >= 0
             who, f = cand[ok], choice[ok]
-            perf = composite(pop.w_quality[who], L["quality"][f], L["service"][f])
+            perf = composite(pop.w_quality[who], L["quality"][f], L["service"][f]) + pop.fit[who, f]
             sp = self.params.satisfaction
             s0 = np.tanh(
                 sp.performance_weight * (perf - sp.neutral_performance)
@@ -457,6 +461,8 @@ class MarketModel(mesa.Model):
         L = self._lever_arrays()
         active = L["active"]
         fl = self._empty_flows()
+        if P.complaints.enabled:  # late resolutions falling due arrive before this period's choices
+            self._late_resolutions(t, fl, L)
 
         # 2. awareness -------------------------------------------------------------
         acq = P.acquisition
@@ -531,6 +537,7 @@ class MarketModel(mesa.Model):
             z[1, buyers],
             ex.quality_noise,
             ex.service_noise,
+            pop.fit[buyers, bf],
         )
 
         # 7. transaction satisfaction ----------------------------------------------------
@@ -558,7 +565,11 @@ class MarketModel(mesa.Model):
         if cp.enabled:
             uc = streams["complaints"].random((3, n))[:, buyers]
             prob = cmp.complaint_probability(
-                e_pre - perf, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale
+                e_pre - perf,
+                L["complaint_ease"][bf],
+                cp.max_prob,
+                cp.shortfall_scale,
+                sp.problem_threshold,
             )
             comp = uc[0] < prob
             resolved = uc[1] < L["resolve_share"][bf]
@@ -631,8 +642,6 @@ class MarketModel(mesa.Model):
         pop.last_buy[buyers] = t
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
-        if cp.enabled:
-            self._late_resolutions(t, fl, L)
 
         # 10. word of mouth and referrals ------------------------------------------------------
         wom_w = wom_c = None
@@ -884,7 +893,11 @@ class MarketModel(mesa.Model):
             dissatisfaction_rate=cpar.dissatisfaction_rate,
             curvature=cpar.curvature,
             switching_cost_effect=cpar.switching_cost_effect,
+            defection_rate=cpar.defection_rate,
+            defection_midpoint=cpar.defection_midpoint,
+            defection_width=cpar.defection_width,
         )
+        cust[self._pending["customer"]] = False  # waiting for a late resolution: stays
         leave = np.nonzero(cust & (u[0] < h))[0]
         if leave.size:
             active = L["active"]

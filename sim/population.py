@@ -68,6 +68,7 @@ class Population:
     aware: np.ndarray  # bool: knows the firm
     aware_via: np.ndarray  # int8 VIA_* code
     tried: np.ndarray  # bool: has bought from the firm
+    fit: np.ndarray  # persistent fit φ with each firm (performance units)
     profit: np.ndarray  # cumulative profit contributed to each firm (cu)
     revenue: np.ndarray  # cumulative revenue paid to each firm (cu)
 
@@ -138,6 +139,7 @@ class Population:
             aware=np.zeros((n, k), bool),
             aware_via=np.zeros((n, k), np.int8),
             tried=np.zeros((n, k), bool),
+            fit=np.zeros((n, k)),
             profit=np.zeros((n, k)),
             revenue=np.zeros((n, k)),
         )
