@@ -13,15 +13,28 @@ key, the value and what is allowed, and exits with code 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as _dt
 import os
+import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .runner import RunFolderError, read_run, run_scenario, summarise, write_run
+from . import params as P
+from .runner import (
+    OutFolderError,
+    RunFolderError,
+    check_out_folder,
+    read_run,
+    run_scenario,
+    signals_as_interrupt,
+    summarise,
+    write_run,
+)
 from .scenario import ScenarioError, load_scenario
 
 __all__ = ["main"]
@@ -29,6 +42,13 @@ __all__ = ["main"]
 
 class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``UsageError``), not a usage block."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        raise UsageError(f"{message} ({self.prog} --help lists the options)")
 
 
 def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -52,32 +72,34 @@ def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
 # ---------------------------------------------------------------- run / validate
 def _check_out(flag: str, path: str) -> Path:
     """``path`` can become (or is) a writable folder: fail before any work otherwise."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{flag} {path}: exists and is not a folder")
-    p = out
-    while not p.exists():
-        p = p.parent
-    if not p.is_dir():
-        raise UsageError(f"{flag} {path}: {p} is a file, not a folder")
-    if not os.access(p, os.W_OK):
-        raise UsageError(f"{flag} {path}: {p} is not writable")
-    return out
+    try:
+        return check_out_folder(path, flag)
+    except OutFolderError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _flag_value(flag: str, value: int | None, cls: type, name: str) -> int | None:
+    """An integer flag checked against the declared range of ``cls.name``."""
+    if value is None:
+        return None
+    lo, hi = next(f for f in dataclasses.fields(cls) if f.name == name).metadata["range"]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise UsageError(f"{flag} {value}: must be an integer in [{lo}, {hi}]")
+    return value
 
 
 def cmd_run(a) -> int:
-    overrides = list(a.set or [])
-    if a.seed is not None:
-        if a.seed < 0:
-            raise UsageError(f"--seed {a.seed}: must be a non-negative integer")
-        overrides.append(f"scenario.seed={a.seed}")
-    if a.periods is not None:
-        if a.periods < 1:
-            raise UsageError(f"--periods {a.periods}: must be an integer ≥ 1")
-        overrides.append(f"market.periods={a.periods}")
-    if a.replications is not None:
-        overrides.append(f"scenario.replications={a.replications}")
-    sc = load_scenario(a.scenario, overrides)
+    flags = []
+    for flag, value, cls, name, key in (
+        ("--seed", a.seed, P.ModelParams, "seed", "scenario.seed"),
+        ("--periods", a.periods, P.MarketParams, "periods", "market.periods"),
+        ("--replications", a.replications, None, "", "scenario.replications"),
+    ):
+        if value is not None:
+            if cls is not None:
+                _flag_value(flag, value, cls, name)
+            flags.append((flag, f"{key}={value}"))
+    sc = load_scenario(a.scenario, list(a.set or []), flags)
     out_root = _check_out("--out", a.out)
     print(
         f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
@@ -103,7 +125,8 @@ def cmd_run(a) -> int:
     print(
         "  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv"
     )
-    print(f"  plots:  {folder / 'plots'} (overview.png first)")
+    if not a.no_plots:
+        print(f"  plots:  {folder / 'plots'} (overview.png first)")
     print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
     return 0
 
@@ -330,10 +353,11 @@ def cmd_cascades(a) -> int:
 
 # ---------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="sim", description="Agent-based simulation of customer markets."
-    )
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from . import __version__
+
+    ap = _Parser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")
@@ -407,26 +431,57 @@ def _delegate(module: str):
     return run
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``sim cascades RUN | head``): stop quietly."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    return 0
+
+
+def _dispatch(argv: list[str]) -> int:
     # delegated commands parse their own arguments (options may come first)
     for name, module, _ in DELEGATED:
         if argv[:1] == [name]:
-            try:
-                return _delegate(module)(argparse.Namespace(args=argv[1:]))
-            except UsageError as exc:
-                print(f"sim: error: {exc}", file=sys.stderr)
-                return 2
+            return _delegate(module)(argparse.Namespace(args=argv[1:]))
     ap = build_parser()
+    if not argv:
+        ap.print_help()
+        return 0
     a = ap.parse_args(argv)
+    if a.command is None:  # options only (e.g. `sim --quiet`)
+        raise UsageError("sim: a command is required; see sim --help")
+    return int(a.func(a) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``sim`` command; returns the exit code (0 ok, 2 bad input, 130/143/129 when
+    interrupted by Ctrl-C, SIGTERM or SIGHUP). ``sim`` alone prints the help."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(a.func(a) or 0)
-    except (ScenarioError, RunFolderError, UsageError) as exc:
+        with signals_as_interrupt():
+            return _dispatch(argv)
+    except (ScenarioError, RunFolderError, UsageError, OutFolderError) as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sim: interrupted; no run folder was written", file=sys.stderr)
-        return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except MemoryError:
+        print(
+            "sim: error: out of memory; use fewer customers, periods or replications "
+            "(sim validate shows the estimate)",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(
+            f"sim: interrupted ({signal.Signals(signum).name}); no run folder was written",
+            file=sys.stderr,
+        )
+        return 128 + int(signum)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -42,6 +43,11 @@ __all__ = [
     "summarise",
     "RunFolderError",
     "atomic_folder",
+    "remove_stale_temp",
+    "signals_as_interrupt",
+    "Terminated",
+    "check_out_folder",
+    "OutFolderError",
 ]
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
@@ -169,27 +175,161 @@ def _write_table(df: pd.DataFrame, folder: Path, name: str) -> list[str]:
     return [f"{name}.parquet", f"{name}.csv"]
 
 
+class OutFolderError(ValueError):
+    """An output folder cannot be used (``str(err)`` is the one-line reason)."""
+
+
+#: room, below an output folder, for ``<scenario>/.tmp-<run-id>-<pid>/plots/<file>``
+_BELOW_OUT = 100 + 90 + 60
+
+
+def check_out_folder(path: str | Path, flag: str = "--out", below: int = _BELOW_OUT) -> Path:
+    """Check, before any work, that ``path`` is (or can become) a writable folder in which
+    files ``below`` characters deeper can be created.
+
+    Raises:
+        OutFolderError: the path or one of its parts is too long, it exists and is not a
+            folder, it or a parent is a dangling symbolic link, or the nearest existing
+            parent is not a writable folder.
+
+    Examples:
+        >>> check_out_folder("results").name
+        'results'
+    """
+    shown = path if len(str(path)) <= 120 else f"{str(path)[:57]}…{str(path)[-57:]}"
+    out = Path(path)
+    try:
+        name_max = os.pathconf(".", "PC_NAME_MAX")
+        path_max = os.pathconf(".", "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    long_part = next((p for p in out.parts if len(os.fsencode(p)) > name_max), None)
+    if long_part is not None:
+        raise OutFolderError(
+            f"{flag} {shown}: a folder name has {len(os.fsencode(long_part))} bytes; "
+            f"at most {name_max} allowed"
+        )
+    full = len(os.fsencode(os.path.abspath(out)))
+    if full + below >= path_max:
+        raise OutFolderError(
+            f"{flag} {shown}: path too long ({full} bytes; the run folder needs it under "
+            f"{path_max - below})"
+        )
+    try:
+        p = out
+        while not p.exists():
+            if p.is_symlink():
+                raise OutFolderError(f"{flag} {shown}: {p} is a symbolic link to a missing target")
+            if p == p.parent:
+                break
+            p = p.parent
+        if out.exists() and not out.is_dir():
+            raise OutFolderError(f"{flag} {shown}: exists and is not a folder")
+        if not p.is_dir():
+            raise OutFolderError(f"{flag} {shown}: {p} is a file, not a folder")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutFolderError(f"{flag} {shown}: {p} is not writable")
+    except OSError as exc:
+        raise OutFolderError(f"{flag} {shown}: unusable ({exc.strerror or exc})") from None
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temp(base: Path) -> list[Path]:
+    """Remove the temporary folders (``.tmp-<run-id>-<pid>``) that runs killed before they
+    finished left in ``base``, with the empty run folder each had reserved; a folder
+    whose process is alive is left alone. Returns the removed temporary folders."""
+    removed = []
+    try:
+        entries = list(base.glob(".tmp-*-*"))
+    except OSError:
+        return removed
+    for tmp in entries:
+        run_id, _, pid = tmp.name[len(".tmp-") :].rpartition("-")
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (base / run_id).rmdir()  # only if empty: a reserved, never-filled name
+        removed.append(tmp)
+    return removed
+
+
+def reserve_name(base: Path, run_id: str) -> Path:
+    """Create and return the first free folder ``base/run_id``, ``run_id-2``, … (an
+    atomic ``mkdir``: concurrent processes never get the same name)."""
+    k = 1
+    while True:
+        final = base / (run_id if k == 1 else f"{run_id}-{k}")
+        try:
+            final.mkdir()
+            return final
+        except FileExistsError:
+            k += 1
+
+
 @contextlib.contextmanager
 def atomic_folder(base: Path, run_id: str):
-    """Yield ``(tmp, final)``: a temporary folder in ``base`` to fill, and the free name
-    ``base/run_id`` (or ``run_id-2`` …) it is renamed to when the block ends without an
-    error. On any error (or Ctrl-C) the temporary folder is removed: no partial folder."""
+    """Yield ``(tmp, final)``: a temporary folder in ``base`` to fill, and the name
+    ``base/run_id`` (or ``run_id-2`` …, reserved atomically as an empty folder) that it
+    replaces when the block ends without an error. On any error, Ctrl-C, SIGTERM or
+    SIGHUP (see :func:`signals_as_interrupt`) the temporary folder and the reservation
+    are removed: no partial folder. Temporary folders left by killed runs are removed
+    first."""
     base.mkdir(parents=True, exist_ok=True)
-    final = base / run_id
-    k = 2
-    while final.exists():
-        final = base / f"{run_id}-{k}"
-        k += 1
+    remove_stale_temp(base)
+    final = reserve_name(base, run_id)
     tmp = base / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
         yield tmp, final
-        os.replace(tmp, final)
+        os.replace(tmp, final)  # onto the empty reserved folder: atomic
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            final.rmdir()
         raise
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived; handled like Ctrl-C (``signum`` says which)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_as_interrupt(signums: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)):
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (a
+    ``KeyboardInterrupt``), so every clean-up that Ctrl-C runs also runs for them. Only
+    in the main thread; elsewhere the block runs unchanged."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Terminated(signum)
+
+    old = {s: signal.signal(s, handler) for s in signums}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def write_run(

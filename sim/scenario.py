@@ -13,7 +13,10 @@ import copy
 import dataclasses
 import hashlib
 import json
+import os
+import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,20 +54,6 @@ SECTIONS: dict[str, type] = {
     "loyalty": P.LoyaltyParams,
 }
 
-#: timeline event kinds → (required keys, optional keys)
-EVENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "set": (("set",), ("duration",)),
-    "price": (("value",), ("duration",)),
-    "service_drop": (("value",), ("duration", "quality")),
-    "outage": (("duration",), ()),
-    "capacity": (("value",), ("duration",)),
-    "opening_discount": (("discount", "duration"), ()),
-    "loyalty": (("on",), ("discount",)),
-    "referral_bonus": (("value",), ("duration",)),
-    "campaign": (("value", "duration"), ()),
-    "complaint_handling": ((), ("ease", "resolve_share", "resolve_speed", "duration")),
-}
-
 SCENARIO_KEYS = {
     "name": str,
     "title": str,
@@ -81,10 +70,9 @@ class ScenarioError(ValueError):
 
     def __init__(self, source: str, key: str, value: Any, allowed: str) -> None:
         self.source, self.key, self.value, self.allowed = source, key, value, allowed
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        where = f"{source}: " if source else ""
+        shown = shorten(repr(value), 80)
+        where = f"{shorten(str(source), 160)}: " if source else ""
+        key = shorten(str(key), 160)
         super().__init__(f"{where}{key} = {shown}: {allowed}" if key else f"{where}{allowed}")
 
 
@@ -119,6 +107,19 @@ class Scenario:
         return hashlib.sha256(blob).hexdigest()
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else its head and tail around '…'.
+
+    Examples:
+        >>> shorten("a" * 10, 5)
+        'aa…aa'
+    """
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2 + (limit - 1) % 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
 # ---------------------------------------------------------------- type checking
 def _type_of(cls: type, name: str) -> str:
     for f in dataclasses.fields(cls):
@@ -145,7 +146,10 @@ def _check_value(src: str, path: str, value: Any, cls: type, name: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             extra = ' or "none"' if optional else ""
             raise ScenarioError(src, path, value, "must be a number" + extra + _range_text(meta))
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            value = float("inf")
         if not np.isfinite(value):
             raise ScenarioError(src, path, value, "must be a finite number" + _range_text(meta))
     elif base == "str":
@@ -180,14 +184,88 @@ def _fill(src: str, prefix: str, table: Any, obj: Any, skip: tuple[str, ...] = (
 
 # ---------------------------------------------------------------- parsing
 def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -> Scenario:
-    """Validate a scenario given as a dict (the parsed TOML) and build the parameters."""
+    """Validate a scenario given as a dict (the parsed TOML) and build the parameters.
+
+    Args:
+        data: the parsed scenario (TOML tables as dicts).
+        source: where it came from (shown in error messages).
+        base_dir: folder that relative paths (an edge-list file) are read from.
+
+    Returns:
+        The validated :class:`Scenario`.
+
+    Raises:
+        ScenarioError: one line naming the source, the key path, the value and what is
+            allowed, for any invalid input.
+
+    Examples:
+        >>> parse_scenario({"market": {"n_customers": 500}}).params.market.n_customers
+        500
+    """
     src = source
+    if not isinstance(data, dict):
+        raise ScenarioError(src, "", None, "a scenario must be a table of sections")
+    check_depth(src, data)
+    _check_sections(src, data)
+    meta, name, seed, reps = _parse_meta(src, data, source)
+    p = P.ModelParams(seed=seed)
+    for section in SECTIONS:
+        if section in data:
+            _parse_section(src, section, data[section], p)
+    _check_network(src, p, base_dir)
+    _parse_firms(src, data.get("firms"), p)
+    events = data.get("events", [])
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ScenarioError(src, "events", events, "must be an array of tables ([[events]])")
+    p.events = _compile_events(src, events, p)
+    _parse_output(src, data.get("output", {}), p)
+    return Scenario(
+        name=name,
+        params=p,
+        title=meta.get("title", ""),
+        description=meta.get("description", ""),
+        notice=meta.get("notice", ""),
+        try_=meta.get("try", ""),
+        replications=reps,
+        source=source,
+        raw=copy.deepcopy(data),
+    )
+
+
+#: longest scenario name (it becomes a folder name; file systems allow 255 bytes)
+MAX_NAME = 100
+#: deepest nesting of tables and arrays a scenario may have (the schema needs 4)
+MAX_DEPTH = 32
+
+
+def check_depth(src: str, data: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse tables and arrays nested deeper than ``limit`` (iteratively: no recursion).
+
+    Raises:
+        ScenarioError: the nesting is deeper than ``limit``.
+    """
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise ScenarioError(
+                src, "", None, f"tables and arrays nested deeper than {limit} levels"
+            )
+        items = node.values() if isinstance(node, dict) else node
+        stack.extend((v, depth + 1) for v in items if isinstance(v, (dict, list)))
+
+
+def _check_sections(src: str, data: dict) -> None:
     allowed_top = ["scenario", *SECTIONS, "firms", "events", "output"]
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(
                 src, key, data[key], "unknown section; allowed: " + ", ".join(allowed_top)
             )
+
+
+def _parse_meta(src: str, data: dict, source: str) -> tuple[dict, str, int, int]:
+    """The ``[scenario]`` table: (table, name, seed, replications)."""
     meta = data.get("scenario", {})
     if not isinstance(meta, dict):
         raise ScenarioError(src, "scenario", meta, "must be a table")
@@ -205,74 +283,55 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
                 f"must be {'an integer' if want is int else 'a string'}",
             )
     name = meta.get("name") or (Path(source).stem if source else "scenario")
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise ScenarioError(src, "scenario.name", name, "letters, digits, '-' and '_' only")
-    seed = meta.get("seed", 0)
-    if seed < 0:
-        raise ScenarioError(src, "scenario.seed", seed, "must be a non-negative integer")
+    if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
+        raise ScenarioError(src, "scenario.name", name, "ASCII letters, digits, '-' and '_' only")
+    if len(name) > MAX_NAME:
+        raise ScenarioError(
+            src, "scenario.name", name, f"at most {MAX_NAME} characters (it names a folder)"
+        )
+    seed = _check_value(src, "scenario.seed", meta.get("seed", 0), P.ModelParams, "seed")
     reps = meta.get("replications", 1)
     if not 1 <= reps <= 10_000:
         raise ScenarioError(src, "scenario.replications", reps, "must lie in [1, 10000]")
+    return meta, name, seed, reps
 
-    p = P.ModelParams(seed=seed)
-    for section in SECTIONS:
-        if section not in data:
-            continue
-        table = data[section]
-        obj = getattr(p, section)
-        if section == "market" and isinstance(table, dict) and "segments" in table:
-            segs = table["segments"]
-            if not isinstance(segs, list) or not segs or not all(isinstance(s, dict) for s in segs):
-                raise ScenarioError(
-                    src,
-                    "market.segments",
-                    segs,
-                    "must be a non-empty array of tables ([[market.segments]])",
-                )
-            built = []
-            for i, s in enumerate(segs):
-                seg = P.SegmentParams(name=f"segment{i}")
-                _fill(src, f"market.segments[{i}]", s, seg)
-                built.append(seg)
-            if sum(s.share for s in built) <= 0:
-                raise ScenarioError(
-                    src,
-                    "market.segments",
-                    [s.share for s in built],
-                    "shares must add up to more than 0",
-                )
-            p.market.segments = built
-            table = {k: v for k, v in table.items() if k != "segments"}
-        _fill(src, section, table, obj, skip=("segments",) if section == "market" else ())
 
-    # network file relative to the scenario file
+def _parse_section(src: str, section: str, table: Any, p: P.ModelParams) -> None:
+    obj = getattr(p, section)
+    if section == "market" and isinstance(table, dict) and "segments" in table:
+        p.market.segments = _parse_segments(src, table["segments"])
+        table = {k: v for k, v in table.items() if k != "segments"}
+    _fill(src, section, table, obj, skip=("segments",) if section == "market" else ())
+
+
+def _parse_segments(src: str, segs: Any) -> list[P.SegmentParams]:
+    if not isinstance(segs, list) or not segs or not all(isinstance(s, dict) for s in segs):
+        raise ScenarioError(
+            src,
+            "market.segments",
+            segs,
+            "must be a non-empty array of tables ([[market.segments]])",
+        )
+    built = []
+    for i, s in enumerate(segs):
+        seg = P.SegmentParams(name=f"segment{i}")
+        _fill(src, f"market.segments[{i}]", s, seg)
+        built.append(seg)
+    if sum(s.share for s in built) <= 0:
+        raise ScenarioError(
+            src, "market.segments", [s.share for s in built], "shares must add up to more than 0"
+        )
+    return built
+
+
+#: largest edge-list file read (bytes)
+MAX_EDGELIST_BYTES = 2 * 1024**3
+
+
+def _check_network(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
+    """The edge-list file (relative to the scenario file) and the complete-network cap."""
     if p.network.kind == "edgelist":
-        if not p.network.path:
-            raise ScenarioError(
-                src,
-                "network.path",
-                "",
-                "an edge-list file is required when network.kind = 'edgelist'",
-            )
-        path = Path(p.network.path)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        if not path.exists():
-            raise ScenarioError(
-                src, "network.path", p.network.path, f"file not found (looked for {path})"
-            )
-        if not path.is_file():
-            raise ScenarioError(
-                src, "network.path", p.network.path, "must be an edge-list file, not a folder"
-            )
-        from .network import read_edgelist
-
-        try:
-            read_edgelist(path, int(p.market.n_customers))
-        except (ValueError, OSError) as exc:
-            msg = str(exc).split(": ", 1)[-1]
-            raise ScenarioError(src, "network.path", p.network.path, msg) from None
-        p.network.path = str(path)
+        _check_edgelist(src, p, base_dir)
     if p.network.kind == "complete" and p.market.n_customers > 20_000:
         raise ScenarioError(
             src,
@@ -281,8 +340,28 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
             "a complete network allows at most 20000 customers (market.n_customers)",
         )
 
-    # firms
-    firms = data.get("firms")
+
+def _check_edgelist(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
+    key = "network.path"
+    if not p.network.path:
+        raise ScenarioError(
+            src, key, "", "an edge-list file is required when network.kind = 'edgelist'"
+        )
+    path = Path(p.network.path)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    regular_file_size(path, MAX_EDGELIST_BYTES, src, key, p.network.path, "edge-list file")
+    from .network import read_edgelist
+
+    try:
+        read_edgelist(path, int(p.market.n_customers))
+    except (ValueError, OSError, OverflowError) as exc:
+        msg = str(exc).split(": ", 1)[-1]
+        raise ScenarioError(src, key, p.network.path, msg) from None
+    p.network.path = str(path)
+
+
+def _parse_firms(src: str, firms: Any, p: P.ModelParams) -> None:
     if firms is not None:
         if not isinstance(firms, list) or not firms or not all(isinstance(f, dict) for f in firms):
             raise ScenarioError(
@@ -302,6 +381,8 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         for i, nm in enumerate(names):
             if not nm:
                 raise ScenarioError(src, f"firms[{i}].name", nm, "must be a non-empty string")
+            if len(nm) > MAX_NAME:
+                raise ScenarioError(src, f"firms[{i}].name", nm, f"at most {MAX_NAME} characters")
             if names.index(nm) != i:
                 raise ScenarioError(src, f"firms[{i}].name", nm, "firm names must be unique")
         p.firms = built
@@ -321,12 +402,8 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
             "at least one firm must be in the market at period 0 (enter_at = 0)",
         )
 
-    # events
-    events = data.get("events", [])
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise ScenarioError(src, "events", events, "must be an array of tables ([[events]])")
-    p.events = _compile_events(src, events, p)
-    out = data.get("output", {})
+
+def _parse_output(src: str, out: Any, p: P.ModelParams) -> None:
     if not isinstance(out, dict):
         raise ScenarioError(src, "output", out, "must be a table")
     for key, value in out.items():
@@ -335,17 +412,6 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
                 src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size"
             )
         setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
-    return Scenario(
-        name=name,
-        params=p,
-        title=meta.get("title", ""),
-        description=meta.get("description", ""),
-        notice=meta.get("notice", ""),
-        try_=meta.get("try", ""),
-        replications=reps,
-        source=source,
-        raw=copy.deepcopy(data),
-    )
 
 
 def _check_policy(src: str, path: str, policy: Any) -> Any:
@@ -355,7 +421,7 @@ def _check_policy(src: str, path: str, policy: Any) -> Any:
         name = policy.get("name")
     else:
         raise ScenarioError(src, path, policy, 'must be a name or a table {name = "...", ...}')
-    if name not in POLICIES:
+    if not isinstance(name, str) or name not in POLICIES:
         raise ScenarioError(
             src, path, name, "unknown policy; allowed: " + ", ".join(sorted(POLICIES))
         )
@@ -363,9 +429,229 @@ def _check_policy(src: str, path: str, policy: Any) -> Any:
         from .strategies import make_policy
 
         make_policy(policy)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ScenarioError(src, path, policy, f"bad policy parameters ({exc})") from None
     return policy
+
+
+# ---------------------------------------------------------------- timeline events
+@dataclass(frozen=True)
+class EventKind:
+    """A timeline event kind: its keys and the function that turns one into lever changes.
+
+    ``fields`` maps each numeric key of the event to the firm lever whose declared range
+    (``FirmParams`` metadata) it must lie in, or to a fixed ``(lo, hi)`` range.
+    """
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    changes: Callable[[_EventInput], dict]
+    fields: dict[str, str | tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass
+class _EventInput:
+    """What a kind's ``changes`` function sees: the event, its path and the firm."""
+
+    src: str
+    path: str
+    ev: dict
+    firm: P.FirmParams
+
+    def num(self, key: str) -> float:
+        """The event's value ``key``, checked against its declared range."""
+        spec = EVENTS[self.ev.get("kind", "set")].fields[key]
+        where = f"{self.path}.{key}"
+        if isinstance(spec, str):  # a lever: its own declared range
+            value = _check_value(self.src, where, self.ev[key], P.FirmParams, spec)
+            if value is None:
+                raise ScenarioError(self.src, where, self.ev[key], "must be a number")
+            return float(value)
+        lo, hi = spec
+        v = self.ev[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ScenarioError(self.src, where, v, f"must be a number in [{lo}, {hi}]")
+        if not np.isfinite(v) or not lo <= v <= hi:
+            raise ScenarioError(self.src, where, v, f"must lie in [{lo}, {hi}]")
+        return float(v)
+
+
+#: timeline event kinds by name (see :func:`event_kind`)
+EVENTS: dict[str, EventKind] = {}
+
+
+def event_kind(
+    name: str,
+    required: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
+    fields: dict[str, str | tuple[float, float]] | None = None,
+) -> Callable:
+    """Register a timeline event kind: ``@event_kind("price", ("value",), ("duration",),
+    {"value": "price"})`` over a function ``(_EventInput) -> {lever: value}``."""
+
+    def register(fn: Callable[[_EventInput], dict]) -> Callable[[_EventInput], dict]:
+        EVENTS[name] = EventKind(name, required, optional, fn, dict(fields or {}))
+        return fn
+
+    return register
+
+
+@event_kind("set", ("set",), ("duration",))
+def _ev_set(e: _EventInput) -> dict:
+    st = e.ev["set"]
+    if not isinstance(st, dict) or not st:
+        raise ScenarioError(e.src, f"{e.path}.set", st, "must be a non-empty table of levers")
+    changes = {}
+    for lever, value in st.items():
+        if lever not in LEVERS:
+            raise ScenarioError(
+                e.src,
+                f"{e.path}.set.{lever}",
+                value,
+                "unknown lever; allowed: " + ", ".join(LEVERS),
+            )
+        changes[lever] = _check_value(e.src, f"{e.path}.set.{lever}", value, P.FirmParams, lever)
+    return changes
+
+
+@event_kind("price", ("value",), ("duration",), {"value": "price"})
+def _ev_price(e: _EventInput) -> dict:
+    return {"price": e.num("value")}
+
+
+@event_kind(
+    "service_drop",
+    ("value",),
+    ("duration", "quality"),
+    {"value": "service", "quality": "quality"},
+)
+def _ev_service_drop(e: _EventInput) -> dict:
+    changes = {"service": e.num("value")}
+    if "quality" in e.ev:
+        changes["quality"] = e.num("quality")
+    return changes
+
+
+@event_kind("outage", ("duration",))
+def _ev_outage(e: _EventInput) -> dict:
+    return {"service": 0.0, "quality": min(e.firm.quality, 0.3)}
+
+
+@event_kind("capacity", ("value",), ("duration",), {"value": "capacity"})
+def _ev_capacity(e: _EventInput) -> dict:
+    return {"capacity": e.num("value")}
+
+
+@event_kind("opening_discount", ("discount", "duration"), (), {"discount": (0.0, 1.0)})
+def _ev_opening_discount(e: _EventInput) -> dict:
+    return {"price": e.firm.price * (1 - e.num("discount"))}
+
+
+@event_kind("loyalty", ("on",), ("discount",), {"discount": "loyalty_discount"})
+def _ev_loyalty(e: _EventInput) -> dict:
+    on = e.ev["on"]
+    if not isinstance(on, bool):
+        raise ScenarioError(e.src, f"{e.path}.on", on, "must be true or false")
+    changes: dict = {"loyalty": on}
+    if "discount" in e.ev:
+        changes["loyalty_discount"] = e.num("discount")
+    return changes
+
+
+@event_kind("referral_bonus", ("value",), ("duration",), {"value": "referral_reward"})
+def _ev_referral_bonus(e: _EventInput) -> dict:
+    return {"referral_reward": e.num("value")}
+
+
+@event_kind("campaign", ("value", "duration"), (), {"value": "marketing"})
+def _ev_campaign(e: _EventInput) -> dict:
+    return {"marketing": e.num("value")}
+
+
+_COMPLAINT_KEYS = {
+    "ease": "complaint_ease",
+    "resolve_share": "resolve_share",
+    "resolve_speed": "resolve_speed",
+}
+
+
+@event_kind("complaint_handling", (), (*_COMPLAINT_KEYS, "duration"), dict(_COMPLAINT_KEYS))
+def _ev_complaint_handling(e: _EventInput) -> dict:
+    changes = {lever: e.num(key) for key, lever in _COMPLAINT_KEYS.items() if key in e.ev}
+    if not changes:
+        raise ScenarioError(
+            e.src,
+            e.path,
+            e.ev,
+            "complaint_handling needs at least one of ease, resolve_share, resolve_speed",
+        )
+    return changes
+
+
+#: timeline event kinds → (required keys, optional keys)
+EVENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    k: (v.required, v.optional) for k, v in EVENTS.items()
+}
+
+
+def _check_event_keys(src: str, path: str, ev: dict, names: list[str], T: int) -> EventKind:
+    """The event's kind, after checking its keys, period and firm."""
+    kind = ev.get("kind", "set")
+    if not isinstance(kind, str) or kind not in EVENTS:
+        raise ScenarioError(
+            src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENTS)
+        )
+    spec = EVENTS[kind]
+    allowed = ("period", "firm", "kind", *spec.required, *spec.optional)
+    for key, value in ev.items():
+        if key not in allowed:
+            raise ScenarioError(
+                src,
+                f"{path}.{key}",
+                value,
+                f"unknown key for kind '{kind}'; allowed: " + ", ".join(allowed),
+            )
+    for key in ("period", "firm", *spec.required):
+        if key not in ev:
+            raise ScenarioError(
+                src,
+                f"{path}.{key}",
+                None,
+                f"missing; kind '{kind}' needs: " + ", ".join(("period", "firm", *spec.required)),
+            )
+    t = ev["period"]
+    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+        raise ScenarioError(src, f"{path}.period", t, "must be an integer ≥ 1")
+    if t > T:
+        raise ScenarioError(
+            src, f"{path}.period", t, f"after the last period (market.periods = {T})"
+        )
+    if not isinstance(ev["firm"], str) or ev["firm"] not in names:
+        raise ScenarioError(
+            src, f"{path}.firm", ev["firm"], "unknown firm; firms: " + ", ".join(names)
+        )
+    dur = ev.get("duration")
+    if dur is not None:
+        if isinstance(dur, bool) or not isinstance(dur, int) or dur < 1:
+            raise ScenarioError(src, f"{path}.duration", dur, "must be an integer ≥ 1 (periods)")
+        if t + dur > T + 1:
+            raise ScenarioError(
+                src,
+                f"{path}.duration",
+                dur,
+                f"the event would end after the last period (period {t} + {dur} > {T} + 1)",
+            )
+    return spec
+
+
+def _levers_before(out: list[dict], fp: P.FirmParams, t: int, levers) -> dict:
+    """The levers in force just before period ``t`` (earlier events applied)."""
+    current = {lev: getattr(fp, lev) for lev in levers}
+    for prev in out:
+        if prev["firm"] == fp.name and prev["period"] <= t:
+            current.update({lev: prev["set"][lev] for lev in levers if lev in prev["set"]})
+    return current
 
 
 def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict]:
@@ -377,171 +663,158 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
     out: list[dict] = []
     for i, ev in enumerate(events):
         path = f"events[{i}]"
-        kind = ev.get("kind", "set")
-        if kind not in EVENT_KINDS:
-            raise ScenarioError(
-                src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENT_KINDS)
+        spec = _check_event_keys(src, path, ev, names, T)
+        t, fp, dur = ev["period"], by_name[ev["firm"]], ev.get("duration")
+        changes = spec.changes(_EventInput(src, path, ev, fp))
+        current = _levers_before(out, fp, t, changes)
+        out.append({"period": t, "firm": fp.name, "set": changes, "kind": spec.name})
+        if dur is not None and t + dur <= T:
+            out.append(
+                {"period": t + dur, "firm": fp.name, "set": current, "kind": f"end {spec.name}"}
             )
-        required, optional = EVENT_KINDS[kind]
-        allowed = ("period", "firm", "kind", *required, *optional)
-        for key, value in ev.items():
-            if key not in allowed:
-                raise ScenarioError(
-                    src,
-                    f"{path}.{key}",
-                    value,
-                    f"unknown key for kind '{kind}'; allowed: " + ", ".join(allowed),
-                )
-        for key in ("period", "firm", *required):
-            if key not in ev:
-                raise ScenarioError(
-                    src,
-                    f"{path}.{key}",
-                    None,
-                    f"missing; kind '{kind}' needs: " + ", ".join(("period", "firm", *required)),
-                )
-        t = ev["period"]
-        if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-            raise ScenarioError(src, f"{path}.period", t, "must be an integer ≥ 1")
-        if t > T:
-            raise ScenarioError(
-                src, f"{path}.period", t, f"after the last period (market.periods = {T})"
-            )
-        firm = ev["firm"]
-        if firm not in names:
-            raise ScenarioError(
-                src, f"{path}.firm", firm, "unknown firm; firms: " + ", ".join(names)
-            )
-        dur = ev.get("duration")
-        if dur is not None and (isinstance(dur, bool) or not isinstance(dur, int) or dur < 1):
-            raise ScenarioError(src, f"{path}.duration", dur, "must be an integer ≥ 1 (periods)")
-        fp = by_name[firm]
-
-        def num(key, lo=0.0, hi=None, _ev=ev, _path=path):
-            v = _ev[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ScenarioError(src, f"{_path}.{key}", v, "must be a number")
-            if v < lo or (hi is not None and v > hi):
-                raise ScenarioError(
-                    src,
-                    f"{_path}.{key}",
-                    v,
-                    f"must lie in [{lo}, {hi if hi is not None else 'inf'}]",
-                )
-            return float(v)
-
-        if kind == "set":
-            st = ev["set"]
-            if not isinstance(st, dict) or not st:
-                raise ScenarioError(src, f"{path}.set", st, "must be a non-empty table of levers")
-            changes = {}
-            for lever, value in st.items():
-                if lever not in LEVERS:
-                    raise ScenarioError(
-                        src,
-                        f"{path}.set.{lever}",
-                        value,
-                        "unknown lever; allowed: " + ", ".join(LEVERS),
-                    )
-                changes[lever] = _check_value(
-                    src, f"{path}.set.{lever}", value, P.FirmParams, lever
-                )
-        elif kind == "price":
-            changes = {"price": num("value")}
-        elif kind == "service_drop":
-            changes = {"service": num("value", 0.0, 1.0)}
-            if "quality" in ev:
-                changes["quality"] = num("quality", 0.0, 1.0)
-        elif kind == "outage":
-            changes = {"service": 0.0, "quality": min(fp.quality, 0.3)}
-        elif kind == "capacity":
-            changes = {"capacity": num("value")}
-        elif kind == "opening_discount":
-            d = num("discount", 0.0, 1.0)
-            changes = {"price": fp.price * (1 - d)}
-            dur = ev["duration"]
-        elif kind == "loyalty":
-            on = ev["on"]
-            if not isinstance(on, bool):
-                raise ScenarioError(src, f"{path}.on", on, "must be true or false")
-            changes = {"loyalty": on}
-            if "discount" in ev:
-                changes["loyalty_discount"] = num("discount", 0.0, 1.0)
-        elif kind == "referral_bonus":
-            changes = {"referral_reward": num("value")}
-        elif kind == "campaign":
-            changes = {"marketing": num("value", 0.0, 1.0)}
-        else:  # complaint_handling
-            changes = {}
-            for key, lever in (
-                ("ease", "complaint_ease"),
-                ("resolve_share", "resolve_share"),
-                ("resolve_speed", "resolve_speed"),
-            ):
-                if key in ev:
-                    changes[lever] = num(key, 0.0, 1.0)
-            if not changes:
-                raise ScenarioError(
-                    src,
-                    path,
-                    ev,
-                    "complaint_handling needs at least one of ease, resolve_share, resolve_speed",
-                )
-        # the levers in force just before this event (earlier events applied)
-        current = {lev: getattr(fp, lev) for lev in changes}
-        for prev in out:
-            if prev["firm"] == firm and prev["period"] <= t:
-                for lev in changes:
-                    if lev in prev["set"]:
-                        current[lev] = prev["set"][lev]
-        out.append({"period": t, "firm": firm, "set": changes, "kind": kind})
-        if dur is not None:
-            if t + dur > T + 1:
-                raise ScenarioError(
-                    src,
-                    f"{path}.duration",
-                    dur,
-                    f"the event would end after the last period (period {t} + {dur} > {T} + 1)",
-                )
-            if t + dur <= T:
-                out.append({"period": t + dur, "firm": firm, "set": current, "kind": f"end {kind}"})
         out.sort(key=lambda e: e["period"])
     return out
+
+
+# ---------------------------------------------------------------- reading files
+#: largest scenario or sweep file read (bytes)
+MAX_FILE_BYTES = 16 * 1024**2
+
+
+def regular_file_size(path: Path, cap: int, src: str, key: str, value: Any, what: str) -> int:
+    """Check that ``path`` is a regular file of at most ``cap`` bytes, without opening it
+    (a FIFO or a device is refused, never read); return its size.
+
+    Raises:
+        ScenarioError: missing, not a regular file, too large, or the path is unusable.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ScenarioError(src, key, value, f"file not found (looked for {path})") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(src, key, value, f"cannot open the {what} ({reason})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(src, key, value, f"must be a file ({what}), not a folder")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(
+            src,
+            key,
+            value,
+            f"not a regular file (a FIFO, device or socket); the {what} must be a regular file",
+        )
+    if st.st_size > cap:
+        raise ScenarioError(
+            src, key, value, f"{st.st_size} bytes; a {what} may have at most {cap} bytes"
+        )
+    return st.st_size
+
+
+def read_text_file(
+    path: str | Path,
+    cap: int = MAX_FILE_BYTES,
+    error: type[ScenarioError] = ScenarioError,
+    what: str = "scenario file",
+) -> str:
+    """Read a regular UTF-8 text file of at most ``cap`` bytes, never blocking.
+
+    Raises:
+        error: ``error(file, "", None, reason)`` for a missing file, a folder, a FIFO or a
+            device, a file over ``cap`` bytes, an unreadable file or one not in UTF-8.
+    """
+    src = str(path)
+    try:
+        regular_file_size(Path(path), cap, "", "", None, what)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # replaced since the check
+                raise ScenarioError(
+                    "",
+                    "",
+                    None,
+                    f"not a regular file (a FIFO, device or socket); the {what} must be a regular file",
+                )
+            blob = fh.read(cap + 1)
+    except ScenarioError as exc:
+        raise error(src, "", None, exc.allowed.replace(" (looked for " + src + ")", "")) from None
+    except OSError as exc:
+        raise error(src, "", None, f"cannot be read ({exc.strerror or exc})") from None
+    if len(blob) > cap:
+        raise error(src, "", None, f"a {what} may have at most {cap} bytes")
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(src, "", None, "not a UTF-8 text file") from None
 
 
 def read_toml(
     path: str | Path, error: type[ScenarioError] = ScenarioError, what: str = "scenario file"
 ) -> dict:
-    """Parse a TOML file; a missing file, a folder, malformed TOML or a non-UTF-8 file
-    raises ``error(file, "", None, reason)``."""
-    path = Path(path)
+    """Parse a TOML file (a regular file of at most :data:`MAX_FILE_BYTES`, nested at
+    most :data:`MAX_DEPTH` deep).
+
+    Raises:
+        error: ``error(file, "", None, reason)`` for a missing file, a folder, a FIFO or a
+            device, an oversized, unreadable, malformed, too deeply nested or non-UTF-8
+            file.
+    """
     src = str(path)
-    if not path.exists():
-        raise error(src, "", None, "file not found")
-    if path.is_dir():
-        raise error(src, "", None, f"is a folder, not a {what}")
+    text = read_text_file(path, MAX_FILE_BYTES, error, what)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(src, "", None, f"malformed TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise error(src, "", None, "not a UTF-8 text file") from None
+    except RecursionError:
+        raise error(
+            src, "", None, f"tables and arrays nested too deeply (at most {MAX_DEPTH})"
+        ) from None
+    try:
+        check_depth(src, data)
+    except ScenarioError as exc:
+        raise error(src, "", None, exc.allowed) from None
+    return data
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, override (``key.path=value`` strings) and validate a scenario file."""
+def load_scenario(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    flags: list[tuple[str, str]] | None = None,
+) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Args:
+        path: the scenario TOML file.
+        overrides: ``key.path=value`` strings (``--set``), applied in order.
+        flags: ``(flag, key.path=value)`` pairs applied after them; an error names the
+            flag (``--periods``) rather than ``--set``.
+
+    Returns:
+        The validated :class:`Scenario`.
+
+    Raises:
+        ScenarioError: one line naming the file (or flag), key path, value and what is
+            allowed.
+    """
     path = Path(path)
     src = str(path)
     data = read_toml(path)
     for ov in overrides or []:
         apply_override(data, ov, source=f"{src} (--set)")
+    for flag, ov in flags or []:
+        apply_override(data, ov, source=f"{src} ({flag})")
     return parse_scenario(data, source=src, base_dir=path.parent)
 
 
 def apply_override(data: dict, override: str, source: str = "--set") -> None:
     """Apply ``key.path=value`` to a parsed scenario dict. Firms can be named:
     ``firms.B.price=0.9`` (or indexed: ``firms.1.price=0.9``). The value is read as TOML
-    (``0.9``, ``true``, ``"text"``); a bare word is taken as a string."""
+    (``0.9``, ``true``, ``"text"``); a bare word is taken as a string.
+
+    Raises:
+        ScenarioError: a malformed override, a path through a value that is not a table,
+            or a key path or value nested deeper than :data:`MAX_DEPTH`.
+    """
     if "=" not in override:
         raise ScenarioError(source, override, None, "expected key.path=value")
     key, raw = override.split("=", 1)
@@ -550,9 +823,17 @@ def apply_override(data: dict, override: str, source: str = "--set") -> None:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError(
+            source, key, raw[:40], f"nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
     parts = key.split(".")
     if not all(parts):
         raise ScenarioError(source, key, value, "empty part in key path")
+    if len(parts) > MAX_DEPTH:
+        raise ScenarioError(source, key, value, f"a key path has at most {MAX_DEPTH} parts")
+    if isinstance(value, (dict, list)):
+        check_depth(source, value, MAX_DEPTH - len(parts))
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
@@ -561,6 +842,11 @@ def apply_override(data: dict, override: str, source: str = "--set") -> None:
             if part == "firms" and "firms" not in node:
                 node["firms"] = [{"name": f.name} for f in P.ModelParams().firms]
             node = node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            where = ".".join(parts[: i + 1])
+            raise ScenarioError(
+                source, key, value, f"{where} is {node!r}, not a table, so it has no keys"
+            )
     last = parts[-1]
     if isinstance(node, list):
         raise ScenarioError(source, key, value, "a key path must end in a key, not a list item")
@@ -572,6 +858,8 @@ def _list_item(items: list, part: str, source: str, path: str, value: Any) -> di
         i = int(part)
         if i >= len(items):
             raise ScenarioError(source, path, value, f"index out of range (there are {len(items)})")
+        if not isinstance(items[i], dict):
+            raise ScenarioError(source, path, value, "that item is not a table")
         return items[i]
     for it in items:
         if isinstance(it, dict) and it.get("name") == part:
