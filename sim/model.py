@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import complaints as cmp
-from .acquisition import adopter_counts, awareness_probability
+from .acquisition import awareness_probability
 from .agents import LEVERS, CustomerViews, Firm
 from .capacity import load_effects
 from .choice import logit_choice, take_rows, utilities
@@ -63,7 +63,7 @@ from .population import (
 from .recorder import Recorder
 from .satisfaction import remember, revise, transaction_satisfaction
 from .strategies import make_policy
-from .wom import pick_referrals, sample_messages, talk_probability
+from .wom import pick_referrals, talk_probability
 
 __all__ = ["MarketModel", "STREAMS", "ACQ_CHANNELS"]
 
@@ -142,7 +142,6 @@ class MarketModel(mesa.Model):
         self.network = build_network(
             net.kind, n, int(net.degree), float(net.rewire), self.streams["network"], net.path
         )
-        self.adjacency = self.network.adjacency()
         self.degree = self.network.degree.astype(float)
         self.pop = Population.create(m, k, self.streams["init"])
         if params.experience.fit_sd > 0:
@@ -475,20 +474,30 @@ class MarketModel(mesa.Model):
         rows_u = np.nonzero(unaware)[0]
         if rows_u.size:
             counts = (
-                adopter_counts(self.adjacency, pop.firm, k, rows_u)
+                self.network.adopter_counts(pop.firm, k, rows_u)
                 if acq.imitation_enabled and acq.imitation > 0
                 else None
             )
             a, p_ext = awareness_probability(
-                pop.aware[rows_u], active, marketing, counts, self.degree[rows_u], acq.imitation
+                pop.aware[rows_u],
+                active,
+                marketing,
+                counts,
+                self.degree[rows_u],
+                acq.imitation,
+                acq.hazard,
             )
             uu = u[rows_u]
             r_sub, cols = np.nonzero(uu < a)
             if r_sub.size:
                 rows = rows_u[r_sub]
                 pop.aware[rows, cols] = True
-                pop.aware_via[rows, cols] = np.where(
-                    uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION
+                via = np.where(uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION)
+                pop.aware_via[rows, cols] = via
+                imi = via == VIA_IMITATION  # attributed to an adopter neighbour (cascades)
+                pop.aware_src[rows, cols] = -1
+                pop.aware_src[rows[imi], cols[imi]] = self.network.adopter_sources(
+                    rows[imi], cols[imi], pop.firm, streams["attribution"]
                 )
                 self._new_expectations(rows, cols, L)
 
@@ -710,6 +719,9 @@ class MarketModel(mesa.Model):
             via = pop.aware_via[who, to]
             channel = np.array([_VIA_TO_CHANNEL[int(c)] for c in range(5)], dtype=object)[via]
             channel[prev >= 0] = "switch"
+            if how == "choice":  # influence trees: who made the customer aware, if a customer
+                src = pop.aware_src[who, to]
+                referrer = np.where((via == VIA_WOM) | (via == VIA_IMITATION), src, -1)
         for c in ACQ_CHANNELS:
             sel = channel == c
             if sel.any():
@@ -808,9 +820,7 @@ class MarketModel(mesa.Model):
         valence[quick], reach[quick] = 1, wp.recovery_reach
         valence[unres], reach[unres] = -1, wp.unresolved_reach
         talkers = np.nonzero(valence != 0)[0]
-        sender, recip = sample_messages(
-            talkers, reach[talkers], self.network.indptr, self.network.indices, rng
-        )
+        sender, recip = self.network.sample_neighbors(talkers, reach[talkers], rng)
         if sender.size == 0:
             return None, None
         f = lf[sender]
@@ -826,6 +836,7 @@ class MarketModel(mesa.Model):
             r_new, f_new = recip[newly], f[newly]
             pop.aware[r_new, f_new] = True
             pop.aware_via[r_new, f_new] = VIA_WOM
+            pop.aware_src[r_new, f_new] = sender[newly]
             self._new_expectations(r_new, f_new, L)
         # attitude and expectation content, aggregated per (recipient, firm)
         key = recip * k + f

@@ -912,6 +912,15 @@ class AcquisitionParams:
         "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)",
         "q: hazard of learning of a firm when all neighbours are its customers.",
     )
+    hazard: str = P(
+        "product",
+        "",
+        None,
+        None,
+        'Bass 1969; Fibich & Gibori 2010 ("bass" reproduces the Bass recursion on the complete graph)',
+        "Awareness hazard: 'product' 1 − (1 − p)(1 − q/k)^n or 'bass' p + q·n/k (adopted share of contacts).",
+        choices=("product", "bass"),
+    )
 
 
 @dataclass

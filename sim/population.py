@@ -67,6 +67,7 @@ class Population:
     attitude: np.ndarray  # word-of-mouth attitude towards each firm
     aware: np.ndarray  # bool: knows the firm
     aware_via: np.ndarray  # int8 VIA_* code
+    aware_src: np.ndarray  # int64 customer whose talk or adoption made i aware of j, -1
     tried: np.ndarray  # bool: has bought from the firm
     fit: np.ndarray  # persistent fit φ with each firm (performance units)
     profit: np.ndarray  # cumulative profit contributed to each firm (cu)
@@ -138,6 +139,7 @@ class Population:
             attitude=np.zeros((n, k)),
             aware=np.zeros((n, k), bool),
             aware_via=np.zeros((n, k), np.int8),
+            aware_src=np.full((n, k), -1, np.int64),
             tried=np.zeros((n, k), bool),
             fit=np.zeros((n, k)),
             profit=np.zeros((n, k)),
