@@ -18,6 +18,13 @@ a_ij ≈ p + q·F only for small p and q. On a ring (k_i = 2) the ``"bass"`` haz
 Fibich & Gibori (2010) (:func:`ring_curve`); every network lies between the two-node
 curve (:func:`two_node_curve`, slowest) and the complete graph (fastest).
 See docs/model.md, "Bass reduction".
+
+The awareness stage draws an (N, K) block of uniforms from the ``awareness`` stream every
+period (common random numbers); a newly aware customer forms a first expectation
+(:func:`sim.expectations.first_expectations`). This module also books new relationships
+(:func:`start_relationships`): the acquisition channel (how the customer learnt of the
+firm, or ``switch``, ``referral``, ``winback``), the loss of the previous firm and the
+negative word of mouth that preceded it.
 """
 
 from __future__ import annotations
@@ -25,19 +32,44 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .expectations import first_expectations
+from .population import (
+    CUSTOMER,
+    VIA_IMITATION,
+    VIA_INITIAL,
+    VIA_MARKETING,
+    VIA_REFERRAL,
+    VIA_WOM,
+)
+from .stages import PeriodState, Stage
+
 __all__ = [
-    "awareness_probability",
+    "ACQ_CHANNELS",
+    "AwarenessStage",
+    "HAZARDS",
     "adopter_counts",
-    "imitation_sources",
+    "awareness_probability",
     "bass_curve",
+    "imitation_sources",
+    "negative_source",
     "ring_curve",
     "ring_curve_continuous",
+    "start_relationships",
     "two_node_curve",
-    "HAZARDS",
 ]
 
 #: awareness hazard forms
 HAZARDS = ("product", "bass")
+
+#: acquisition channels (column suffixes acq_<channel> in the firm table)
+ACQ_CHANNELS = ("known", "marketing", "imitation", "wom", "referral", "switch", "winback")
+_VIA_TO_CHANNEL = {
+    VIA_INITIAL: "known",
+    VIA_MARKETING: "marketing",
+    VIA_IMITATION: "imitation",
+    VIA_WOM: "wom",
+    VIA_REFERRAL: "referral",
+}
 
 
 def adopter_counts(
@@ -82,6 +114,122 @@ def awareness_probability(
         a = np.array(p_ext, dtype=float)
     a = np.where(aware | ~active[None, :], 0.0, a)
     return a, p_ext
+
+
+class AwarenessStage(Stage):
+    """Awareness: marketing (external) and imitation (internal influence) make firms known."""
+
+    name = "awareness"
+    stream = "awareness"
+
+    def __call__(self, s: PeriodState) -> None:
+        pop, L, k, acq = s.pop, s.L, s.k, s.params.acquisition
+        active = L["active"]
+        marketing = np.where(active, L["marketing"], 0.0) if acq.marketing_enabled else np.zeros(k)
+        u = s.rng.random((s.n, k))  # drawn every period (common random numbers)
+        unaware = np.zeros(s.n, bool)
+        for j in range(k):
+            if active[j]:
+                unaware |= ~pop.aware[:, j]
+        rows_u = np.nonzero(unaware)[0]
+        if not rows_u.size:
+            return
+        counts = (
+            s.model.network.adopter_counts(pop.firm, k, rows_u)
+            if acq.imitation_enabled and acq.imitation > 0
+            else None
+        )
+        a, p_ext = awareness_probability(
+            pop.aware[rows_u],
+            active,
+            marketing,
+            counts,
+            s.model.degree[rows_u],
+            acq.imitation,
+            acq.hazard,
+        )
+        uu = u[rows_u]
+        r_sub, cols = np.nonzero(uu < a)
+        if r_sub.size:
+            rows = rows_u[r_sub]
+            pop.aware[rows, cols] = True
+            via = np.where(uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION)
+            pop.aware_via[rows, cols] = via
+            imi = via == VIA_IMITATION  # attributed to an adopter neighbour (cascades)
+            pop.aware_src[rows, cols] = -1
+            pop.aware_src[rows[imi], cols[imi]] = s.model.network.adopter_sources(
+                rows[imi], cols[imi], pop.firm, s.streams["attribution"]
+            )
+            first_expectations(s, rows, cols)
+
+
+def negative_source(s: PeriodState, who: np.ndarray, firm: np.ndarray) -> np.ndarray:
+    """The talker whose negative message about ``firm`` each customer heard within the
+    attribution window (``wom.memory_window``), or -1."""
+    pop = s.pop
+    ok = (pop.neg_firm[who] == firm) & (s.t - pop.neg_t[who] <= s.params.wom.memory_window)
+    return np.where(ok, pop.neg_src[who], -1)
+
+
+def _channels(s: PeriodState, who, to, prev, how: str) -> np.ndarray:
+    if how in ("referral", "winback"):
+        return np.full(who.size, how, dtype=object)
+    via = s.pop.aware_via[who, to]
+    channel = np.array([_VIA_TO_CHANNEL[int(c)] for c in range(5)], dtype=object)[via]
+    channel[prev >= 0] = "switch"
+    return channel
+
+
+def start_relationships(
+    s: PeriodState,
+    who: np.ndarray,
+    to: np.ndarray,
+    prev: np.ndarray,
+    *,
+    how: str,
+    referrer: np.ndarray | None = None,
+) -> None:
+    """``who`` become customers of ``to`` (previous firm ``prev``, -1 for none).
+
+    Books the acquisition by channel (flows ``acq_<channel>``), the previous firm's loss
+    (``lost_to_rival``, and ``lost_after_negative_wom`` when a negative message about it
+    was heard within the window) and the ``switch`` and ``acquire`` events.
+
+    Args:
+        s: the period state.
+        who: customer ids.
+        to: the new firm of each.
+        prev: the previous firm of each (-1: none).
+        how: ``choice``, ``churn``, ``referral`` or ``winback``.
+        referrer: the referring customer of each (referrals); for ``choice``, the
+            customer whose talk or adoption made each aware of the firm, if it came by word
+            of mouth or imitation (-1 otherwise), so cascades are influence trees.
+    """
+    if who.size == 0:
+        return
+    pop = s.pop
+    channel = _channels(s, who, to, prev, how)
+    if how == "choice":  # influence trees: who made the customer aware, if a customer
+        via = pop.aware_via[who, to]
+        src = pop.aware_src[who, to]
+        referrer = np.where((via == VIA_WOM) | (via == VIA_IMITATION), src, -1)
+    for c in ACQ_CHANNELS:
+        sel = channel == c
+        if sel.any():
+            s.fl[f"acq_{c}"] += np.bincount(to[sel], minlength=s.k)
+    had = prev >= 0
+    if had.any():
+        s.fl["lost_to_rival"] += np.bincount(prev[had], minlength=s.k)
+        neg = negative_source(s, who[had], prev[had])
+        s.fl["lost_after_negative_wom"] += np.bincount(prev[had][neg >= 0], minlength=s.k)
+        s.event("switch", who[had], prev[had], other_firm=to[had], other=neg, detail=how)
+    s.event("acquire", who, to, other_firm=prev, other=referrer, detail=channel)
+    pop.firm[who] = to
+    pop.status[who] = CUSTOMER
+    pop.since[who] = s.t
+    pop.points[who] = 0
+    pop.lapsed_from[who] = -1
+    pop.aware[who, to] = True
 
 
 def imitation_sources(

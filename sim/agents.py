@@ -196,9 +196,17 @@ class Firm(mesa.Agent):
         raise AttributeError(name)
 
     def set_lever(self, name: str, value: Any, *, source: str = "api") -> None:
-        """Change a lever; takes effect at the next period and is logged as an event."""
+        """Change a lever; takes effect at the next period and is logged as an event.
+
+        Raises:
+            ValueError: an unknown lever.
+            sim.checks.ParamError: a value outside the lever's documented range.
+        """
         if name not in LEVERS:
             raise ValueError(f"firm lever {name!r} unknown; allowed: {', '.join(LEVERS)}")
+        from .checks import check_lever
+
+        check_lever(self.name, name, value, source)
         old = getattr(self.levers, name)
         setattr(self.levers, name, value)
         self.model._log_lever(self, name, old, value, source)

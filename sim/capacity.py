@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load_effects"]
+from .stages import PeriodState, Stage
+
+__all__ = ["CapacityStage", "load_effects"]
 
 
 def load_effects(demand: np.ndarray, capacity: np.ndarray, theta: float):
@@ -33,3 +35,20 @@ def load_effects(demand: np.ndarray, capacity: np.ndarray, theta: float):
     factor[over] = np.power(load[over], -theta)
     wait = np.where(over, np.minimum(load - 1.0, 1e6), 0.0)
     return load, factor, wait
+
+
+class CapacityStage(Stage):
+    """Capacity: purchases against capacity give each firm's service factor and waiting."""
+
+    name = "capacity"
+
+    def __call__(self, s: PeriodState) -> None:
+        k = s.k
+        s.demand = np.bincount(s.buyer_firm, minlength=k).astype(float)
+        cp = s.params.capacity
+        if cp.enabled:
+            load, factor, wait = load_effects(s.demand, s.L["capacity"], cp.service_elasticity)
+        else:
+            load, factor, wait = np.zeros(k), np.ones(k), np.zeros(k)
+        s.load, s.service_factor, s.wait = load, factor, wait
+        s.fl["load"], s.fl["wait"] = load, wait

@@ -21,9 +21,27 @@ referrals, the survey, first expectations) are common only until the runs diverg
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["utilities", "logit_probabilities", "logit_choice"]
+from .acquisition import start_relationships
+from .loyalty import member_price, switching_costs
+from .population import LAPSED
+from .stages import PeriodState, Stage
+
+if TYPE_CHECKING:
+    from .model import MarketModel
+
+__all__ = [
+    "ChoiceStage",
+    "PurchaseStage",
+    "logit_choice",
+    "logit_probabilities",
+    "market_utilities",
+    "take_rows",
+    "utilities",
+]
 
 
 def utilities(
@@ -138,3 +156,89 @@ def logit_choice(
         pick[hit] = j
         open_ &= ~hit
     return pick
+
+
+def market_utilities(
+    model: MarketModel,
+    rows: np.ndarray,
+    L: dict[str, np.ndarray],
+    gamma: np.ndarray,
+    *,
+    inertia: bool = True,
+    novelty: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """V_ij of customers ``rows`` in the model's current state, and the (n, K) prices
+    they would pay (member discounts applied).
+
+    Args:
+        model: the market.
+        rows: customer ids.
+        L: lever arrays (:func:`sim.levers.lever_arrays`).
+        gamma: switching cost γ_i of every customer (:func:`sim.loyalty.switching_costs`).
+        inertia: favour the current firm (γ_i + β_S S_i); off for leavers and at start.
+        novelty: charge the novelty risk ρ for untried firms.
+    """
+    pop, P = model.pop, model.params
+    firm = pop.firm[rows].astype(np.int64)
+    price = member_price(L["price"], L["loyalty_discount"], L["loyalty"], firm, pop.points[rows])
+    v = utilities(
+        expect=pop.expect,
+        attitude=pop.attitude,
+        tried=pop.tried,
+        rows=rows,
+        current=firm if inertia else np.full(rows.size, -1),
+        beta_perf=pop.beta_perf[rows],
+        beta_price=pop.beta_price[rows],
+        beta_time=pop.beta_time[rows],
+        beta_wom=pop.beta_wom[rows],
+        beta_brand=pop.beta_brand[rows],
+        price=price,
+        brand=L["brand"],
+        wait_effort=model.wait + L["effort"],
+        ref_price=P.market.reference_price,
+        novelty_risk=P.choice.novelty_risk if novelty else 0.0,
+        inertia_current=gamma[rows]
+        + P.choice.satisfaction_weight
+        * np.where(pop.last_firm[rows] == pop.firm[rows], pop.satisfaction[rows], 0.0),
+    )
+    return v, price
+
+
+class PurchaseStage(Stage):
+    """Purchase occasions: who, not lapsed and knowing an active firm, shops this period."""
+
+    name = "purchase"
+    stream = "purchase"
+
+    def __call__(self, s: PeriodState) -> None:
+        pop = s.pop
+        s.known = known = pop.aware & s.L["active"][None, :]
+        knows_any = np.zeros(s.n, bool)
+        for j in range(s.k):
+            knows_any |= known[:, j]
+        u = s.rng.random(s.n)
+        s.shopper = np.nonzero((u < pop.purchase_prob) & (pop.status != LAPSED) & knows_any)[0]
+
+
+class ChoiceStage(Stage):
+    """Choice: logit over known firms and buying nothing, with inertia; new relationships."""
+
+    name = "choice"
+    stream = "choice"
+
+    def __call__(self, s: PeriodState) -> None:
+        pop, L, shopper = s.pop, s.L, s.shopper
+        s.gamma = switching_costs(s.model, L)
+        u = s.rng.random(s.n)[shopper]
+        v, price_nk = market_utilities(s.model, shopper, L, s.gamma)
+        cp = s.params.choice
+        outside = cp.outside_utility if cp.outside_option else None
+        choice = logit_choice(v, take_rows(s.known, shopper), outside, u)
+        bought = choice >= 0
+        s.buyers = buyers = shopper[bought]
+        s.buyer_firm = bf = choice[bought]
+        s.paid = price_nk[bought, bf]
+        s.list_price = L["price"][bf]
+        prev = pop.firm[buyers].astype(np.int64)
+        s.new_relationship = new = prev != bf
+        start_relationships(s, buyers[new], bf[new], prev[new], how="choice")

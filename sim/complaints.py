@@ -26,7 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .satisfaction import revise
+from .stages import PeriodState, Stage
+
 __all__ = [
+    "ComplaintStage",
+    "LateResolutionStage",
+    "PendingResolutions",
     "complaint_probability",
     "recover",
     "recovery_share",
@@ -35,7 +41,6 @@ __all__ = [
     "LATE",
     "UNRESOLVED",
     "OUTCOME_NAMES",
-    "record_problems",
 ]
 
 SILENT, QUICK, LATE, UNRESOLVED = 0, 1, 2, 3
@@ -74,24 +79,146 @@ def recover(z, loss, outcome, first_failure, *, r_unresolved, r_late, r_quick, p
     return np.tanh(z - r * loss + bonus)
 
 
-def record_problems(recorder, period, buyers, firm, shortfall, problem, outcome) -> None:
-    """Log one ``problem`` event per buyer with a problem experience (shortfall above δ)
-    or a complaint, silent ones included: value = shortfall E − P, detail = outcome name
-    (``silent``, ``resolved_quick``, ``resolved_late``, ``unresolved``).
+class PendingResolutions:
+    """Complaints to be resolved late: customer, firm, due period, and what the
+    incident was remembered as (z, loss, memory weight w)."""
 
-    Args:
-        recorder: the model's :class:`~sim.recorder.Recorder`.
-        period: the period.
-        buyers: customer ids of this period's buyers.
-        firm: the firm each bought from.
-        shortfall: E − P per buyer.
-        problem: bool per buyer, shortfall above the problem threshold δ.
-        outcome: complaint outcome code per buyer (SILENT when no complaint).
-    """
-    sel = problem | (outcome != SILENT)
-    if not sel.any():
-        return
-    names = np.array([OUTCOME_NAMES[c] for c in range(4)], dtype=object)
-    recorder.add_events(
-        period, "problem", buyers[sel], firm[sel], value=shortfall[sel], detail=names[outcome[sel]]
-    )
+    FIELDS = ("customer", "firm", "due", "z", "loss", "w")
+
+    def __init__(self) -> None:
+        ints = ("customer", "firm", "due")
+        for f in self.FIELDS:
+            setattr(self, f, np.empty(0, np.int64 if f in ints else float))
+
+    def add(self, **cols: np.ndarray) -> None:
+        """Append rows (one array per field)."""
+        for f in self.FIELDS:
+            setattr(self, f, np.concatenate([getattr(self, f), cols[f]]))
+
+    def pop_due(self, t: int) -> dict[str, np.ndarray] | None:
+        """Remove and return the rows due by period ``t`` (None if there are none)."""
+        due = self.due <= t
+        if not due.any():
+            return None
+        out = {f: getattr(self, f)[due] for f in self.FIELDS}
+        for f in self.FIELDS:
+            setattr(self, f, getattr(self, f)[~due])
+        return out
+
+
+class ComplaintStage(Stage):
+    """Complaints: buyers with a shortfall may complain; the firm resolves some, quick or late."""
+
+    name = "complaints"
+    stream = "complaints"
+    section = "complaints"
+
+    def __call__(self, s: PeriodState) -> None:
+        cp, pop, L = s.params.complaints, s.pop, s.L
+        buyers, bf = s.buyers, s.buyer_firm
+        uc = s.rng.random((3, s.n))[:, buyers]
+        shortfall = s.expect_before - s.perf
+        threshold = s.params.satisfaction.problem_threshold
+        prob = complaint_probability(
+            shortfall, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale, threshold
+        )
+        comp = uc[0] < prob
+        resolved = uc[1] < L["resolve_share"][bf]
+        quick = uc[2] < L["resolve_speed"][bf]
+        outcome = np.where(
+            comp, np.where(resolved, np.where(quick, QUICK, LATE), UNRESOLVED), SILENT
+        ).astype(np.int8)
+        s.outcome = outcome
+        first = pop.n_complaints[buyers] == 0
+        s.x = recover(
+            s.z,
+            s.loss,
+            outcome,
+            first,
+            r_unresolved=cp.recovery_unresolved,
+            r_late=cp.recovery_late,
+            r_quick=cp.recovery_quick,
+            paradox=cp.recovery_paradox,
+        )
+        pop.n_complaints[buyers[comp]] += 1
+        self._book(s, comp, outcome)
+        s.event(
+            "complaint",
+            buyers[comp],
+            bf[comp],
+            value=shortfall[comp],
+            detail=_OUTCOME_ARRAY[outcome[comp]],
+        )
+        # every problem, silent ones included (the iceberg): a shortfall above δ or a complaint
+        prob_ = (shortfall > threshold) | comp
+        s.event(
+            "problem",
+            buyers[prob_],
+            bf[prob_],
+            value=shortfall[prob_],
+            detail=_OUTCOME_ARRAY[outcome[prob_]],
+        )
+
+    @staticmethod
+    def _book(s: PeriodState, comp: np.ndarray, outcome: np.ndarray) -> None:
+        cp, L, k, bf = s.params.complaints, s.L, s.k, s.buyer_firm
+        for code, key in ((QUICK, "resolved_quick"), (UNRESOLVED, "unresolved")):
+            s.fl[key] = np.bincount(bf[outcome == code], minlength=k).astype(float)
+        s.fl["complaints"] = np.bincount(bf[comp], minlength=k).astype(float)
+        s.fl["remedies_quick"] = s.fl["resolved_quick"]
+        s.complaint_cost = comp * L["complaint_cost"][bf] + (outcome == QUICK) * L["remedy_cost"][
+            bf
+        ] * (1 + cp.quick_premium)
+        late = outcome == LATE
+        if late.any():
+            s.model.pending.add(
+                customer=s.buyers[late],
+                firm=bf[late],
+                due=np.full(int(late.sum()), s.t + cp.late_delay),
+                z=s.z[late],
+                loss=s.loss[late],
+                w=s.omega[late],
+            )
+
+
+_OUTCOME_ARRAY = np.array([OUTCOME_NAMES[c] for c in range(4)], dtype=object)
+
+
+class LateResolutionStage(Stage):
+    """Late resolutions falling due revise the remembered incident (interim → resolved).
+
+    Runs at the start of the period (after the levers), so a resolution that falls due
+    arrives before the period's choices; until it arrives the customer waits and does
+    not leave (:class:`sim.churn.ChurnStage`)."""
+
+    name = "late_resolutions"
+    section = "complaints"
+
+    def __call__(self, s: PeriodState) -> None:
+        due = s.model.pending.pop_due(s.t)
+        if due is None:
+            return
+        cp, sp, pop, L = s.params.complaints, s.params.satisfaction, s.pop, s.L
+        cust, firm = due["customer"], due["firm"]
+        s.fl["resolved_late"] += np.bincount(firm, minlength=s.k)
+        s.fl["remedies_late"] += np.bincount(firm, L["remedy_cost"][firm], minlength=s.k)
+        still = pop.last_firm[cust] == firm
+        c, zs, ls = cust[still], due["z"][still], due["loss"][still]
+        interim = np.tanh(zs - cp.recovery_unresolved * ls)
+        final = np.tanh(zs - cp.recovery_late * ls)
+        S, peak, last = revise(
+            pop.satisfaction[c],
+            pop.peak[c],
+            pop.last_x[c],
+            interim,
+            final,
+            sp.memory,
+            due["w"][still],  # the weight the incident was remembered with
+        )
+        pop.satisfaction[c], pop.peak[c], pop.last_x[c] = S, peak, last
+        s.event(
+            "resolved_late",
+            cust,
+            firm,
+            value=np.tanh(due["z"] - cp.recovery_late * due["loss"]),
+        )

@@ -16,7 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["update_expectations"]
+from .stages import PeriodState, Stage
+
+__all__ = ["ExpectationStage", "first_expectations", "update_expectations"]
+
+
+def first_expectations(s: PeriodState, rows: np.ndarray, cols: np.ndarray) -> None:
+    """E_ij = promise_j + σ₀ ε for customers ``rows`` newly aware of firms ``cols``.
+
+    The noise comes from the ``awareness`` stream whichever stage makes the customer
+    aware (marketing, imitation or word of mouth).
+    """
+    noise = s.params.expectations.initial_noise
+    z = s.streams["awareness"].standard_normal(rows.size)
+    s.pop.expect[rows, cols] = s.L["promise"][cols] + noise * z
 
 
 def update_expectations(
@@ -51,3 +64,26 @@ def update_expectations(
             pull = promise[j] - col
             pull *= alpha_p
             col += np.where(aware[:, j], pull, 0.0)
+
+
+class ExpectationStage(Stage):
+    """Expectations: pulled towards own experience, what was heard and the promises."""
+
+    name = "expectations"
+    section = "expectations"
+
+    def __call__(self, s: PeriodState) -> None:
+        xp, pop, L = s.params.expectations, s.pop, s.L
+        update_expectations(
+            pop.expect,
+            pop.aware & L["active"][None, :],
+            buyers=s.buyers,
+            buyer_firm=s.buyer_firm,
+            perf=s.perf,
+            alpha_e=xp.experience_weight,
+            wom_weight_sum=s.wom_weight_sum,
+            wom_content_sum=s.wom_content_sum,
+            psi=xp.wom_weight,
+            promise=L["promise"],
+            alpha_p=xp.promise_weight,
+        )

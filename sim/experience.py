@@ -13,7 +13,9 @@ loyalty tomorrow.
 
 from __future__ import annotations
 
-__all__ = ["perceived_performance", "composite"]
+from .stages import PeriodState, Stage
+
+__all__ = ["ExperienceStage", "perceived_performance", "composite"]
 
 
 def composite(w_quality, quality, service):
@@ -39,3 +41,27 @@ def perceived_performance(
     q = quality + quality_noise * z_quality
     s = service * factor + service_noise * z_service
     return composite(w_quality, q, s) - wait_weight * wait + fit
+
+
+class ExperienceStage(Stage):
+    """Experience: buyers perceive quality and service with noise and the overload effect."""
+
+    name = "experience"
+    stream = "experience"
+
+    def __call__(self, s: PeriodState) -> None:
+        z = s.rng.standard_normal((2, s.n))
+        P, L, buyers, bf = s.params, s.L, s.buyers, s.buyer_firm
+        s.perf = perceived_performance(
+            s.pop.w_quality[buyers],
+            L["quality"][bf],
+            L["service"][bf],
+            s.service_factor[bf],
+            s.wait[bf],
+            P.capacity.wait_weight if P.capacity.enabled else 0.0,
+            z[0, buyers],
+            z[1, buyers],
+            P.experience.quality_noise,
+            P.experience.service_noise,
+            s.pop.fit[buyers, bf],
+        )

@@ -14,9 +14,14 @@ the firm's structural switching cost + γ_points.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["switching_cost", "member_price"]
+if TYPE_CHECKING:
+    from .model import MarketModel
+
+__all__ = ["switching_cost", "switching_costs", "member_price"]
 
 
 def switching_cost(
@@ -42,3 +47,17 @@ def member_price(price, discount, loyalty_on, firm, points):
         on = loyalty_on[f]
         p[rows[on], f[on]] *= 1.0 - discount[f[on]]
     return p
+
+
+def switching_costs(model: MarketModel, L: dict[str, np.ndarray]) -> np.ndarray:
+    """γ_i of every customer of ``model`` with the firms' levers ``L``."""
+    lp, pop = model.params.loyalty, model.pop
+    return switching_cost(
+        pop.firm,
+        pop.points,
+        inertia=model.params.choice.inertia,
+        firm_switching_cost=L["switching_cost"],
+        loyalty_on=L["loyalty"],
+        points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
+        points_cap=lp.points_cap,
+    )

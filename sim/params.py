@@ -1054,6 +1054,9 @@ class ModelParams:
     churn: ChurnParams = field(default_factory=ChurnParams)
     loyalty: LoyaltyParams = field(default_factory=LoyaltyParams)
     events: list = field(default_factory=list)
+    #: parameters of user stages by stage name (``[stages.<name>]`` in a scenario file);
+    #: each names a stage registered with :func:`sim.stages.register`
+    stages: dict = field(default_factory=dict)
     panel_size: int = P(
         2000,
         "customers",

@@ -27,7 +27,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["transaction_satisfaction", "remember", "revise"]
+from .stages import PeriodState, Stage
+
+__all__ = [
+    "MemoryStage",
+    "TransactionStage",
+    "remember",
+    "revise",
+    "transaction_satisfaction",
+]
 
 
 def transaction_satisfaction(
@@ -81,3 +89,54 @@ def revise(S, peak, last, x_old, x_new, rule: str, omega: float):
         new_peak, new_last = peak, last
         new_S = S + omega * (x_new - x_old)
     return np.clip(new_S, -1.0, 1.0), new_peak, new_last
+
+
+class TransactionStage(Stage):
+    """Transaction satisfaction: experience against expectation and the price paid."""
+
+    name = "satisfaction"
+
+    def __call__(self, s: PeriodState) -> None:
+        sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
+        s.expect_before = e_pre = pop.expect[buyers, bf]
+        s.x, _, s.z, s.loss = transaction_satisfaction(
+            s.perf,
+            e_pre,
+            s.paid,
+            s.params.market.reference_price,
+            performance_weight=sp.performance_weight,
+            neutral_performance=sp.neutral_performance,
+            gain_weight=sp.gain_weight,
+            loss_weight=sp.loss_weight,
+            price_weight=sp.price_weight,
+        )
+        s.fresh = s.new_relationship | (pop.last_firm[buyers] != bf)
+        problem = (e_pre - s.perf) > sp.problem_threshold
+        s.omega = np.where(problem, sp.problem_weight, sp.memory_weight)
+
+
+class MemoryStage(Stage):
+    """Remembered satisfaction: buyers fold the transaction into memory."""
+
+    name = "memory"
+
+    def __call__(self, s: PeriodState) -> None:
+        sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
+        S, peak, last = remember(
+            pop.satisfaction[buyers],
+            pop.peak[buyers],
+            pop.last_x[buyers],
+            s.x,
+            s.fresh,
+            sp.memory,
+            s.omega,
+        )
+        pop.satisfaction[buyers], pop.peak[buyers], pop.last_x[buyers] = S, peak, last
+        om = sp.memory_weight
+        pop.perf_memory[buyers] = np.where(
+            s.fresh, s.perf, (1 - om) * pop.perf_memory[buyers] + om * s.perf
+        )
+        pop.last_firm[buyers] = bf
+        pop.last_buy[buyers] = s.t
+        pop.experienced[buyers] = True
+        pop.tried[buyers, bf] = True

@@ -219,6 +219,10 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         raise ScenarioError(src, "events", events, "must be an array of tables ([[events]])")
     p.events = _compile_events(src, events, p)
     _parse_output(src, data.get("output", {}), p)
+    if "stages" in data:  # user stages (sim.stages.register)
+        from .stages import parse_stage_sections
+
+        p.stages = parse_stage_sections(src, data["stages"])
     return Scenario(
         name=name,
         params=p,
@@ -256,7 +260,7 @@ def check_depth(src: str, data: Any, limit: int = MAX_DEPTH) -> None:
 
 
 def _check_sections(src: str, data: dict) -> None:
-    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output"]
+    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output", "stages"]
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(
@@ -329,16 +333,10 @@ MAX_EDGELIST_BYTES = 2 * 1024**3
 
 
 def _check_network(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
-    """The edge-list file (relative to the scenario file) and the complete-network cap."""
+    """The edge-list file (relative to the scenario file). The complete network has
+    implicit ties (memory linear in customers), so it needs no cap."""
     if p.network.kind == "edgelist":
         _check_edgelist(src, p, base_dir)
-    if p.network.kind == "complete" and p.market.n_customers > 20_000:
-        raise ScenarioError(
-            src,
-            "network.kind",
-            "complete",
-            "a complete network allows at most 20000 customers (market.n_customers)",
-        )
 
 
 def _check_edgelist(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
@@ -893,6 +891,8 @@ def scenario_to_dict(sc: Scenario) -> dict:
     for section in SECTIONS:
         out[section] = clean(getattr(p, section))
     out["firms"] = [clean(f) for f in p.firms]
+    if p.stages:
+        out["stages"] = copy.deepcopy(p.stages)
     out["events"] = [
         {
             "period": e["period"],

@@ -30,7 +30,21 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["talk_probability", "sample_messages", "pick_referrals"]
+from .complaints import QUICK, UNRESOLVED
+from .expectations import first_expectations
+from .population import VIA_WOM
+from .stages import PeriodState, Stage
+
+__all__ = [
+    "ForgetStage",
+    "WordOfMouthStage",
+    "pick_referrals",
+    "sample_messages",
+    "talk_probability",
+]
+
+#: the event log keeps "heard" events only for markets up to this size
+HEARD_LOG_MAX = 20_000
 
 
 def talk_probability(S, pos_threshold, neg_threshold, pos_talk, neg_talk):
@@ -60,3 +74,91 @@ def pick_referrals(recipient, u):
     r = recipient[order]
     first = np.concatenate(([True], r[1:] != r[:-1]))
     return order[first]
+
+
+def _talkers(s: PeriodState) -> tuple[np.ndarray, np.ndarray]:
+    """Valence (+1, -1, 0) and reach of every customer this period."""
+    wp, pop = s.params.wom, s.pop
+    lf = pop.last_firm.astype(np.int64)
+    can = pop.experienced & (lf >= 0)
+    can &= s.L["active"][np.where(lf >= 0, lf, 0)]
+    p_pos, p_neg = talk_probability(
+        pop.satisfaction,
+        wp.positive_threshold,
+        wp.negative_threshold,
+        wp.positive_talk,
+        wp.negative_talk,
+    )
+    u = s.rng.random(s.n)
+    valence = np.zeros(s.n, np.int8)
+    valence[can & (u < p_pos)] = 1
+    valence[can & (u >= p_pos) & (u < p_pos + p_neg)] = -1
+    reach = np.where(valence > 0, wp.positive_reach, np.where(valence < 0, wp.negative_reach, 0))
+    if s.outcome is not None:  # complaint outcomes override: quick → R_rec; unresolved → R_unres
+        quick = s.buyers[s.outcome == QUICK]
+        unres = s.buyers[s.outcome == UNRESOLVED]
+        valence[quick], reach[quick] = 1, wp.recovery_reach
+        valence[unres], reach[unres] = -1, wp.unresolved_reach
+    return valence, reach
+
+
+def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
+    """Recipients learn of the firm, move their attitude, remember negative messages."""
+    pop, n, k = s.pop, s.n, s.k
+    newly = ~pop.aware[recip, f]
+    if newly.any():
+        r_new, f_new = recip[newly], f[newly]
+        pop.aware[r_new, f_new] = True
+        pop.aware_via[r_new, f_new] = VIA_WOM
+        pop.aware_src[r_new, f_new] = sender[newly]  # who told them (cascades)
+        first_expectations(s, r_new, f_new)
+    key = recip * k + f
+    nk = n * k
+    pop.attitude.reshape(-1)[:] += np.bincount(key, val * w, minlength=nk)
+    s.wom_weight_sum = np.bincount(key, w, minlength=nk).reshape(n, k)
+    s.wom_content_sum = np.bincount(key, w * pop.perf_memory[sender], minlength=nk).reshape(n, k)
+    neg = val < 0
+    if neg.any():  # negative messages remembered for attributing losses
+        pop.neg_src[recip[neg]] = sender[neg]
+        pop.neg_firm[recip[neg]] = f[neg]
+        pop.neg_t[recip[neg]] = s.t
+    if n <= HEARD_LOG_MAX:
+        s.event("heard", recip, f, other=sender, value=val)
+
+
+class WordOfMouthStage(Stage):
+    """Word of mouth: customers talk to neighbours; awareness, attitude and content move."""
+
+    name = "wom"
+    stream = "wom"
+    section = "wom"
+
+    def __call__(self, s: PeriodState) -> None:
+        wp, pop = s.params.wom, s.pop
+        valence, reach = _talkers(s)
+        talkers = np.nonzero(valence != 0)[0]
+        net = s.model.network
+        sender, recip = net.sample_neighbors(talkers, reach[talkers], s.rng)
+        if sender.size == 0:
+            return
+        f = pop.last_firm.astype(np.int64)[sender]
+        val = valence[sender].astype(float)
+        w = np.abs(pop.satisfaction[sender]) * np.where(val < 0, wp.negative_weight, 1.0)
+        w = np.maximum(w, 1e-3)
+        neg = val < 0
+        s.fl["wom_pos"] += np.bincount(f[~neg], minlength=s.k)
+        s.fl["wom_neg"] += np.bincount(f[neg], minlength=s.k)
+        _hear(s, sender, recip, f, val, w)
+        s.messages = {"sender": sender, "recipient": recip, "firm": f, "negative": neg}
+
+
+class ForgetStage(Stage):
+    """Attitudes from word of mouth decay (A ← δ_A · A)."""
+
+    name = "forgetting"
+    section = "wom"
+
+    def __call__(self, s: PeriodState) -> None:
+        decay = s.params.wom.attitude_decay
+        if decay < 1.0:
+            s.pop.attitude *= decay

@@ -1,0 +1,1 @@
+"""Recorded outputs that a structural change must reproduce byte for byte."""
