@@ -485,6 +485,10 @@ def _referral_events(seed: int | None = None) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     """Print every stylized-fact table (``python -m sim.validation [--quick]``)."""
+    from .acquisition import bass_curve, ring_curve
+    from .cascade import cascade_sizes_from_random_seeds, giant_cascade_share, mean_cascade_size
+    from .network import build_network
+
     ap = argparse.ArgumentParser(prog="python -m sim.validation", description=main.__doc__)
     ap.add_argument("--quick", action="store_true", help="3,000 customers instead of 10,000")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -494,22 +498,60 @@ def main(argv: list[str] | None = None) -> int:
     print("1. 12-month loss by satisfaction band (customers at month 24)")
     print(measure_loss_by_satisfaction(seeds=a.seeds, n_customers=n).round(3).to_string())
     print("\n2. Repurchase at the next purchase occasion after a problem, by outcome")
-    rep = measure_repurchase_by_outcome(seeds=a.seeds, n_customers=n)
+    print("   (complaint_ease 0.8 at both firms, for enough complaints; periods 13-36)")
+    tarp = ModelParams()
+    for f in tarp.firms:
+        f.complaint_ease = 0.8
+    rep = measure_repurchase_by_outcome(tarp, seeds=a.seeds, n_customers=n, periods=24)
     print(rep.round(3).to_string())
-    tot = rep["problems"].sum()
-    print(f"   iceberg: complaints per problem = {1 - rep['problems'].iloc[0] / tot:.3f}")
     m = _model(None, a.seeds[0], min(n, 5_000))
+    m.run(24)
+    print(f"   iceberg (defaults): complaints per problem = {iceberg(m.events()):.3f}")
+    m = _model(tarp, a.seeds[0], min(n, 5_000))
     m.run(24)
     ev = m.events()
     print("\n3. Word of mouth: people told by complainants (period of the complaint)")
     print(wom_by_outcome(ev).round(2).to_string())
     print(wom_reach(ev).round(2).to_string())
-    print("\n4. Cascade sizes, referral_programme scenario")
-    for s in a.seeds:
+    print("\n4. Cascade sizes, referral_programme scenario (seed 42 and the given seeds)")
+    for s in (42, *a.seeds):
+        st = cascade_stats(cascade_sizes(_referral_events(s)))
+        print(f"   seed {s}:", {k: round(v, 3) for k, v in st.items()})
+    g = build_network("random", 20_000, 4, 0.0, np.random.default_rng(0))
+    c = float(g.degree.mean())
+    rng = np.random.default_rng(1)
+    print(f"   independent cascades on a random graph (N = 20,000, c = {c:.2f}):")
+    for beta in (0.1, 0.2):
+        sz = cascade_sizes_from_random_seeds(g, beta, 1500, rng)
         print(
-            f"   seed {s}:",
-            {k: round(v, 3) for k, v in cascade_stats(cascade_sizes(_referral_events(s))).items()},
+            f"     beta {beta}: mean size {sz.mean():.2f} (theory {mean_cascade_size(beta, c):.2f})"
         )
+    for beta in (0.4, 0.5):
+        sz = cascade_sizes_from_random_seeds(g, beta, 80, rng)
+        big = sz > 0.05 * g.n
+        print(
+            f"     beta {beta}: giant share {sz[big].mean() / g.n:.3f}, started by {big.mean():.2f}"
+            f" of seeds (theory {giant_cascade_share(beta, c):.3f})"
+        )
+    print("\n5. Bass hazard: largest gap to the closed form over 25 periods (p 0.03, q 0.38)")
+    for kind, deg, ref in (("complete", 2, bass_curve), ("small_world", 2, ring_curve)):
+        p = ModelParams()
+        p.market.n_customers, p.market.warmup = 50_000, 0
+        p.market.initial_customers = p.market.initial_awareness = 0.0
+        from .params import FirmParams, SegmentParams
+
+        p.market.segments = [SegmentParams(name="all", purchase_prob=1.0)]
+        p.firms = [FirmParams(name="A", marketing=0.03)]
+        p.network.kind, p.network.degree, p.network.rewire = kind, deg, 0.0
+        p.choice.outside_option = False
+        p.acquisition.imitation, p.acquisition.hazard = 0.38, "bass"
+        for sec in ("churn", "complaints", "wom", "referrals", "expectations", "capacity"):
+            getattr(p, sec).enabled = False
+        p.record_events, p.panel_size = False, 0
+        mm = _model(p, a.seeds[0], None)
+        mm.run(25)
+        F = mm.market_frame()["customers"].to_numpy() / p.market.n_customers
+        print(f"   {kind}: {np.abs(F - ref(0.03, 0.38, 25)).max():.4f} (N = 50,000)")
     print("\n6. Retention economics (Reichheld & Sasser): defections cut by 5 points")
     print(retention_economics(seeds=a.seeds, n_customers=min(n, 5_000)).round(3).to_string())
     return 0
