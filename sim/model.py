@@ -41,6 +41,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from . import cascade as _cascade  # noqa: F401  (registers the 'cascade' stage)
 from .accounts import DETRACTOR_S, PROMOTER_S, AccountsStage, RecordStage, empty_flows, record
 from .acquisition import ACQ_CHANNELS, AwarenessStage
 from .agents import CustomerViews, Firm

@@ -4,6 +4,8 @@ its source's figure, measured by the functions of sim.validation on small pooled
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -213,3 +215,28 @@ def test_cutting_defections_by_five_points_raises_lifetime_profit_by_tens_of_per
     r = retention_economics(seeds=(0,), n_customers=2000, years=1)
     assert (r["gain"] > 0.15).all()  # Reichheld & Sasser: 25–85% across industries
     assert (r["defection"].between(0.2, 0.7)).all()
+
+
+def test_independent_cascade_stage_in_the_model():
+    from sim.cascade import IndependentCascadeStage
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios" / "referral_programme.toml"
+    )
+    base = MarketModel(sc.params, seed=5).run(24)
+    off = MarketModel(sc.params, seed=5, stages=[IndependentCascadeStage(beta=0.0)]).run(24)
+    # β = 0 changes nothing: the stage draws from its own stream
+    assert base.firm_frame().equals(off.firm_frame())
+    on = MarketModel(sc.params, seed=5, stages=[IndependentCascadeStage(beta=0.5)]).run(24)
+    early = lambda m: m.market_frame().query("period <= 6")["unaware"].sum()  # noqa: E731
+    assert early(on) < early(base)  # news of the firms spreads faster
+    acq = on.events().query("event == 'acquire' and detail == 'wom'")
+    assert (acq["other"] >= 0).all()
+    # settable from a scenario file
+    sc2 = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios" / "referral_programme.toml",
+        ["stages.cascade.beta=0.2"],
+    )
+    m = MarketModel(sc2.params, seed=5)
+    assert m.stages["cascade"].params.beta == 0.2
