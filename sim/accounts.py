@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .acquisition import ACQ_CHANNELS
+from .levers import NUMERIC_LEVERS
+from .params import levers
 from .population import LAPSED, PROSPECT
 from .stages import PeriodState, Stage
 
@@ -71,24 +73,11 @@ FLOWS = (
     *[f"acq_{c}" for c in ACQ_CHANNELS],
 )
 
-#: lever columns of the firm table, in order (``promise``, ``capacity`` and ``loyalty``
-#: come from the lever arrays: the advertised level, inf when unlimited, programme on)
-_LEVER_COLUMNS = (
-    "price",
-    "quality",
-    "service",
-    "promise",
-    "capacity",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "marketing",
-    "switching_cost",
-    "loyalty",
-    "referral_reward",
-    "winback",
-)
-_FROM_ARRAYS = {"promise", "capacity", "loyalty"}
+#: lever columns of the firm table, in order: the ``recorded`` levers of the metadata
+#: (``promise``, ``capacity`` and ``loyalty`` come from the lever arrays: the advertised
+#: level, inf when unlimited, programme on and loyalty enabled)
+_LEVER_COLUMNS = levers("recorded")
+_FROM_ARRAYS = frozenset(_LEVER_COLUMNS) - frozenset(NUMERIC_LEVERS)
 
 
 def empty_flows(model: MarketModel) -> dict[str, np.ndarray]:

@@ -17,68 +17,46 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
-from .params import FirmParams
-from .population import STATUS_NAMES
+from .params import FirmParams, levers
+from .population import STATUS_NAMES, Population
 
 if TYPE_CHECKING:
     from .model import MarketModel
 
 __all__ = ["Customer", "CustomerViews", "Firm", "LEVERS"]
 
-#: firm attributes that are levers a policy or a timeline event may change
-LEVERS = (
-    "price",
-    "quality",
-    "service",
-    "brand",
-    "effort",
-    "promise",
-    "capacity",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "marketing",
-    "switching_cost",
-    "loyalty",
-    "loyalty_discount",
-    "referral_reward",
-    "winback",
-    "unit_cost",
-    "service_cost",
-    "fixed_cost",
-)
+#: firm attributes that are levers a policy or a timeline event may change (the fields of
+#: :class:`~sim.params.FirmParams` whose metadata names a ``lever`` kind)
+LEVERS = levers()
 
-_ROW_FIELDS = (
-    "segment",
-    "w_quality",
-    "beta_perf",
-    "beta_price",
-    "beta_time",
-    "beta_wom",
-    "beta_brand",
-    "purchase_prob",
-    "quantity",
-    "firm",
-    "last_firm",
-    "since",
-    "points",
-    "lapsed_from",
-    "satisfaction",
-    "peak",
-    "last_x",
-    "perf_memory",
-    "n_complaints",
-)
-_FIRM_FIELDS = ("expect", "attitude", "aware", "tried", "profit", "revenue")
+#: every population column (derived from :class:`~sim.population.Population`): one-value
+#: columns read as scalars, per-firm columns (N, K) as the row's K-vector
+_COLUMNS = frozenset(f.name for f in dataclasses.fields(Population))
+
+
+def _column(model: MarketModel, name: str) -> np.ndarray:
+    return getattr(model.pop, name)
 
 
 class Customer(mesa.Agent):
     """A view on customer ``row`` of the model's population.
 
-    Scalar attributes (``satisfaction``, ``firm``, ``beta_price`` …) read and write the
-    row; per-firm attributes (``expect``, ``attitude``, ``aware`` …) return the row's
-    K-vector (a numpy view: writing into it writes the model state).
+    Every column of :class:`~sim.population.Population` is an attribute: one-value
+    columns (``satisfaction``, ``firm``, ``beta_price``, ``experienced`` …) read and write
+    the row; per-firm columns (``expect``, ``attitude``, ``aware``, ``aware_via`` …) return
+    the row's K-vector (a numpy view: writing into it writes the model state).
+    ``status`` reads as its name (``"customer"``); the code is ``status_code``.
+
+    Examples:
+        >>> from sim import MarketModel
+        >>> m = MarketModel(seed=1)
+        >>> c = m.customers[3]
+        >>> c.satisfaction == float(m.pop.satisfaction[3])
+        True
+        >>> c.expect.shape == (m.n_firms,)
+        True
     """
 
     def __init__(self, model: MarketModel, row: int) -> None:
@@ -86,24 +64,24 @@ class Customer(mesa.Agent):
         object.__setattr__(self, "row", int(row))
 
     def __getattr__(self, name: str) -> Any:
-        if name in _ROW_FIELDS:
-            v = getattr(self.model.pop, name)[self.row]
+        if name in _COLUMNS and "row" in self.__dict__:
+            v = _column(self.model, name)[self.row]
             return v.item() if isinstance(v, np.generic) else v
-        if name in _FIRM_FIELDS:
-            return getattr(self.model.pop, name)[self.row]
         raise AttributeError(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _ROW_FIELDS:
-            getattr(self.model.pop, name)[self.row] = value
-        elif name in _FIRM_FIELDS:
-            getattr(self.model.pop, name)[self.row] = value
+        if name in _COLUMNS and name != "status":
+            _column(self.model, name)[self.row] = value
         else:
             object.__setattr__(self, name, value)
 
     @property
     def status(self) -> str:
         return STATUS_NAMES[int(self.model.pop.status[self.row])]
+
+    @property
+    def status_code(self) -> int:
+        return int(self.model.pop.status[self.row])
 
     @property
     def firm_name(self) -> str | None:
@@ -117,11 +95,15 @@ class Customer(mesa.Agent):
     def as_dict(self) -> dict[str, Any]:
         """The row as a plain dict (per-firm values keyed by firm name)."""
         d: dict[str, Any] = {"id": self.row, "status": self.status, "firm_name": self.firm_name}
-        for f in _ROW_FIELDS:
-            d[f] = getattr(self, f)
         names = [firm.name for firm in self.model.firms]
-        for f in _FIRM_FIELDS:
-            d[f] = dict(zip(names, getattr(self, f).tolist(), strict=True))
+        for f in dataclasses.fields(Population):
+            if f.name == "status":
+                continue
+            col = _column(self.model, f.name)
+            if col.ndim == 1:
+                d[f.name] = getattr(self, f.name)
+            else:
+                d[f.name] = dict(zip(names, col[self.row].tolist(), strict=True))
         return d
 
     def history(self):
@@ -162,9 +144,20 @@ class CustomerViews:
         for i in range(len(self)):
             yield self[i]
 
-    def materialise(self) -> mesa.AgentSet:
-        """Create every customer view and return them as a Mesa AgentSet."""
-        return mesa.AgentSet([self[i] for i in range(len(self))], random=self._model.random)
+    def materialise(self) -> AgentSet:
+        """Create every customer view and return them as a Mesa AgentSet.
+
+        The views are Mesa agents of the model, so ``model.agents_by_type[Customer]``
+        and AgentSet operations (``select``, ``agg``, ``groupby`` …) work on them.
+
+        Examples:
+            >>> from sim import MarketModel
+            >>> m = MarketModel(seed=1)
+            >>> cs = m.customers.materialise()
+            >>> len(cs) == m.pop.n
+            True
+        """
+        return AgentSet([self[i] for i in range(len(self))], random=self._model.random)
 
 
 class Firm(mesa.Agent):

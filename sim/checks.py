@@ -34,6 +34,7 @@ __all__ = [
     "build_params",
     "check_field",
     "check_lever",
+    "check_path",
     "validate_dataclass",
     "validate_params",
 ]
@@ -139,3 +140,20 @@ def check_lever(firm: str, name: str, value: Any, source: str = "api") -> Any:
         sim.checks.ParamError: firm A (api): resolve_share = 7.0: must lie in [0.0, 1.0]
     """
     return check_field(f"firm {firm} ({source})", name, value, P.FirmParams, name)
+
+
+def check_path(params: P.ModelParams, path: str, value: Any, source: str) -> Any:
+    """Check ``value`` for the parameter at dotted ``path`` of ``params``
+    (``"complaints.shortfall_scale"``), e.g. a dashboard control or a sweep factor.
+
+    Examples:
+        >>> check_path(P.ModelParams(), "wom.positive_talk", -0.5, "dashboard")
+        Traceback (most recent call last):
+        ...
+        sim.checks.ParamError: dashboard: wom.positive_talk = -0.5: must lie in [0.0, 1.0]
+    """
+    *head, last = path.split(".")
+    obj: Any = params
+    for part in head:
+        obj = getattr(obj, part)
+    return check_field(source, path, value, type(obj), last)

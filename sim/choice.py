@@ -7,7 +7,7 @@ Customer-perceived value of firm j for customer i (benefits minus costs, seed 00
          + β_wom,i · tanh(A_ij)            what friends said
          − β_price,i · p_ij / p_ref        money (p_ij net of a loyalty discount)
          − β_time,i · (w_j + e_j)          waiting time and effort
-         − ρ · [i has never bought from j] psychological cost (risk)
+         − κ_n · [i has never bought from j] psychological cost (risk)
          + (γ_i + β_S S_i) · [j is i's current firm]
                                            inertia, switching cost and satisfaction (repurchase)
 

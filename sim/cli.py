@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 
 from . import params as P
+from .memory import MemoryRefused, check_memory
 from .runner import (
     OutFolderError,
     RunFolderError,
     check_out_folder,
     read_run,
-    run_scenario,
+    run_to_folder,
     signals_as_interrupt,
     summarise,
-    write_run,
 )
 from .scenario import ScenarioError, load_scenario
 
@@ -101,14 +101,23 @@ def cmd_run(a) -> int:
             flags.append((flag, f"{key}={value}"))
     sc = load_scenario(a.scenario, list(a.set or []), flags)
     out_root = _check_out("--out", a.out)
+    try:
+        check_memory(sc.params, sc.replications, source=str(a.scenario))
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
         f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
         file=sys.stderr,
     )
-    result = run_scenario(sc, progress=not a.quiet)
     try:
-        folder = write_run(result, out_root, plots=not a.no_plots, command=["sim", *sys.argv[1:]])
+        folder, result = run_to_folder(
+            sc,
+            out_root,
+            plots=not a.no_plots,
+            command=["sim", *sys.argv[1:]],
+            progress=not a.quiet,
+        )
     except OSError as exc:
         raise UsageError(
             f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
@@ -134,10 +143,15 @@ def cmd_run(a) -> int:
 def cmd_validate(a) -> int:
     sc = load_scenario(a.scenario, list(a.set or []))
     p = sc.params
+    try:
+        est = check_memory(p, sc.replications, source=str(a.scenario))
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"ok: {a.scenario}: scenario '{sc.name}', {p.market.n_customers} customers, "
         f"{len(p.firms)} firms ({', '.join(f.name for f in p.firms)}), {p.market.periods} periods, "
-        f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s)"
+        f"{len(p.events)} timeline changes, seed {sc.seed}, {sc.replications} replication(s); "
+        f"needs about {est.total / 1024**2:,.0f} MB of memory"
     )
     return 0
 
@@ -411,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
 DELEGATED = (
     ("tournament", "sim.tournament", "run a tournament of firm strategies across scenarios"),
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
+    ("calibrate", "sim.calibration", "fit scenario parameters to observed KPIs"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("schema", "sim.schema", "print or write (--out FILE) the JSON Schema of scenario files"),
 )
 
 
@@ -450,8 +466,26 @@ def _dispatch(argv: list[str]) -> int:
         return 0
     a = ap.parse_args(argv)
     if a.command is None:  # options only (e.g. `sim --quiet`)
-        raise UsageError("sim: a command is required; see sim --help")
+        raise UsageError("a command is required (sim --help lists them)")
+    if a.command in ("compare", "explain", "cascades", "report"):
+        with _damaged_runs(a):
+            return int(a.func(a) or 0)
     return int(a.func(a) or 0)
+
+
+@contextlib.contextmanager
+def _damaged_runs(a: argparse.Namespace):
+    """Errors raised while reading run folders' tables become one line naming them."""
+    try:
+        yield
+    except (ScenarioError, RunFolderError, UsageError):
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        runs = [str(r) for r in (getattr(a, "runs", None) or [getattr(a, "run", "")])]
+        what = f"{type(exc).__name__}: {exc}"
+        raise RunFolderError(
+            f"{', '.join(runs)[:200]}: damaged run folder, cannot be read ({what[:120]})"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,14 +104,15 @@ def parameter_tables() -> str:
     out = [BEGIN, ""]
     for section, cls, title in SECTIONS:
         out.append(f"#### {title} — `[{section}]`\n")
-        out.append("| parameter | default | unit | range | source | meaning |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| parameter | symbol | default | unit | range | source | meaning |")
+        out.append("|---|---|---|---|---|---|---|")
         for row in P.describe(cls):
             doc = row["doc"].replace("|", "\\|")
             src = (row["source"] or "—").replace("|", "\\|")
+            sym = row.get("symbol") or "—"
             out.append(
-                f"| `{row['name']}` | {_fmt_default(row['default'])} | {row['unit'] or '—'} | "
-                f"{_fmt_range(row)} | {src} | {doc} |"
+                f"| `{row['name']}` | {sym} | {_fmt_default(row['default'])} | "
+                f"{row['unit'] or '—'} | {_fmt_range(row)} | {src} | {doc} |"
             )
         out.append("")
     out.append("#### Default segments\n")

@@ -55,7 +55,6 @@ from scipy import optimize
 
 from .choice import utilities
 from .experience import composite
-from .loyalty import switching_cost
 from .population import LAPSED
 
 __all__ = ["LogitMarket", "EquilibriumResult", "nash_prices", "bertrand_nash"]
@@ -238,71 +237,56 @@ class LogitMarket:
 
         ``static=True``: the scenario's static market (see the module docstring).
         """
+        from .levers import lever_arrays
+        from .loyalty import switching_costs
+
         pop, P, firms = model.pop, model.params, model.firms
-
-        def lv(attr: str) -> np.ndarray:
-            return np.array([float(getattr(f.levers, attr)) for f in firms])
-
-        quality, service, brand, effort = lv("quality"), lv("service"), lv("brand"), lv("effort")
-        unit_cost = lv("unit_cost")
-        purchase_cost = lv("service_cost") * service + lv("serve_cost")
+        L = lever_arrays(model)
+        purchase_cost = L["service_cost"] * L["service"] + L["serve_cost"]
         alpha = pop.beta_price / float(P.market.reference_price)
         outside = float(P.choice.outside_utility) if P.choice.outside_option else None
         names = tuple(f.name for f in firms)
         if static:
-            perf = composite(pop.w_quality[:, None], quality[None, :], service[None, :])
+            perf = composite(pop.w_quality[:, None], L["quality"][None, :], L["service"][None, :])
             base = (
                 pop.beta_perf[:, None] * perf
-                + pop.beta_brand[:, None] * brand[None, :]
-                - pop.beta_time[:, None] * effort[None, :]
+                + pop.beta_brand[:, None] * L["brand"][None, :]
+                - pop.beta_time[:, None] * L["effort"][None, :]
             )
-            return cls(
-                base,
-                alpha,
-                pop.purchase_prob.astype(float),
-                pop.quantity,
-                unit_cost,
-                purchase_cost,
-                outside,
-                None,
-                names,
+            weight, available = pop.purchase_prob.astype(float), None
+        else:
+            sat = P.choice.satisfaction_weight * np.where(
+                pop.last_firm == pop.firm, pop.satisfaction, 0.0
             )
-        lp = P.loyalty
-        loyalty_on = np.array([bool(f.levers.loyalty) and lp.enabled for f in firms])
-        gamma = switching_cost(
-            pop.firm,
-            pop.points,
-            inertia=P.choice.inertia,
-            firm_switching_cost=lv("switching_cost"),
-            loyalty_on=loyalty_on,
-            points_gamma=lp.points_switching_cost if lp.enabled else 0.0,
-            points_cap=lp.points_cap,
-        )
-        sat = P.choice.satisfaction_weight * np.where(
-            pop.last_firm == pop.firm, pop.satisfaction, 0.0
-        )
-        base = utilities(
-            expect=pop.expect,
-            attitude=pop.attitude,
-            tried=pop.tried,
-            current=pop.firm.astype(np.int64),
-            beta_perf=pop.beta_perf,
-            beta_price=pop.beta_price,
-            beta_time=pop.beta_time,
-            beta_wom=pop.beta_wom,
-            beta_brand=pop.beta_brand,
-            price=np.zeros(len(firms)),
-            brand=brand,
-            wait_effort=np.asarray(model.wait, float) + effort,
-            ref_price=float(P.market.reference_price),
-            novelty_risk=P.choice.novelty_risk,
-            inertia_current=gamma + sat,
-        )
-        active = np.array([f.active for f in firms])
-        available = pop.aware & active[None, :]
-        weight = pop.purchase_prob * ((pop.status != LAPSED) & available.any(axis=1))
+            base = utilities(
+                expect=pop.expect,
+                attitude=pop.attitude,
+                tried=pop.tried,
+                current=pop.firm.astype(np.int64),
+                beta_perf=pop.beta_perf,
+                beta_price=pop.beta_price,
+                beta_time=pop.beta_time,
+                beta_wom=pop.beta_wom,
+                beta_brand=pop.beta_brand,
+                price=np.zeros(len(firms)),
+                brand=L["brand"],
+                wait_effort=np.asarray(model.wait, float) + L["effort"],
+                ref_price=float(P.market.reference_price),
+                novelty_risk=P.choice.novelty_risk,
+                inertia_current=switching_costs(model, L) + sat,
+            )
+            available = pop.aware & L["active"][None, :]
+            weight = pop.purchase_prob * ((pop.status != LAPSED) & available.any(axis=1))
         return cls(
-            base, alpha, weight, pop.quantity, unit_cost, purchase_cost, outside, available, names
+            base,
+            alpha,
+            weight,
+            pop.quantity,
+            L["unit_cost"],
+            purchase_cost,
+            outside,
+            available,
+            names,
         )
 
     @classmethod

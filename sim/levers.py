@@ -8,11 +8,13 @@ over firms, ``L[name][j]`` (:func:`lever_arrays`).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .agents import LEVERS
+from .params import FirmParams
 from .stages import PeriodState, Stage
 
 if TYPE_CHECKING:
@@ -20,32 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LeverStage", "lever_arrays", "NUMERIC_LEVERS"]
 
-#: firm parameters read by the stages as float arrays over firms
-NUMERIC_LEVERS = (
-    "price",
-    "unit_cost",
-    "quality",
-    "service",
-    "service_cost",
-    "serve_cost",
-    "brand",
-    "effort",
-    "capacity_cost",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "complaint_cost",
-    "remedy_cost",
-    "marketing",
-    "marketing_cost",
-    "switching_cost",
-    "loyalty_discount",
-    "loyalty_fixed_cost",
-    "referral_reward",
-    "winback",
-    "winback_cost",
-    "fixed_cost",
-)
+#: firm parameters read by the stages as float arrays over firms: every ``float`` field of
+#: :class:`~sim.params.FirmParams` (optional ones, ``promise`` and ``capacity``, are
+#: handled apart)
+NUMERIC_LEVERS = tuple(f.name for f in dataclasses.fields(FirmParams) if f.type == "float")
 
 
 def lever_arrays(model: MarketModel) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ raise the switching cost,
 
     γ_points = Γ · min(points / cap, 1),
 
-and repeat purchases (points ≥ 1) get the programme discount: p_ij = p_j (1 − δ_j). The
+and repeat purchases (points ≥ 1) get the programme discount: p_ij = p_j (1 − δ_L,j). The
 discount is the programme's variable cost; it also has a fixed cost per period.
 
 The switching cost of a customer at its current firm is γ_i = γ (choice inertia) +

@@ -33,15 +33,48 @@ __all__ = [
     "SegmentParams",
     "WomParams",
     "describe",
+    "levers",
     "MECHANISMS",
 ]
 
 INF = float("inf")
 
 
-def P(default: Any, unit: str, lo: Any, hi: Any, source: str, doc: str, *, choices=None) -> Any:
-    """A documented parameter: default, unit, allowed range [lo, hi], source, meaning."""
-    meta = {"unit": unit, "range": (lo, hi), "source": source, "doc": doc, "choices": choices}
+def P(
+    default: Any,
+    unit: str,
+    lo: Any,
+    hi: Any,
+    source: str,
+    doc: str,
+    *,
+    choices=None,
+    lever: str | None = None,
+    symbol: str = "",
+) -> Any:
+    """A documented parameter: default, unit, allowed range [lo, hi], source, meaning.
+
+    Args:
+        default: the default value.
+        unit: its unit ("" for none).
+        lo: lowest allowed value (None: no bound).
+        hi: highest allowed value (None: no bound).
+        source: where the default comes from (a seed figure, a paper, "assumption").
+        doc: what it means (one sentence).
+        choices: the allowed values of a text parameter.
+        lever: for a firm parameter that timeline events and policies may change: its kind,
+            ``"recorded"`` (also a column of the firm table), ``"decision"`` or ``"cost"``.
+        symbol: its symbol in docs/model.md and the docstrings (one symbol, one thing).
+    """
+    meta = {
+        "unit": unit,
+        "range": (lo, hi),
+        "source": source,
+        "doc": doc,
+        "choices": choices,
+        "lever": lever,
+        "symbol": symbol,
+    }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -231,6 +264,7 @@ class MarketParams:
         1e9,
         "convention",
         "Price that scales the price term of utility and satisfaction.",
+        symbol="p_ref",
     )
     discount_rate: float = P(
         0.01,
@@ -239,6 +273,7 @@ class MarketParams:
         1.0,
         "assumption (about 12.7% a year)",
         "Discount rate i for customer lifetime value CLV = m r / (1 + i - r) (Gupta & Lehmann 2003).",
+        symbol="i",
     )
 
 
@@ -288,10 +323,26 @@ class FirmParams:
 
     name: str = P("Firm", "", None, None, "", "Firm name (unique).")
     price: float = P(
-        1.0, "cu per unit", 0.0, 1e9, "assumption (the reference price)", "Posted price."
+        1.0,
+        "cu per unit",
+        0.0,
+        1e9,
+        "assumption (the reference price)",
+        "Posted price.",
+        lever="recorded",
     )
-    unit_cost: float = P(0.5, "cu per unit", 0.0, 1e9, "assumption", "Variable cost per unit sold.")
-    quality: float = P(0.7, "0–1 level", 0.0, 1.0, "assumption", "Product quality level delivered.")
+    unit_cost: float = P(
+        0.5, "cu per unit", 0.0, 1e9, "assumption", "Variable cost per unit sold.", lever="cost"
+    )
+    quality: float = P(
+        0.7,
+        "0–1 level",
+        0.0,
+        1.0,
+        "assumption",
+        "Product quality level delivered.",
+        lever="recorded",
+    )
     service: float = P(
         0.7,
         "0–1 level",
@@ -299,6 +350,7 @@ class FirmParams:
         1.0,
         "assumption",
         "Service level delivered (personnel, speed, attitude).",
+        lever="recorded",
     )
     service_cost: float = P(
         0.2,
@@ -307,6 +359,7 @@ class FirmParams:
         1e9,
         "assumption (service-profit chain: service costs money)",
         "Cost of delivering the service level, per purchase.",
+        lever="cost",
     )
     serve_cost: float = P(
         0.1,
@@ -317,7 +370,13 @@ class FirmParams:
         "Fixed cost of serving one purchase, whatever its size.",
     )
     brand: float = P(
-        0.0, "level (−1…1)", -1.0, 1.0, "assumption", "Brand/image level (seed 000 image value)."
+        0.0,
+        "level (−1…1)",
+        -1.0,
+        1.0,
+        "assumption",
+        "Brand/image level (seed 000 image value).",
+        lever="decision",
     )
     effort: float = P(
         0.0,
@@ -326,6 +385,7 @@ class FirmParams:
         10.0,
         "assumption",
         "Effort cost a customer bears to buy (access, paperwork).",
+        lever="decision",
     )
     promise: float | None = P(
         None,
@@ -334,6 +394,7 @@ class FirmParams:
         1.0,
         "seed 000: 'sell the future'",
         "Advertised performance level. None = honest (the firm's true mean composite performance).",
+        lever="recorded",
     )
     capacity: float | None = P(
         None,
@@ -342,6 +403,7 @@ class FirmParams:
         1e12,
         "seed 004 warranty value",
         "Purchases the firm can serve per period without degradation. None = unlimited.",
+        lever="recorded",
     )
     capacity_cost: float = P(
         0.05,
@@ -358,9 +420,17 @@ class FirmParams:
         1.0,
         "TARP: most dissatisfied customers never complain; seed 000: make complaining easy",
         "How easy the firm makes complaining (scales complaint probability).",
+        lever="recorded",
+        symbol="e_j",
     )
     resolve_share: float = P(
-        0.5, "fraction", 0.0, 1.0, "assumption", "Share of complaints the firm resolves."
+        0.5,
+        "fraction",
+        0.0,
+        1.0,
+        "assumption",
+        "Share of complaints the firm resolves.",
+        lever="recorded",
     )
     resolve_speed: float = P(
         0.5,
@@ -369,6 +439,7 @@ class FirmParams:
         1.0,
         "assumption",
         "Share of resolved complaints resolved quickly (within the period); the rest are resolved late.",
+        lever="recorded",
     )
     complaint_cost: float = P(
         0.3,
@@ -393,6 +464,7 @@ class FirmParams:
         1.0,
         "assumption per month; Bass p ≈ 0.03 per year (Sultan, Farley & Lehmann 1990)",
         "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).",
+        lever="recorded",
     )
     marketing_cost: float = P(
         0.02,
@@ -409,9 +481,16 @@ class FirmParams:
         50.0,
         "seed 000/002 structural ties; Dubé, Hitsch & Rossi 2010",
         "Structural switching cost the firm builds (added to its own customers' inertia).",
+        lever="recorded",
     )
     loyalty: bool = P(
-        False, "", None, None, "seed 000/002 loyalty programmes", "Loyalty programme on or off."
+        False,
+        "",
+        None,
+        None,
+        "seed 000/002 loyalty programmes",
+        "Loyalty programme on or off.",
+        lever="recorded",
     )
     loyalty_discount: float = P(
         0.05,
@@ -420,6 +499,8 @@ class FirmParams:
         1.0,
         "assumption",
         "Discount (or points value) a member gets on repeat purchases.",
+        lever="decision",
+        symbol="δ_L",
     )
     loyalty_fixed_cost: float = P(
         0.0,
@@ -436,6 +517,7 @@ class FirmParams:
         1e9,
         "seed 001/002 rewards for referrals",
         "Reward paid to the referrer for each referred customer.",
+        lever="recorded",
     )
     winback: float = P(
         0.0,
@@ -444,11 +526,14 @@ class FirmParams:
         1.0,
         "seed 001: repeated contact wins some back",
         "Probability per period of contacting each lost customer.",
+        lever="recorded",
     )
     winback_cost: float = P(
         0.05, "cu per contact", 0.0, 1e9, "assumption", "Cost of one win-back contact."
     )
-    fixed_cost: float = P(0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.")
+    fixed_cost: float = P(
+        0.0, "cu per period", 0.0, 1e12, "assumption", "Fixed cost per period.", lever="cost"
+    )
     enter_at: int = P(
         0,
         "period",
@@ -487,6 +572,7 @@ class ChoiceParams:
         50.0,
         "assumption: about 90% of purchase occasions end in a purchase",
         "Utility of buying nothing.",
+        symbol="u_0",
     )
     inertia: float = P(
         3.0,
@@ -495,6 +581,7 @@ class ChoiceParams:
         50.0,
         "Dubé, Hitsch & Rossi 2010; P(stay) = e^γ/(e^γ + J - 1)",
         "Switching cost/inertia γ added to the current firm's utility.",
+        symbol="γ",
     )
     satisfaction_weight: float = P(
         2.0,
@@ -502,7 +589,8 @@ class ChoiceParams:
         0.0,
         50.0,
         "Fornell et al. 1996 (satisfaction → loyalty); Mittal & Kamakura 2001",
-        "β_S: remembered satisfaction with the current firm added to its utility (repurchase).",
+        "Remembered satisfaction with the current firm added to its utility (repurchase).",
+        symbol="β_S",
     )
     novelty_risk: float = P(
         0.3,
@@ -511,6 +599,7 @@ class ChoiceParams:
         50.0,
         "seed 000 psychological cost (risk)",
         "Utility penalty for a firm the customer has never bought from.",
+        symbol="κ_n",
     )
 
 
@@ -525,7 +614,8 @@ class CapacityParams:
         0.0,
         10.0,
         "assumption: half the attention each when load doubles",
-        "θ in s̃ = s · load^(-θ) for load > 1.",
+        "Exponent in s̃ = s · load^(−θ_c) for load > 1.",
+        symbol="θ_c",
     )
     wait_weight: float = P(
         0.3,
@@ -534,6 +624,7 @@ class CapacityParams:
         10.0,
         "assumption",
         "How much waiting (excess load) lowers experienced performance.",
+        symbol="κ_w",
     )
 
 
@@ -548,6 +639,7 @@ class ExperienceParams:
         2.0,
         "calibrated with the satisfaction-band table and TARP's problem frequency (docs/validation.md)",
         "Standard deviation of experienced quality around the firm's level.",
+        symbol="σ_q",
     )
     service_noise: float = P(
         0.10,
@@ -556,6 +648,7 @@ class ExperienceParams:
         2.0,
         "calibrated as quality_noise; service more variable than product",
         "Standard deviation of experienced service around the firm's level.",
+        symbol="σ_s",
     )
     fit_sd: float = P(
         0.1,
@@ -563,7 +656,8 @@ class ExperienceParams:
         0.0,
         1.0,
         "seed 004 (value is fit for purpose; customers weigh attributes differently); calibrated with the satisfaction-band table (docs/validation.md)",
-        "σ_φ: spread of each customer's persistent fit with each firm, added to experienced performance.",
+        "Spread of each customer's persistent fit with each firm, added to experienced performance.",
+        symbol="σ_φ",
     )
 
 
@@ -577,7 +671,8 @@ class SatisfactionParams:
         0.0,
         50.0,
         "Oliver 1980; Fornell et al. 1996 (perceived quality drives satisfaction)",
-        "κ_P: direct effect of perceived performance relative to the neutral level.",
+        "Direct effect of perceived performance relative to the neutral level.",
+        symbol="κ_P",
     )
     neutral_performance: float = P(
         0.5,
@@ -585,7 +680,8 @@ class SatisfactionParams:
         0.0,
         1.0,
         "convention",
-        "P0: the performance level that is neither good nor bad.",
+        "The performance level that is neither good nor bad.",
+        symbol="P0",
     )
     gain_weight: float = P(
         2.0,
@@ -593,7 +689,8 @@ class SatisfactionParams:
         0.0,
         50.0,
         "Oliver 1980",
-        "λ+: effect of a pleasant surprise (performance above expectation).",
+        "Effect of a pleasant surprise (performance above expectation).",
+        symbol="λ+",
     )
     loss_weight: float = P(
         4.0,
@@ -601,7 +698,8 @@ class SatisfactionParams:
         0.0,
         50.0,
         "Anderson & Sullivan 1993; loss aversion ≈ 2 (Kahneman & Tversky)",
-        "λ−: effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.",
+        "Effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.",
+        symbol="λ−",
     )
     price_weight: float = P(
         0.5,
@@ -609,7 +707,8 @@ class SatisfactionParams:
         0.0,
         50.0,
         "Fornell et al. 1996: satisfaction more quality- than price-driven",
-        "κ_p: how much paying above the reference price lowers satisfaction.",
+        "How much paying above the reference price lowers satisfaction.",
+        symbol="κ_p",
     )
     memory: str = P(
         "exponential",
@@ -626,7 +725,8 @@ class SatisfactionParams:
         0.0,
         1.0,
         "calibrated: problems in about 1 purchase in 70, complaints from about 6% of them (TARP: a few in a hundred)",
-        "δ: a shortfall E − P above δ is a problem: a salient moment.",
+        "A shortfall E − P above δ_P is a problem: a salient moment.",
+        symbol="δ_P",
     )
     problem_weight: float = P(
         0.8,
@@ -634,7 +734,8 @@ class SatisfactionParams:
         0.0,
         1.0,
         "peak-end rule (seed 003); TARP repurchase after problems (37–95% by outcome)",
-        "ω_p: memory weight of a problem experience (and of its complaint outcome), in place of ω (in peak-end memory: the weight of the last experience).",
+        "Memory weight of a problem experience (and of its complaint outcome), in place of ω (in peak-end memory: the weight of the last experience).",
+        symbol="ω_p",
     )
     memory_weight: float = P(
         0.4,
@@ -642,7 +743,8 @@ class SatisfactionParams:
         0.0,
         1.0,
         "assumption",
-        "ω: weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).",
+        "Weight of the newest experience in exponential memory; in peak-end, weight of the last experience (the peak gets 1-ω).",
+        symbol="ω",
     )
 
 
@@ -664,7 +766,8 @@ class ExpectationParams:
         0.0,
         1.0,
         "Johnson, Anderson & Fornell 1995 (adaptive expectations)",
-        "α_e: pull of own experience on the expectation of the firm used.",
+        "Pull of own experience on the expectation of the firm used.",
+        symbol="α_e",
     )
     promise_weight: float = P(
         0.05,
@@ -672,7 +775,8 @@ class ExpectationParams:
         0.0,
         1.0,
         "seed 000: promises set expectations",
-        "α_p: pull of the firm's promise on the expectations of everyone aware of it.",
+        "Pull of the firm's promise on the expectations of everyone aware of it.",
+        symbol="α_p",
     )
     wom_weight: float = P(
         0.15,
@@ -680,7 +784,8 @@ class ExpectationParams:
         0.0,
         1.0,
         "seed 004: others shape perception",
-        "ψ: pull of one word-of-mouth message towards the talker's remembered performance.",
+        "Pull of one word-of-mouth message towards the talker's remembered performance.",
+        symbol="ψ",
     )
     initial_noise: float = P(
         0.05,
@@ -689,6 +794,7 @@ class ExpectationParams:
         1.0,
         "assumption",
         "Spread of a new customer's first expectation around the promise.",
+        symbol="σ_0",
     )
 
 
@@ -704,6 +810,7 @@ class ComplaintParams:
         1.0,
         "assumption; TARP: about 1 in 25 dissatisfied customers complains at typical ease",
         "Complaint probability at full ease and a very large shortfall.",
+        symbol="c_max",
     )
     shortfall_scale: float = P(
         0.15,
@@ -711,7 +818,8 @@ class ComplaintParams:
         1e-6,
         10.0,
         "assumption",
-        "d0: complaint probability = ease · max_prob · (1 − exp(−shortfall/d0)).",
+        "Complaint probability = ease · max_prob · (1 − exp(−shortfall/d0)).",
+        symbol="d0",
     )
     recovery_unresolved: float = P(
         0.15,
@@ -719,7 +827,8 @@ class ComplaintParams:
         0.0,
         1.0,
         "TARP: complaining, even unresolved, beats silence",
-        "r_u: share of a negative experience undone by being heard but not helped.",
+        "Share of a negative experience undone by being heard but not helped.",
+        symbol="r_u",
     )
     recovery_late: float = P(
         0.5,
@@ -727,7 +836,8 @@ class ComplaintParams:
         0.0,
         1.0,
         "calibrated to TARP's 70% (seed 002: 60%) repurchase when resolved (docs/validation.md)",
-        "r_l: share undone by a late resolution.",
+        "Share undone by a late resolution.",
+        symbol="r_l",
     )
     recovery_quick: float = P(
         1.0,
@@ -735,7 +845,8 @@ class ComplaintParams:
         0.0,
         1.0,
         "seed 002: 95% come back when solved quickly and well",
-        "r_q: share undone by a quick resolution.",
+        "Share undone by a quick resolution.",
+        symbol="r_q",
     )
     recovery_paradox: float = P(
         0.0,
@@ -743,7 +854,8 @@ class ComplaintParams:
         0.0,
         1.0,
         "de Matos, Henrique & Rossi 2007; Maxham & Netemeyer 2002 (first failure only)",
-        "π: a quick resolution of a first failure leaves the transaction this far above neutral.",
+        "A quick resolution of a first failure leaves the transaction this far above neutral.",
+        symbol="π",
     )
     late_delay: int = P(
         1,
@@ -774,7 +886,8 @@ class WomParams:
         -1.0,
         1.0,
         "Anderson 1998 (U-shape)",
-        "θ+: satisfaction above which a customer may talk positively.",
+        "Satisfaction above which a customer may talk positively.",
+        symbol="θ+",
     )
     negative_threshold: float = P(
         -0.1,
@@ -782,7 +895,8 @@ class WomParams:
         -1.0,
         1.0,
         "Anderson 1998 (U-shape)",
-        "θ−: satisfaction below which a customer may talk negatively.",
+        "Satisfaction below which a customer may talk negatively.",
+        symbol="θ−",
     )
     positive_talk: float = P(
         0.3,
@@ -790,7 +904,8 @@ class WomParams:
         0.0,
         1.0,
         "assumption",
-        "τ+: talk probability of a fully delighted customer (linear from θ+).",
+        "Talk probability of a fully delighted customer (linear from θ+).",
+        symbol="τ+",
     )
     negative_talk: float = P(
         0.5,
@@ -798,7 +913,8 @@ class WomParams:
         0.0,
         1.0,
         "Anderson 1998: dissatisfied talk more",
-        "τ−: talk probability of a fully dissatisfied customer (linear from θ−).",
+        "Talk probability of a fully dissatisfied customer (linear from θ−).",
+        symbol="τ−",
     )
     positive_reach: int = P(
         2,
@@ -807,6 +923,7 @@ class WomParams:
         1000,
         "TARP: satisfied tell 4–5 (over time)",
         "Neighbours told per positive talk.",
+        symbol="R+",
     )
     negative_reach: int = P(
         4,
@@ -815,6 +932,7 @@ class WomParams:
         1000,
         "TARP: dissatisfied tell 9–10 (twice as many)",
         "Neighbours told per negative talk.",
+        symbol="R−",
     )
     negative_weight: float = P(
         1.5,
@@ -823,6 +941,7 @@ class WomParams:
         10.0,
         "negativity bias (assumption)",
         "Weight of a negative message on beliefs and attitude, relative to a positive one.",
+        symbol="ν",
     )
     recovery_reach: int = P(
         5,
@@ -831,6 +950,7 @@ class WomParams:
         1000,
         "seed 002: each tells 5 others",
         "People told by a customer whose complaint was resolved quickly.",
+        symbol="R_rec",
     )
     unresolved_reach: int = P(
         9,
@@ -839,6 +959,7 @@ class WomParams:
         1000,
         "TARP: 9–10",
         "People told by a customer whose complaint went unresolved.",
+        symbol="R_unres",
     )
     attitude_decay: float = P(
         0.8,
@@ -846,7 +967,8 @@ class WomParams:
         0.0,
         1.0,
         "assumption",
-        "δ: word-of-mouth attitude kept from one period to the next.",
+        "Word-of-mouth attitude kept from one period to the next.",
+        symbol="δ_A",
     )
     memory_window: int = P(
         3,
@@ -870,6 +992,7 @@ class ReferralParams:
         1.0,
         "assumption: promoters refer",
         "Minimum talker satisfaction for a message to carry a referral.",
+        symbol="θ_ref",
     )
     prob: float = P(
         0.05,
@@ -877,7 +1000,8 @@ class ReferralParams:
         0.0,
         1.0,
         "assumption",
-        "ρ0: probability a referral message converts the recipient.",
+        "Probability a referral message converts the recipient.",
+        symbol="ρ0",
     )
     reward_gain: float = P(
         2.0,
@@ -885,7 +1009,8 @@ class ReferralParams:
         0.0,
         100.0,
         "assumption",
-        "ρ = ρ0 · (1 + gain · reward / reference price).",
+        "Gain in ρ = ρ0 · (1 + κ_r · reward / reference price).",
+        symbol="κ_r",
     )
 
 
@@ -910,7 +1035,8 @@ class AcquisitionParams:
         0.0,
         1.0,
         "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)",
-        "q: hazard of learning of a firm when all neighbours are its customers.",
+        "Hazard of learning of a firm when all neighbours are its customers.",
+        symbol="q",
     )
     hazard: str = P(
         "product",
@@ -934,7 +1060,8 @@ class ChurnParams:
         0.0,
         1.0,
         "calibrated: highly satisfied customers still lose about 40% a year in a competitive market (scenario satisfied_leave; seed 000), docs/validation.md",
-        "h0: hazard of a fully satisfied customer.",
+        "Hazard of a fully satisfied customer.",
+        symbol="h0",
     )
     dissatisfaction_rate: float = P(
         0.05,
@@ -942,7 +1069,8 @@ class ChurnParams:
         0.0,
         1.0,
         "calibrated with the satisfaction-band table (docs/validation.md)",
-        "h1: extra hazard of a fully dissatisfied customer.",
+        "Extra hazard of a fully dissatisfied customer.",
+        symbol="h1",
     )
     curvature: float = P(
         0.3,
@@ -950,7 +1078,8 @@ class ChurnParams:
         0.1,
         10.0,
         "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)",
-        "η: h = h0 + h1 ((1 − S)/2)^η + h_d σ((S_d − S)/w); η < 1 gives increasing returns to satisfaction at the top.",
+        "Exponent η in h = h0 + h1 ((1 − S)/2)^η + h_d σ((S_d − S)/w); η < 1 gives increasing returns to satisfaction at the top.",
+        symbol="η",
     )
     defection_rate: float = P(
         0.7,
@@ -958,7 +1087,8 @@ class ChurnParams:
         0.0,
         1.0,
         "TARP repurchase after a problem (37% silent, 46% unresolved, 70% resolved, 95% resolved quickly); calibrated with python -m sim.validation (docs/validation.md)",
-        "h_d: hazard of quick defection of a dissatisfied customer, h_d · σ((S_d − S)/w).",
+        "Hazard of quick defection of a dissatisfied customer, h_d · σ((S_d − S)/w).",
+        symbol="h_d",
     )
     defection_midpoint: float = P(
         -0.2,
@@ -966,7 +1096,8 @@ class ChurnParams:
         -1.0,
         1.0,
         "calibrated with the TARP outcome column (docs/validation.md)",
-        "S_d: remembered satisfaction at which half of h_d applies.",
+        "Remembered satisfaction at which half of h_d applies.",
+        symbol="S_d",
     )
     defection_width: float = P(
         0.1,
@@ -974,7 +1105,8 @@ class ChurnParams:
         1e-3,
         2.0,
         "calibrated with the TARP outcome column (docs/validation.md)",
-        "w: width of the logistic step of the quick-defection hazard.",
+        "Width of the logistic step of the quick-defection hazard.",
+        symbol="w_d",
     )
     switching_cost_effect: float = P(
         0.5,
@@ -982,7 +1114,8 @@ class ChurnParams:
         0.0,
         10.0,
         "assumption",
-        "ζ: hazard multiplied by exp(−ζ · switching cost).",
+        "Hazard multiplied by exp(−ζ · switching cost).",
+        symbol="ζ",
     )
     winback_response: float = P(
         0.5,
@@ -991,6 +1124,7 @@ class ChurnParams:
         1.0,
         "seed 001: repeated contact wins back some",
         "Probability that a contacted, fully satisfied lapsed customer returns (scaled by (1 + S)/2).",
+        symbol="b",
     )
     return_rate: float = P(
         0.05,
@@ -1021,6 +1155,7 @@ class LoyaltyParams:
         50.0,
         "assumption",
         "Switching cost added by a full points balance.",
+        symbol="Γ",
     )
     points_cap: int = P(
         12,
@@ -1100,8 +1235,27 @@ def describe(cls: type) -> list[dict]:
                 "unit": f.metadata.get("unit", ""),
                 "range": f.metadata.get("range"),
                 "choices": f.metadata.get("choices"),
+                "symbol": f.metadata.get("symbol", ""),
                 "source": f.metadata.get("source", ""),
                 "doc": f.metadata.get("doc", ""),
             }
         )
     return rows
+
+
+def levers(*kinds: str) -> tuple[str, ...]:
+    """Names of the firm levers (fields of :class:`FirmParams` with ``lever`` metadata),
+    in field order; only those of the given kinds when any are given.
+
+    Examples:
+        >>> levers("recorded")[:3]
+        ('price', 'quality', 'service')
+        >>> "serve_cost" in levers()
+        False
+    """
+    out = []
+    for f in dataclasses.fields(FirmParams):
+        kind = (f.metadata or {}).get("lever")
+        if kind and (not kinds or kind in kinds):
+            out.append(f.name)
+    return tuple(out)

@@ -14,6 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 __all__ = [
+    "short_text",
+    "safe_filename",
     "INDICATORS",
     "plot_indicator",
     "plot_run",
@@ -241,11 +243,49 @@ def plot_run(firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, 
     return fig
 
 
+def short_text(text: str, limit: int = 100) -> str:
+    """``text`` made safe and short for a plot title: one line, at most ``limit``
+    characters (head and tail kept around '…'), ``$`` shown literally (no mathtext),
+    so any title draws in the time of a short one.
+
+    Examples:
+        >>> short_text("A  long\\ntitle " * 50, 20)
+        'A long tit…ong title'
+    """
+    from .scenario import shorten
+
+    text = str(text)
+    if len(text) > 4 * limit:  # only the ends can be shown: never scan a huge title
+        text = text[: 2 * limit] + " " + text[-2 * limit :]
+    one_line = " ".join(text.split())
+    return shorten(one_line, limit).replace("$", r"\$")
+
+
+def safe_filename(text: str, limit: int = 100) -> str:
+    """``text`` as a file name: letters, digits, ``.``, ``-`` and ``_`` kept, others
+    replaced by ``_``; a longer name is cut and given a short hash (names stay unique).
+
+    Examples:
+        >>> safe_filename("firms.B.price/x y")
+        'firms.B.price_x_y'
+    """
+    import hashlib
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(text)).lstrip(".") or "_"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(str(text).encode()).hexdigest()[:10]
+    return f"{name[: limit - 11]}-{digest}"
+
+
 def save_run_plots(
     folder, firms: pd.DataFrame, market: pd.DataFrame, cascades: pd.DataFrame, title: str = ""
 ) -> list[str]:
     """Write the standard PNGs of a run into ``folder``; return their file names."""
     from pathlib import Path
+
+    title = short_text(title)
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 A positive message about firm j from a talker with S ≥ θ_ref, to a recipient who is not
 j's customer (and j active), converts the recipient with probability
 
-    ρ = ρ₀ (1 + g · reward_j / p_ref) · exp(−ζ γ_r)
+    ρ = ρ₀ (1 + κ_r · reward_j / p_ref) · exp(−ζ γ_r)
 
 where γ_r is the recipient's full switching cost with a current firm, baseline inertia
 included (0 if none): a friend's word must overcome the whole attachment to a rival. A

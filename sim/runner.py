@@ -24,6 +24,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -47,6 +48,8 @@ __all__ = [
     "signals_as_interrupt",
     "Terminated",
     "check_out_folder",
+    "iter_replications",
+    "run_to_folder",
     "OutFolderError",
 ]
 
@@ -72,38 +75,59 @@ class RunResult:
     wall_seconds: float
 
 
-def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = None) -> RunResult:
-    """Run every replication of a scenario and stack the tables."""
-    t0 = time.perf_counter()
-    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+def iter_replications(
+    sc: Scenario, *, progress: bool = False, periods: int | None = None
+) -> Iterator[tuple[int, dict[str, pd.DataFrame], pd.DataFrame | None]]:
+    """Run the replications one after the other; yield ``(replication, tables,
+    customers)`` for each as it finishes (``customers`` only for the first), so a caller
+    can write them out and keep memory flat.
+
+    The tables are ``firms``, ``market``, ``events`` and ``panel``, each with
+    ``replication`` and ``seed`` columns first.
+    """
     seeds = sc.replication_seeds()
-    frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ("firms", "market", "events", "panel")}
-    customers = pd.DataFrame()
     T = int(periods if periods is not None else sc.params.market.periods)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=T * len(seeds), desc=sc.name, unit="period", file=sys.stderr)
-    for r, seed in enumerate(seeds):
-        m = MarketModel(sc.params, seed=seed)
-        for _ in range(T):
-            m.step()
-            if bar is not None:
-                bar.update(1)
-        for key, df in (
-            ("firms", m.firm_frame()),
-            ("market", m.market_frame()),
-            ("events", m.events()),
-            ("panel", m.panel_frame()),
-        ):
-            df.insert(0, "seed", seed)
-            df.insert(0, "replication", r)
+    try:
+        for r, seed in enumerate(seeds):
+            m = MarketModel(sc.params, seed=seed)
+            for _ in range(T):
+                m.step()
+                if bar is not None:
+                    bar.update(1)
+            tables = {
+                "firms": m.firm_frame(),
+                "market": m.market_frame(),
+                "events": m.events(),
+                "panel": m.panel_frame(),
+            }
+            for df in tables.values():
+                df.insert(0, "seed", seed)
+                df.insert(0, "replication", r)
+            customers = m.customer_frame() if r == 0 else None
+            del m
+            yield r, tables, customers
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = None) -> RunResult:
+    """Run every replication of a scenario and stack the tables (all in memory; ``sim
+    run`` streams them to the run folder instead, see :func:`run_to_folder`)."""
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ("firms", "market", "events", "panel")}
+    customers = pd.DataFrame()
+    for r, tables, cust in iter_replications(sc, progress=progress, periods=periods):
+        for key, df in tables.items():
             frames[key].append(df)
         if r == 0:
-            customers = m.customer_frame()
-    if bar is not None:
-        bar.close()
+            customers = cust
     out = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
     finished = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     return RunResult(
@@ -341,60 +365,165 @@ def write_run(
     command: list[str] | None = None,
 ) -> Path:
     """Write a run folder atomically; return its path."""
+    sc = result.scenario
+    with atomic_folder(Path(out_root) / sc.name, run_id or _run_id(sc)) as (tmp, final):
+        _write_folder(tmp, result, plots=plots, command=command)
+    return final
+
+
+def _run_id(sc: Scenario) -> str:
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-seed{sc.seed}"
+
+
+class _TableSink:
+    """Appends a table's chunks (one per replication) to ``NAME.parquet`` and
+    ``NAME.csv`` as they come, so the whole table is never in memory."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.writer = None
+        self.schema = None
+
+    def append(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        df = df.copy()
+        for c in df.columns:
+            if isinstance(df[c].dtype, pd.CategoricalDtype):
+                df[c] = df[c].astype(str)
+        table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.folder / f"{self.name}.parquet", self.schema)
+        self.writer.write_table(table)
+        csv = self.folder / f"{self.name}.csv"
+        df.to_csv(csv, mode="a", header=not csv.exists(), index=False)
+
+    def close(self) -> list[str]:
+        if self.writer is not None:
+            self.writer.close()
+        return [f"{self.name}.parquet", f"{self.name}.csv"]
+
+
+def run_to_folder(
+    sc: Scenario,
+    out_root: str | Path = "results",
+    *,
+    run_id: str | None = None,
+    plots: bool = True,
+    command: list[str] | None = None,
+    progress: bool = False,
+) -> tuple[Path, RunResult]:
+    """Run a scenario and write its run folder, streaming each replication's event log
+    and panel to disk as it finishes (memory does not grow with the replications).
+
+    Args:
+        sc: the scenario.
+        out_root: results folder; the run folder is ``out_root/<scenario>/<run-id>``.
+        run_id: the run folder's name (default ``<UTC time>-seed<seed>``, made unique).
+        plots: write the PNG plots.
+        command: the command line, kept in the manifest.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        ``(run folder, result)``; the result holds every replication's ``firms`` and
+        ``market`` rows, but only the first replication's ``events`` and no ``panel``
+        (those are in the folder).
+
+    Raises:
+        OSError: the folder cannot be written (nothing is left behind).
+    """
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    with atomic_folder(Path(out_root) / sc.name, run_id or _run_id(sc)) as (tmp, final):
+        sinks = {name: _TableSink(tmp, name) for name in ("events", "panel")}
+        kept: dict[str, list[pd.DataFrame]] = {"firms": [], "market": []}
+        events0, customers = pd.DataFrame(), pd.DataFrame()
+        for r, tables, cust in iter_replications(sc, progress=progress):
+            for name, sink in sinks.items():
+                sink.append(tables[name])
+            for name in kept:
+                kept[name].append(tables[name])
+            if r == 0:
+                events0, customers = tables["events"], cust
+        streamed = [f for sink in sinks.values() for f in sink.close()]
+        result = RunResult(
+            sc,
+            pd.concat(kept["firms"], ignore_index=True),
+            pd.concat(kept["market"], ignore_index=True),
+            events0,
+            pd.DataFrame(),
+            customers,
+            started,
+            _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            time.perf_counter() - t0,
+        )
+        _write_folder(tmp, result, plots=plots, command=command, streamed=streamed)
+    return final, result
+
+
+def _write_folder(
+    tmp: Path,
+    result: RunResult,
+    *,
+    plots: bool,
+    command: list[str] | None,
+    streamed: list[str] = (),
+) -> None:
+    """Fill a run folder; ``streamed`` lists the table files already written."""
     import tomli_w
 
     sc = result.scenario
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    with atomic_folder(Path(out_root) / sc.name, run_id or f"{stamp}-seed{sc.seed}") as (
-        tmp,
-        final,
-    ):
-        files: list[str] = []
-        (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
-        files.append("scenario.toml")
-        for name in ("firms", "market", "events", "panel"):
+    files: list[str] = []
+    (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
+    files.append("scenario.toml")
+    for name in ("firms", "market", "events", "panel"):
+        if f"{name}.parquet" in streamed:
+            files += [f for f in streamed if f.startswith(f"{name}.")]
+        else:
             files += _write_table(getattr(result, name), tmp, name)
-        result.customers.to_parquet(tmp / "customers.parquet", index=False)
-        files.append("customers.parquet")
-        summary = summarise(result.firms, result.events)
-        summary.to_csv(tmp / "summary.csv", index=False)
-        files.append("summary.csv")
-        ev0 = result.events[result.events["replication"] == 0]
-        casc = cascade_summary(ev0)
-        casc.to_csv(tmp / "cascades.csv", index=False)
-        files.append("cascades.csv")
-        if plots:
-            from .plots import save_run_plots
+    result.customers.to_parquet(tmp / "customers.parquet", index=False)
+    files.append("customers.parquet")
+    summary = summarise(result.firms, result.events)
+    summary.to_csv(tmp / "summary.csv", index=False)
+    files.append("summary.csv")
+    ev0 = result.events[result.events["replication"] == 0]
+    casc = cascade_summary(ev0)
+    casc.to_csv(tmp / "cascades.csv", index=False)
+    files.append("cascades.csv")
+    if plots:
+        from .plots import save_run_plots
 
-            f0 = result.firms
-            written = save_run_plots(
-                tmp / "plots",
-                f0,
-                result.market[result.market["replication"] == 0],
-                casc,
-                title=sc.title or sc.name,
-            )
-            files += [f"plots/{w}" for w in written]
-        manifest = {
-            "scenario": sc.name,
-            "title": sc.title,
-            "source": sc.source,
-            "scenario_sha256": sc.digest(),
-            "seed": sc.seed,
-            "replications": sc.replications,
-            "replication_seeds": sc.replication_seeds(),
-            "periods": int(result.firms["period"].max()),
-            "customers": int(sc.params.market.n_customers),
-            "firms": [f.name for f in sc.params.firms],
-            "started_utc": result.started,
-            "finished_utc": result.finished,
-            "wall_seconds": round(result.wall_seconds, 3),
-            "versions": _versions(),
-            "command": command or [],
-            "files": files + ["manifest.json"],
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return final
+        f0 = result.firms
+        written = save_run_plots(
+            tmp / "plots",
+            f0,
+            result.market[result.market["replication"] == 0],
+            casc,
+            title=sc.title or sc.name,
+        )
+        files += [f"plots/{w}" for w in written]
+    manifest = {
+        "scenario": sc.name,
+        "title": sc.title,
+        "source": sc.source,
+        "scenario_sha256": sc.digest(),
+        "seed": sc.seed,
+        "replications": sc.replications,
+        "replication_seeds": sc.replication_seeds(),
+        "periods": int(result.firms["period"].max()),
+        "customers": int(sc.params.market.n_customers),
+        "firms": [f.name for f in sc.params.firms],
+        "started_utc": result.started,
+        "finished_utc": result.finished,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "versions": _versions(),
+        "command": command or [],
+        "files": files + ["manifest.json"],
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def read_run(folder: str | Path) -> dict:
@@ -420,6 +549,7 @@ def read_run(folder: str | Path) -> dict:
         raise RunFolderError(
             f"{mf}: manifest lacks {', '.join(missing)}; run folders are made by 'sim run'"
         )
+    _check_manifest(mf, manifest)
     out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"
@@ -432,4 +562,48 @@ def read_run(folder: str | Path) -> dict:
             out[name] = pd.read_parquet(p)
         except Exception as exc:  # a damaged file: say which
             raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
+        _check_table(p, out[name], name, manifest["firms"])
     return out
+
+
+#: columns every run folder's tables have (what the readers rely on)
+KEY_COLUMNS = {
+    "firms": ("replication", "period", "name"),
+    "events": ("replication", "period", "event", "customer", "firm", "other", "other_firm"),
+    "market": ("replication", "period"),
+    "panel": ("replication", "period", "customer"),
+    "customers": ("segment",),
+}
+
+
+def _check_manifest(mf: Path, manifest: dict) -> None:
+    firms = manifest["firms"]
+    if not isinstance(manifest["scenario"], str):
+        raise RunFolderError(f"{mf}: scenario = {manifest['scenario']!r:.60}: must be a name")
+    if not isinstance(firms, list) or not firms or not all(isinstance(f, str) and f for f in firms):
+        raise RunFolderError(f"{mf}: firms = {firms!r:.60}: must be a list of firm names")
+
+
+def _check_table(p: Path, df: pd.DataFrame, name: str, firms: list[str]) -> None:
+    """A table read back has its key columns, numbers where numbers belong, and only the
+    manifest's firms (a tampered or mixed-up folder is refused with one line)."""
+    if df.empty and name in ("market", "panel"):
+        return
+    missing = [c for c in KEY_COLUMNS[name] if c not in df.columns]
+    if missing:
+        raise RunFolderError(f"{p}: damaged table (no column {', '.join(missing)})")
+    for c in df.columns:
+        text = c in ("name", "event", "detail", "firm_name")
+        if not text and not (
+            pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+        ):
+            raise RunFolderError(f"{p}: damaged table (column {c} holds text, not numbers)")
+    if name == "firms":
+        if not pd.api.types.is_numeric_dtype(df["period"]) or df.empty:
+            raise RunFolderError(f"{p}: damaged table (no numeric periods)")
+        extra = sorted(set(df["name"].astype(str)) - set(firms))
+        if extra:
+            raise RunFolderError(
+                f"{p}: firms {', '.join(extra)[:80]} are not in manifest.json (firms: "
+                f"{', '.join(firms)[:80]})"
+            )

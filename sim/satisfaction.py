@@ -11,7 +11,7 @@ Remembered satisfaction S (what drives talk, loyalty and churn):
 
 - ``exponential`` (cumulative satisfaction, Johnson, Anderson & Fornell 1995):
   S ← (1 − ω) S + ω x, where ω = ω_p (> ω) for a problem experience (a shortfall
-  E − P > δ, complained about or not): problems are salient moments
+  E − P > δ_P, complained about or not): problems are salient moments
 - ``peak_end`` (Kahneman's peak-end rule, seed 003): the peak is the most extreme x
   of the relationship; S = (1 − ω) · peak + ω · x_last.
 

@@ -22,7 +22,7 @@ Examples:
     >>> from sim import MarketModel
     >>> m = MarketModel(seed=1)
     >>> m.stages.names()[:4]
-    ['levers', 'awareness', 'purchase', 'choice']
+    ['levers', 'late_resolutions', 'awareness', 'purchase']
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class Stage:
         >>> Boost(factor=-1.0)
         Traceback (most recent call last):
         ...
-        sim.checks.ParamError: stage boost: boost.factor = -1.0: a number in [0.0, 10.0]
+        sim.checks.ParamError: stage boost: boost.factor = -1.0: must lie in [0.0, 10.0]
     """
 
     name: ClassVar[str] = ""

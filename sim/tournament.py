@@ -200,14 +200,7 @@ def run_tournament(
     """
     t0 = time.perf_counter()
     strat = _normalise_strategies(strategies)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise TournamentError(f"size = {size!r}: must be an integer ≥ 1")
-    if (
-        isinstance(replications, bool)
-        or not isinstance(replications, int)
-        or not 1 <= replications <= 1000
-    ):
-        raise TournamentError(f"replications = {replications!r}: must be an integer in [1, 1000]")
+    _check_counts(size, replications)
     scs = _load_scenarios(
         scenarios,
         size=size,
@@ -234,26 +227,7 @@ def run_tournament(
         seeds[sc.name] = sc.replication_seeds()
         for r, s in enumerate(seeds[sc.name]):
             for mi, mu in enumerate(matchups):
-                params = copy.deepcopy(sc.params)
-                params.record_events = False
-                params.panel_size = 0
-                for i, label in enumerate(mu):
-                    params.firms[i].policy = copy.deepcopy(strat[label])
-                m = MarketModel(params, seed=s).run(int(params.market.periods))
-                for i, res in enumerate(_firm_results(m, size)):
-                    rows.append(
-                        {
-                            "scenario": sc.name,
-                            "replication": r,
-                            "seed": s,
-                            "match": mi,
-                            "lineup": " vs ".join(mu),
-                            "seat": i,
-                            "strategy": mu[i],
-                            "opponents": " + ".join(x for k, x in enumerate(mu) if k != i),
-                            **res,
-                        }
-                    )
+                rows.extend(_play(sc, r, s, mi, mu, strat, size))
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
@@ -280,6 +254,42 @@ def run_tournament(
             "scenario_sources": [sc.source for sc in scs],
         },
     )
+
+
+def _check_counts(size: Any, replications: Any) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise TournamentError(f"size = {size!r}: must be an integer ≥ 1")
+    if (
+        isinstance(replications, bool)
+        or not isinstance(replications, int)
+        or not 1 <= replications <= 1000
+    ):
+        raise TournamentError(f"replications = {replications!r}: must be an integer in [1, 1000]")
+
+
+def _play(sc: Scenario, r: int, s: int, mi: int, mu: tuple, strat: dict, size: int) -> list[dict]:
+    """One match: the line-up ``mu`` takes the first seats of scenario ``sc`` (seed ``s``);
+    one row per seat."""
+    params = copy.deepcopy(sc.params)
+    params.record_events = False
+    params.panel_size = 0
+    for i, label in enumerate(mu):
+        params.firms[i].policy = copy.deepcopy(strat[label])
+    m = MarketModel(params, seed=s).run(int(params.market.periods))
+    return [
+        {
+            "scenario": sc.name,
+            "replication": r,
+            "seed": s,
+            "match": mi,
+            "lineup": " vs ".join(mu),
+            "seat": i,
+            "strategy": mu[i],
+            "opponents": " + ".join(x for k, x in enumerate(mu) if k != i),
+            **res,
+        }
+        for i, res in enumerate(_firm_results(m, size))
+    ]
 
 
 def _load_scenarios(scenarios, *, size, replications, seed, periods, customers) -> list[Scenario]:

@@ -14,13 +14,13 @@ What a message does to the recipient r about firm j, with valence v = ±1, weigh
 w = |S_talker| (× the negative weight ν for negative messages):
 
 - r becomes aware of j;
-- attitude A_rj += v · w (attitude decays by δ each period);
+- attitude A_rj += v · w (attitudes decay, A ← δ_A · A, each period);
 - expectation E_rj moves towards the talker's remembered performance M (see
   :mod:`sim.expectations`): with total weight W_rj of messages heard, by 1 − (1 − ψ)^W_rj;
 - a negative message is remembered (talker, firm, period) to attribute a later loss.
 
 Referrals. A positive message from a talker with S ≥ θ_ref brings a recipient who is not
-j's customer to j with probability ρ = ρ₀ (1 + g · reward_j / p_ref) · exp(−ζ γ_r), where
+j's customer to j with probability ρ = ρ₀ (1 + κ_r · reward_j / p_ref) · exp(−ζ γ_r), where
 γ_r is the recipient's full switching cost with a current firm, baseline inertia included
 (0 if none): a friend's word must overcome the whole attachment to a rival. A recipient
 referred by several talkers in one period follows the one with the lowest random draw.

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import referral_cascades
+from ..checks import check_lever, check_path
 from ..model import MarketModel
 from ..params import ModelParams
 from ..scenario import Scenario, load_scenario
@@ -524,6 +525,7 @@ class Run:
         with self.lock:
             j = self.model.firm_by_name(firm).index if isinstance(firm, str) else int(firm)
             value = _cast(control, value)
+            check_lever(self.model.firms[j].name, lever, value, "dashboard")
             if _same(value, getattr(self.model.firms[j].levers, lever)):
                 self.pending_levers.pop((j, lever), None)
             else:
@@ -537,6 +539,7 @@ class Run:
             raise ValueError(f"parameter {key!r} is not a dashboard control")
         with self.lock:
             value = _cast(control, value)
+            check_path(self.model.params, key, value, "dashboard")
             if control in STRUCTURE:
                 if key == "network.kind" and value not in NETWORK_KINDS:
                     raise ValueError(

@@ -319,10 +319,12 @@ def _analysis(sf: SweepFile, plan, rs, *, plots: bool) -> list[str]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from sim.plots import safe_filename
+
         (folder / "plots").mkdir(exist_ok=True)
         for p in params:
             ax = rs.plot(indicator, p, firm, level=level)
-            name = f"plots/{indicator}-{p}.png"
+            name = f"plots/{safe_filename(f'{indicator}-{p}')}.png"
             ax.figure.tight_layout()
             ax.figure.savefig(folder / name, dpi=80)
             plt.close(ax.figure)
@@ -337,9 +339,8 @@ def _analysis(sf: SweepFile, plan, rs, *, plots: bool) -> list[str]:
     return written
 
 
-def _run(a: argparse.Namespace) -> int:
-    sf = load_sweep(a.sweep, list(a.set or []))
-    plan = sf.sweep.plan()
+def _check_analysis(sf, plan) -> None:
+    """The ``[analysis]`` table names an indicator, firm and parameter of the sweep."""
     an = sf.analysis
     src = str(sf.path)
     if "indicator" in an and an["indicator"] not in plan.indicators:
@@ -359,6 +360,38 @@ def _run(a: argparse.Namespace) -> int:
             an["parameter"],
             "not a swept parameter; swept: " + ", ".join(plan.parameters),
         )
+
+
+def _executor(a: argparse.Namespace) -> tuple[Any, Any, str]:
+    """(Dask client or None, executor, description) from ``--scheduler``/``--workers``."""
+    client = None
+    if a.scheduler:
+        try:
+            from distributed import Client
+        except ModuleNotFoundError:
+            raise UsageError(
+                "--scheduler needs dask.distributed, which is not installed "
+                "(pip install 'sim[experiments]')"
+            ) from None
+        try:
+            client = Client(a.scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(
+                f"--scheduler {a.scheduler}: cannot connect ({type(exc).__name__}: {exc})"
+            ) from None
+        executor: Any = client
+        how = f"Dask cluster {a.scheduler} ({sum(client.nthreads().values())} threads)"
+    else:
+        workers = (os.cpu_count() or 1) if a.workers is None else a.workers
+        executor = workers or None
+        how = f"{workers} worker process(es)" if workers else "in this process"
+    return client, executor, how
+
+
+def _run(a: argparse.Namespace) -> int:
+    sf = load_sweep(a.sweep, list(a.set or []))
+    plan = sf.sweep.plan()
+    _check_analysis(sf, plan)
     if a.workers is not None and a.workers < 0:
         raise UsageError(f"--workers {a.workers}: must be an integer ≥ 0 (0 = run in this process)")
     out = Path(a.out) if a.out else sf.out
@@ -382,27 +415,7 @@ def _run(a: argparse.Namespace) -> int:
         print(f"store: {out}")
         print(_table(plan.design_frame(), max_rows=50))
         return 0
-    client = None
-    if a.scheduler:
-        try:
-            from distributed import Client
-        except ModuleNotFoundError:
-            raise UsageError(
-                "--scheduler needs dask.distributed, which is not installed "
-                "(pip install 'sim[experiments]')"
-            ) from None
-        try:
-            client = Client(a.scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(
-                f"--scheduler {a.scheduler}: cannot connect ({type(exc).__name__}: {exc})"
-            ) from None
-        executor: Any = client
-        how = f"Dask cluster {a.scheduler} ({sum(client.nthreads().values())} threads)"
-    else:
-        workers = (os.cpu_count() or 1) if a.workers is None else a.workers
-        executor = workers or None
-        how = f"{workers} worker process(es)" if workers else "in this process"
+    client, executor, how = _executor(a)
     print(f"{desc}; {how} → {out}", file=sys.stderr)
     t0 = time.perf_counter()
     try:

@@ -22,8 +22,10 @@ import hashlib
 import json
 import math
 import multiprocessing as mp
+import os
 import signal
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -336,6 +338,48 @@ class Sweep:
 
     def _plan(self) -> Plan:
         base, data, base_dir = self._base()
+        R, seed, inds, w = self._check_settings(base)
+        names = self.design.parameters
+        src = self.source or base.source or "scenario"
+
+        def parse_with(assign: dict[str, Any]) -> None:
+            d = copy.deepcopy(data)
+            for k, v in assign.items():
+                _set_path(d, k, v, src)
+            parse_scenario(d, source=src, base_dir=base_dir)
+
+        integer = self._integer_parameters(data, src, parse_with)
+        points = [{k: _plain(v) for k, v in p.items()} for p in self.design.points(integer=integer)]
+        if not points:
+            raise SweepError("", "design", self.design.spec(), "the design has no points")
+        _check_points(points, parse_with)
+        types, columns = {}, {}
+        for k in names:
+            types[k], columns[k] = _toml_column([p[k] for p in points])
+        name = self.name or f"{base.name}-sweep"
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise SweepError("", "sweep.name", name, "letters, digits, '-' and '_' only")
+        return Plan(
+            name=name,
+            source=self.source,
+            base=base,
+            base_data=data,
+            base_dir=base_dir,
+            parameters=names,
+            types=types,
+            values=points,
+            columns=columns,
+            replications=R,
+            seed=seed,
+            common_random_numbers=self.common_random_numbers,
+            indicators=tuple(inds),
+            window=w,
+            record=self.record,
+            design=self.design,
+        )
+
+    def _check_settings(self, base) -> tuple[int, int, Sequence[str], int | None]:
+        """Replications, seed, indicators and window, each checked (and the other settings)."""
         R = self.replications
         if isinstance(R, bool) or not isinstance(R, int) or not 1 <= R <= 100_000:
             raise SweepError("", "sweep.replications", R, "must be an integer in [1, 100000]")
@@ -374,19 +418,11 @@ class Sweep:
                 "a Grid, Points, LatinHypercube or Saltelli design",
             )
 
+        return R, seed, inds, w
+
+    def _integer_parameters(self, data: dict, src: str, parse_with) -> set[str]:
+        """Check each design parameter's key path and range ends; return the integer ones."""
         names = self.design.parameters
-        src = self.source or base.source or "scenario"
-
-        def parse_with(assign: dict[str, Any]) -> None:
-            d = copy.deepcopy(data)
-            for k, v in assign.items():
-                _set_path(d, k, v, src)
-            parse_scenario(d, source=src, base_dir=base_dir)
-
-        def blame(key: str, value: Any, exc: ScenarioError, where: str = "") -> SweepError:
-            what = f"{exc.allowed} ({exc.key}{where})" if exc.key else exc.allowed
-            return SweepError("", key, value, what)
-
         # each parameter: the key path exists; integer or not; range ends allowed
         integer: set[str] = set()
         for k in names:
@@ -416,49 +452,8 @@ class Sweep:
                 try:
                     parse_with({k: v})
                 except ScenarioError as exc:
-                    raise blame(f"design.parameters.{k}.{end}", v, exc) from None
-        points = [{k: _plain(v) for k, v in p.items()} for p in self.design.points(integer=integer)]
-        if not points:
-            raise SweepError("", "design", self.design.spec(), "the design has no points")
-        # every point through the scenario parser
-        for i, pt in enumerate(points):
-            try:
-                parse_with(pt)
-            except ScenarioError as exc:
-                for k, v in pt.items():
-                    try:
-                        parse_with({k: v})
-                    except ScenarioError as e1:
-                        raise blame(
-                            f"design.parameters.{k}", v, e1, f"; design point {i}"
-                        ) from None
-                raise SweepError(
-                    "", f"design point {i}", pt, f"{exc.allowed} ({exc.key})"
-                ) from None
-        types, columns = {}, {}
-        for k in names:
-            types[k], columns[k] = _toml_column([p[k] for p in points])
-        name = self.name or f"{base.name}-sweep"
-        if not name.replace("-", "").replace("_", "").isalnum():
-            raise SweepError("", "sweep.name", name, "letters, digits, '-' and '_' only")
-        return Plan(
-            name=name,
-            source=self.source,
-            base=base,
-            base_data=data,
-            base_dir=base_dir,
-            parameters=names,
-            types=types,
-            values=points,
-            columns=columns,
-            replications=R,
-            seed=seed,
-            common_random_numbers=self.common_random_numbers,
-            indicators=tuple(inds),
-            window=w,
-            record=self.record,
-            design=self.design,
-        )
+                    raise _blame(f"design.parameters.{k}.{end}", v, exc) from None
+        return integer
 
     # ------------------------------------------------------------------ run
     def run(
@@ -534,6 +529,40 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _watch_parent(pid: int, poll: float = 1.0) -> None:
+    """Exit this process as soon as process ``pid`` ends (however it ends, SIGKILL
+    included). Waits on a pidfd where Linux has one, else polls every ``poll`` s."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+    while True:
+        if fd is not None:
+            select.select([fd], [], [])
+            os._exit(1)
+        time.sleep(poll)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: leave Ctrl-C to the parent, and die with the parent (a
+    watchdog thread; the worker's own parent is the fork server, so ``PR_SET_PDEATHSIG``
+    would not see the sweep's process end)."""
+    import threading
+
+    _ignore_sigint()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
 def pool_context() -> mp.context.BaseContext:
     """The start method of local pools: ``forkserver`` where the platform has it, with
     ``sim.experiments.sweep`` preloaded in the server, so each worker is forked with sim
@@ -568,7 +597,10 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
             yield None, 1
             return
         pool = cf.ProcessPoolExecutor(
-            executor, mp_context=pool_context(), initializer=_ignore_sigint
+            executor,
+            mp_context=pool_context(),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
             yield pool, 2 * executor
@@ -642,3 +674,23 @@ def _checked(t: RunTask, fn) -> pd.DataFrame:
         return fn(t)
     except Exception as exc:
         raise RunFailed((t.point, t.replication), exc) from exc
+
+
+def _blame(key: str, value: Any, exc: ScenarioError, where: str = "") -> SweepError:
+    what = f"{exc.allowed} ({exc.key}{where})" if exc.key else exc.allowed
+    return SweepError("", key, value, what)
+
+
+def _check_points(points: list[dict], parse_with) -> None:
+    """Every design point through the scenario parser (a bad one names its parameter)."""
+    # every point through the scenario parser
+    for i, pt in enumerate(points):
+        try:
+            parse_with(pt)
+        except ScenarioError as exc:
+            for k, v in pt.items():
+                try:
+                    parse_with({k: v})
+                except ScenarioError as e1:
+                    raise _blame(f"design.parameters.{k}", v, e1, f"; design point {i}") from None
+            raise SweepError("", f"design point {i}", pt, f"{exc.allowed} ({exc.key})") from None

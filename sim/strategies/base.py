@@ -120,20 +120,10 @@ def _range(lo, hi, lo_open=False, bare=False) -> str:
 
 # ---------------------------------------------------------------- lever helpers
 #: levers that a search rule (hill climbing, satisficing) may move by small steps
-SEARCHABLE_LEVERS = (
-    "price",
-    "quality",
-    "service",
-    "brand",
-    "effort",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "marketing",
-    "switching_cost",
-    "loyalty_discount",
-    "referral_reward",
-    "winback",
+SEARCHABLE_LEVERS = tuple(
+    f.name
+    for f in dataclasses.fields(FirmParams)
+    if f.metadata.get("lever") in ("recorded", "decision") and f.type == "float"
 )
 
 

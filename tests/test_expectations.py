@@ -1,0 +1,60 @@
+"""Kernel of sim/expectations.py: every pull moves the expectation towards its target
+without overshooting; pulls of zero weight change nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+
+from sim.expectations import update_expectations
+
+from .props import FAST, unit
+
+
+def _run(E, perf, promise, alpha_e, alpha_p, psi=0.0, heard=None):
+    E = E.copy()
+    update_expectations(
+        E,
+        np.ones(E.shape, bool),
+        buyers=np.array([0]),
+        buyer_firm=np.array([0]),
+        perf=np.array([perf]),
+        alpha_e=alpha_e,
+        wom_weight_sum=None if heard is None else heard[0],
+        wom_content_sum=None if heard is None else heard[1],
+        psi=psi,
+        promise=promise,
+        alpha_p=alpha_p,
+    )
+    return E
+
+
+@FAST
+@given(unit(), unit(), unit(), unit())
+def test_experience_pull_moves_towards_performance(e, perf, alpha, _):
+    E = _run(np.array([[e, 0.5]]), perf, np.array([0.5, 0.5]), alpha, 0.0)
+    lo, hi = min(e, perf), max(e, perf)
+    assert lo - 1e-12 <= E[0, 0] <= hi + 1e-12
+    assert E[0, 1] == 0.5
+
+
+@FAST
+@given(unit(), unit(), unit())
+def test_promise_pull_moves_everyone_towards_the_promise(e, promise, alpha):
+    E = _run(np.array([[e, e], [e, e]]), e, np.array([promise, promise]), 0.0, alpha)
+    assert np.all(np.abs(E - promise) <= abs(e - promise) + 1e-12)
+
+
+@FAST
+@given(unit(), unit(), unit(0.0, 5.0), unit())
+def test_word_of_mouth_pull_is_bounded_by_the_content(e, content, weight, psi):
+    W = np.array([[weight, 0.0]])
+    C = W * content
+    E = _run(np.array([[e, e]]), e, np.zeros(2), 0.0, 0.0, psi=psi, heard=(W, C))
+    assert min(e, content) - 1e-12 <= E[0, 0] <= max(e, content) + 1e-12
+    assert E[0, 1] == e
+
+
+def test_zero_weights_change_nothing() -> None:
+    E0 = np.array([[0.3, 0.7]])
+    assert np.array_equal(_run(E0, 0.9, np.array([0.1, 0.1]), 0.0, 0.0), E0)
