@@ -9,6 +9,7 @@ from .agents import Customer, Firm
 from .model import MarketModel
 from .network import Network, build_network
 from .params import FirmParams, MarketParams, ModelParams, NetworkParams, SegmentParams
+from .stages import PeriodState, Schedule, Stage
 
 __all__ = [
     "Customer",
@@ -19,7 +20,10 @@ __all__ = [
     "ModelParams",
     "Network",
     "NetworkParams",
+    "PeriodState",
+    "Schedule",
     "SegmentParams",
+    "Stage",
     "build_network",
 ]
 

@@ -18,8 +18,10 @@ from .stages import PeriodState, Stage
 __all__ = ["CapacityStage", "load_effects"]
 
 
-def load_effects(demand: np.ndarray, capacity: np.ndarray, theta: float):
-    """Return (load, service_factor, wait) per firm. ``capacity`` = inf means unlimited."""
+def load_effects(demand: np.ndarray, capacity: np.ndarray, service_elasticity: float):
+    """Return (load, service_factor, wait) per firm. ``capacity`` = inf means unlimited;
+    ``service_elasticity`` is θ_c."""
+    theta = service_elasticity
     with np.errstate(divide="ignore", invalid="ignore"):
         load = np.where(
             np.isfinite(capacity),

@@ -85,8 +85,9 @@ def churn_hazard(
     return np.minimum(1.0, h * np.exp(-switching_cost_effect * switching_cost))
 
 
-def winback_success(S, response):
-    return response * (1.0 + S) / 2.0
+def winback_success(S, winback_response):
+    """b · (1 + S) / 2: the chance a contacted lapsed customer comes back."""
+    return winback_response * (1.0 + S) / 2.0
 
 
 class ChurnStage(Stage):

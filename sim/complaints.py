@@ -52,13 +52,26 @@ OUTCOME_NAMES = {
 }
 
 
-def complaint_probability(shortfall, ease, max_prob, scale, threshold=0.0):
-    """c_i = e_j · c_max · (1 − exp(−(E − P)/d₀)) for a problem (E − P > δ, δ =
-    ``threshold``), 0 otherwise: customers complain only about problems."""
+def complaint_probability(shortfall, complaint_ease, max_prob, shortfall_scale, threshold=0.0):
+    """c_i = e_j · c_max · (1 − exp(−(E − P) / d₀)) for a problem (E − P > δ_P), else 0:
+    customers complain only about problems.
+
+    Args:
+        shortfall: E − P per buyer.
+        complaint_ease: e_j, the firm's ``complaint_ease`` per buyer.
+        max_prob: c_max (``complaints.max_prob``).
+        shortfall_scale: d₀ (``complaints.shortfall_scale``).
+        threshold: δ_P (``satisfaction.problem_threshold``); 0 counts every shortfall.
+
+    Examples:
+        >>> complaint_probability(np.array([-0.1, 0.0, 0.1]), 1.0, 0.5, 0.15, 0.15).tolist()
+        [0.0, 0.0, 0.0]
+    """
+    d = np.maximum(shortfall, 0.0)
     return (
-        ease
+        complaint_ease
         * max_prob
-        * (1.0 - np.exp(-np.maximum(shortfall, 0.0) / scale))
+        * (1.0 - np.exp(-d / shortfall_scale))
         * (shortfall > max(threshold, 0.0))
     )
 

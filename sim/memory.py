@@ -8,10 +8,10 @@ what                        bytes
 ==========================  ===========================================================
 interpreter and imports     180 MB
 a customer                  100 + 66 per firm (state columns, per-firm beliefs, fit)
-a tie                       60 per directed entry (2 per link; none for the implicit
+a tie                       64 per directed entry (2 per link; none for the implicit
                             complete graph): the edge arrays while
                             the network is built, then CSR and the adjacency matrix
-full-information policy     6,500 per customer (``best_response_full``: a 161 × N
+full-information policy     7,000 per customer (``best_response_full``: a 161 × N
                             price grid and its temporaries, while it decides)
 an event in the log         150 (columns, then the table built from them)
                             rate: 0.5 per customer-period up to 20,000 customers (word
@@ -40,8 +40,8 @@ GB = 1024**3
 BASE = 180 * MB
 PER_CUSTOMER = 100
 PER_CUSTOMER_PER_FIRM = 66  # beliefs, awareness, its source (int64) and fit
-PER_TIE = 60
-PER_CUSTOMER_FULL_INFO = 6_500
+PER_TIE = 64
+PER_CUSTOMER_FULL_INFO = 7_000
 PER_EVENT = 150
 EVENT_RATE_SMALL = 0.5
 EVENT_RATE_LARGE = 0.12
@@ -172,6 +172,7 @@ def check_memory(
     source: str = "",
     streamed: bool = True,
     available: int | None = None,
+    copies: int = 1,
 ) -> MemoryEstimate:
     """Refuse, before any allocation, a run that would not fit in the available memory.
 
@@ -181,6 +182,7 @@ def check_memory(
         source: shown first in the message (the scenario file).
         streamed: see :func:`estimate`.
         available: bytes available (default: :func:`available_bytes`).
+        copies: runs held at the same time (a sweep's worker processes).
 
     Returns:
         The estimate, when the run fits.
@@ -190,6 +192,7 @@ def check_memory(
             is available and what to change.
     """
     est = estimate(p, replications, streamed=streamed)
+    est = MemoryEstimate({k: v * max(int(copies), 1) for k, v in est.parts.items()})
     avail = available_bytes() if available is None else int(available)
     if est.total <= HEADROOM * avail:
         return est
@@ -197,7 +200,9 @@ def check_memory(
     detail = ", ".join(f"{k} {_gb(v)}" for v, k in big if v >= MB)
     detail = f" ({detail})" if detail else ""
     where = f"{source}: " if source else ""
+    runs = f"{copies} runs at a time need" if copies > 1 else "this run needs"
+    fewer = "fewer workers (--workers) or " if copies > 1 else ""
     raise MemoryRefused(
-        f"{where}this run needs about {_gb(est.total)} of memory{detail}, "
-        f"{_gb(avail)} is available; use {_REMEDY[est.largest()]}"
+        f"{where}{runs} about {_gb(est.total)} of memory{detail}, "
+        f"{_gb(avail)} is available; use {fewer}{_REMEDY[est.largest()]}"
     )

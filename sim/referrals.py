@@ -26,15 +26,17 @@ from .wom import pick_referrals
 __all__ = ["ReferralStage", "referral_probability"]
 
 
-def referral_probability(base, reward_gain, reward, reference_price, switching_effect, gamma):
+def referral_probability(
+    prob, reward_gain, referral_reward, reference_price, switching_cost_effect, gamma
+):
     """ρ for each candidate message (see the module docstring).
 
     Examples:
         >>> float(referral_probability(0.05, 2.0, 0.0, 1.0, 0.5, 0.0))
         0.05
     """
-    prob = base * (1 + reward_gain * reward / reference_price)
-    return prob * np.exp(-switching_effect * gamma)
+    rho = prob * (1 + reward_gain * referral_reward / reference_price)
+    return rho * np.exp(-switching_cost_effect * gamma)
 
 
 class ReferralStage(Stage):

@@ -118,7 +118,15 @@ def iter_replications(
 
 def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = None) -> RunResult:
     """Run every replication of a scenario and stack the tables (all in memory; ``sim
-    run`` streams them to the run folder instead, see :func:`run_to_folder`)."""
+    run`` streams them to the run folder instead, see :func:`run_to_folder`).
+
+    Raises:
+        MemoryRefused: the replications' tables would not fit in the available memory
+            (checked before anything runs; see :mod:`sim.memory`).
+    """
+    from .memory import check_memory
+
+    check_memory(sc.params, sc.replications, source=sc.source, streamed=False)
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ("firms", "market", "events", "panel")}
@@ -222,23 +230,7 @@ def check_out_folder(path: str | Path, flag: str = "--out", below: int = _BELOW_
     """
     shown = path if len(str(path)) <= 120 else f"{str(path)[:57]}…{str(path)[-57:]}"
     out = Path(path)
-    try:
-        name_max = os.pathconf(".", "PC_NAME_MAX")
-        path_max = os.pathconf(".", "PC_PATH_MAX")
-    except (OSError, ValueError):
-        name_max, path_max = 255, 4096
-    long_part = next((p for p in out.parts if len(os.fsencode(p)) > name_max), None)
-    if long_part is not None:
-        raise OutFolderError(
-            f"{flag} {shown}: a folder name has {len(os.fsencode(long_part))} bytes; "
-            f"at most {name_max} allowed"
-        )
-    full = len(os.fsencode(os.path.abspath(out)))
-    if full + below >= path_max:
-        raise OutFolderError(
-            f"{flag} {shown}: path too long ({full} bytes; the run folder needs it under "
-            f"{path_max - below})"
-        )
+    _check_lengths(out, f"{flag} {shown}", below)
     try:
         p = out
         while not p.exists():
@@ -256,6 +248,27 @@ def check_out_folder(path: str | Path, flag: str = "--out", below: int = _BELOW_
     except OSError as exc:
         raise OutFolderError(f"{flag} {shown}: unusable ({exc.strerror or exc})") from None
     return out
+
+
+def _check_lengths(out: Path, what: str, below: int) -> None:
+    """No part of ``out`` longer than the file system allows, and room below it."""
+    try:
+        name_max = os.pathconf(".", "PC_NAME_MAX")
+        path_max = os.pathconf(".", "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    long_part = next((p for p in out.parts if len(os.fsencode(p)) > name_max), None)
+    if long_part is not None:
+        raise OutFolderError(
+            f"{what}: a folder name has {len(os.fsencode(long_part))} bytes; "
+            f"at most {name_max} allowed"
+        )
+    full = len(os.fsencode(os.path.abspath(out)))
+    if full + below >= path_max:
+        raise OutFolderError(
+            f"{what}: path too long ({full} bytes; the run folder needs it under "
+            f"{path_max - below})"
+        )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -111,8 +111,8 @@ class TransactionStage(Stage):
             price_weight=sp.price_weight,
         )
         s.fresh = s.new_relationship | (pop.last_firm[buyers] != bf)
-        problem = (e_pre - s.perf) > sp.problem_threshold
-        s.omega = np.where(problem, sp.problem_weight, sp.memory_weight)
+        s.problem = (e_pre - s.perf) > sp.problem_threshold
+        s.omega = np.where(s.problem, sp.problem_weight, sp.memory_weight)
 
 
 class MemoryStage(Stage):

@@ -361,29 +361,7 @@ def _check_edgelist(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
 
 def _parse_firms(src: str, firms: Any, p: P.ModelParams) -> None:
     if firms is not None:
-        if not isinstance(firms, list) or not firms or not all(isinstance(f, dict) for f in firms):
-            raise ScenarioError(
-                src, "firms", firms, "must be a non-empty array of tables ([[firms]])"
-            )
-        built = []
-        for i, ft in enumerate(firms):
-            fp = P.FirmParams(
-                name=ft.get("name", f"F{i + 1}") if isinstance(ft.get("name", ""), str) else ""
-            )
-            ft = dict(ft)
-            policy = ft.pop("policy", "fixed")
-            _fill(src, f"firms[{i}]", ft, fp)
-            fp.policy = _check_policy(src, f"firms[{i}].policy", policy)
-            built.append(fp)
-        names = [f.name for f in built]
-        for i, nm in enumerate(names):
-            if not nm:
-                raise ScenarioError(src, f"firms[{i}].name", nm, "must be a non-empty string")
-            if len(nm) > MAX_NAME:
-                raise ScenarioError(src, f"firms[{i}].name", nm, f"at most {MAX_NAME} characters")
-            if names.index(nm) != i:
-                raise ScenarioError(src, f"firms[{i}].name", nm, "firm names must be unique")
-        p.firms = built
+        p.firms = _build_firms(src, firms)
     for i, fp in enumerate(p.firms):
         if fp.enter_at > p.market.periods:
             raise ScenarioError(
@@ -399,6 +377,31 @@ def _parse_firms(src: str, firms: Any, p: P.ModelParams) -> None:
             [fp.name for fp in p.firms],
             "at least one firm must be in the market at period 0 (enter_at = 0)",
         )
+
+
+def _build_firms(src: str, firms: Any) -> list[P.FirmParams]:
+    """The ``[[firms]]`` tables as checked :class:`~sim.params.FirmParams`."""
+    if not isinstance(firms, list) or not firms or not all(isinstance(f, dict) for f in firms):
+        raise ScenarioError(src, "firms", firms, "must be a non-empty array of tables ([[firms]])")
+    built = []
+    for i, ft in enumerate(firms):
+        fp = P.FirmParams(
+            name=ft.get("name", f"F{i + 1}") if isinstance(ft.get("name", ""), str) else ""
+        )
+        ft = dict(ft)
+        policy = ft.pop("policy", "fixed")
+        _fill(src, f"firms[{i}]", ft, fp)
+        fp.policy = _check_policy(src, f"firms[{i}].policy", policy)
+        built.append(fp)
+    names = [f.name for f in built]
+    for i, nm in enumerate(names):
+        if not nm:
+            raise ScenarioError(src, f"firms[{i}].name", nm, "must be a non-empty string")
+        if len(nm) > MAX_NAME:
+            raise ScenarioError(src, f"firms[{i}].name", nm, f"at most {MAX_NAME} characters")
+        if names.index(nm) != i:
+            raise ScenarioError(src, f"firms[{i}].name", nm, "firm names must be unique")
+    return built
 
 
 def _parse_output(src: str, out: Any, p: P.ModelParams) -> None:

@@ -62,7 +62,8 @@ class PeriodState:
       ``buyer_firm``, ``paid``, ``list_price`` and ``new_relationship`` (per buyer)
     - ``capacity``: ``demand``, ``load``, ``service_factor``, ``wait`` (per firm)
     - ``experience``: ``perf`` (perceived performance per buyer)
-    - ``satisfaction``: ``expect_before``, ``x``, ``z``, ``loss``, ``fresh``, ``omega``
+    - ``satisfaction``: ``expect_before``, ``x``, ``z``, ``loss``, ``fresh``, ``problem``
+      (a shortfall above δ_P), ``omega``
     - ``complaints``: ``outcome`` (complaint outcome code per buyer), ``complaint_cost``
     - ``wom``: ``messages`` (dict: sender, recipient, firm, valence, negative),
       ``wom_weight_sum`` and ``wom_content_sum`` (N x K)
@@ -129,6 +130,7 @@ _RESULTS = (
     "z",
     "loss",
     "fresh",
+    "problem",
     "omega",
     "outcome",
     "complaint_cost",

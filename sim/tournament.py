@@ -594,9 +594,12 @@ def main(argv: list[str] | None = None) -> int:
             raise TournamentError(
                 "no strategies: give --strategies NAME,NAME,... or --strategy SPEC"
             )
-        out_root = Path(a.out)
-        if out_root.exists() and not out_root.is_dir():
-            raise TournamentError(f"--out {a.out}: exists and is not a folder")
+        from .runner import OutFolderError, check_out_folder
+
+        try:
+            check_out_folder(a.out)
+        except OutFolderError as exc:
+            raise TournamentError(str(exc)) from None
         # fail fast, before anything runs
         _normalise_strategies(specs)
         _load_scenarios(

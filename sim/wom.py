@@ -47,9 +47,16 @@ __all__ = [
 HEARD_LOG_MAX = 20_000
 
 
-def talk_probability(S, pos_threshold, neg_threshold, pos_talk, neg_talk):
-    pos = pos_talk * np.clip((S - pos_threshold) / max(1.0 - pos_threshold, 1e-9), 0.0, 1.0)
-    neg = neg_talk * np.clip((neg_threshold - S) / max(1.0 + neg_threshold, 1e-9), 0.0, 1.0)
+def talk_probability(S, positive_threshold, negative_threshold, positive_talk, negative_talk):
+    """(τ⁺ part, τ⁻ part) of the talk probability for satisfaction ``S`` (module docstring).
+
+    Examples:
+        >>> [float(x[0]) for x in talk_probability(np.array([1.0]), 0.5, -0.3, 0.4, 0.6)]
+        [0.4, 0.0]
+    """
+    th_pos, th_neg = positive_threshold, negative_threshold
+    pos = positive_talk * np.clip((S - th_pos) / max(1.0 - th_pos, 1e-9), 0.0, 1.0)
+    neg = negative_talk * np.clip((th_neg - S) / max(1.0 + th_neg, 1e-9), 0.0, 1.0)
     return pos, neg
 
 

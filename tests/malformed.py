@@ -13,7 +13,8 @@ The property is the same for all: the input is either accepted (and then every v
 lies in its declared range) or refused with one line; nothing else (no traceback, no
 hang, no exit code other than 0 or 2).
 
-``python -m tests.malformed N`` runs N examples of each family and prints the counts
+``python -m tests.malformed N [M]`` runs N examples of the document and event families
+and M (default N) of the command-line and run-folder ones, and prints the counts
 (tried, clean, failures).
 """
 
@@ -98,6 +99,8 @@ def _set(doc: dict, path: tuple, value) -> None:
     for part in path[:-1]:
         if not isinstance(node, (dict, list)) or node == []:
             return  # a section of the wrong type already: nothing to reach into
+        if isinstance(node, list) != isinstance(part, int):
+            return  # the shape was changed by an earlier mutation
         if isinstance(node, list):
             node = node[part] if part < len(node) else node[-1]
         else:
@@ -400,6 +403,7 @@ if __name__ == "__main__":  # python -m tests.malformed N
     from sim.cli import main
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n_slow = int(sys.argv[2]) if len(sys.argv) > 2 else n
     work = Path(tempfile.mkdtemp())
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         main(
@@ -417,7 +421,7 @@ if __name__ == "__main__":  # python -m tests.malformed N
             ]
         )
     run = next((work / "r" / "baseline").iterdir())
-    res = campaign(n, run, work)
+    res = campaign(n, run, work, n_slow=n_slow)
     total = [0, 0, 0]
     for fam, (tried, clean, bad) in res["counts"].items():
         print(f"{fam:20s} tried {tried:5d}  clean {clean:5d}  failures {bad}")

@@ -232,6 +232,10 @@ def test_out_on_a_dangling_symlink(tmp_path, capsys):
     (tmp_path / "link").symlink_to(tmp_path / "missing")
     assert sim("run", BASE, "--out", tmp_path / "link", *SMALL) == 2
     assert "symbolic link" in one_line(capsys)
+    assert (
+        sim("tournament", BASE, "--strategies", "fixed,undercut", "--out", tmp_path / "link") == 2
+    )
+    assert "symbolic link" in one_line(capsys)
     assert not (tmp_path / "missing").exists()
 
 
@@ -291,6 +295,15 @@ def test_memory_refusal_is_one_line_before_any_work(tmp_path, capsys, monkeypatc
     assert not (tmp_path / "o").exists()
     assert sim("validate", BASE) == 2
     one_line(capsys)
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(
+        f'[sweep]\nname = "s"\nscenario = "{BASE}"\nreplications = 1\n'
+        '[design]\nmethod = "grid"\n[design.parameters]\n"market.n_customers" = [500, 900]\n'
+    )
+    assert sim("sweep", sweep, "--workers", "2", "--out", tmp_path / "sw") == 2
+    err = one_line(capsys)
+    assert "2 runs at a time" in err and "design point 1" in err and "--workers" in err
+    assert not (tmp_path / "sw").exists()
 
 
 def test_schema_sizes_this_machine_cannot_hold_are_refused(capsys):
@@ -318,24 +331,26 @@ def test_schema_sizes_this_machine_cannot_hold_are_refused(capsys):
 
 
 # ---------------------------------------------------------------- 6. signals
-def test_sigterm_while_writing_leaves_no_debris(tmp_path, capsys, monkeypatch):
-    """SIGTERM arriving in the middle of writing the run folder: exit 143, no run
-    folder, no temporary folder."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_while_writing_leaves_no_debris(tmp_path, capsys, monkeypatch, signum):
+    """SIGTERM (or SIGHUP) arriving in the middle of writing the run folder: exit
+    128 + signal, no run folder, no temporary folder, the handlers restored."""
     import sim.runner as runner
 
     real = runner._write_folder
 
     def write_then_term(tmp, *a, **k):
         (tmp / "partial.bin").write_bytes(b"x" * 1000)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(5)  # the handler raises before this ends
         return real(tmp, *a, **k)
 
+    before = signal.getsignal(signum)
     monkeypatch.setattr(runner, "_write_folder", write_then_term)
-    assert sim("run", BASE, "--out", tmp_path, *SMALL) == 128 + signal.SIGTERM
-    assert "SIGTERM" in capsys.readouterr().err
+    assert sim("run", BASE, "--out", tmp_path, *SMALL) == 128 + signum
+    assert signal.Signals(signum).name in capsys.readouterr().err
     assert list((tmp_path / "baseline").iterdir()) == []
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signum) is before
 
 
 def test_sigterm_to_a_running_process_cleans_up(tmp_path):
@@ -465,5 +480,29 @@ def test_malformed_inputs_quick_sample(run_folder, tmp_path):
 
 @pytest.mark.slow
 def test_malformed_inputs_larger_sample(run_folder, tmp_path):
-    res = malformed.campaign(150, run_folder, tmp_path, n_slow=25)
+    res = malformed.campaign(100, run_folder, tmp_path, n_slow=15)
     assert res["failures"] == [], res["failures"][:5]
+
+
+def test_replications_are_streamed_to_the_run_folder(tmp_path):
+    """sim run keeps one replication's event log in memory; the folder has them all,
+    identical to the in-memory run."""
+    import pandas as pd
+
+    from sim.runner import run_scenario, run_to_folder
+
+    sc = load_scenario(
+        BASE, ["market.n_customers=300", "market.periods=3", "scenario.replications=3"]
+    )
+    folder, result = run_to_folder(sc, tmp_path, plots=False)
+    assert set(result.events["replication"]) == {0} and result.panel.empty
+    assert sorted(result.firms["replication"].unique()) == [0, 1, 2]
+    full = run_scenario(sc)
+    for name in ("events", "panel"):
+        back = pd.read_parquet(folder / f"{name}.parquet")
+        want = getattr(full, name)
+        assert len(back) == len(want) and sorted(back["replication"].unique()) == [0, 1, 2]
+        csv = pd.read_csv(folder / f"{name}.csv")
+        assert len(csv) == len(want)
+    ev = pd.read_parquet(folder / "events.parquet")
+    assert ev["customer"].tolist() == full.events["customer"].tolist()

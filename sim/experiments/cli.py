@@ -142,6 +142,49 @@ def _design(src: str, d: Any, default_seed: int | None) -> Design:
     return Saltelli(ranges, d["samples"], second_order=d.get("second_order", False), seed=seed)
 
 
+#: keys of the [sweep] table and their types
+_SWEEP_TYPES = {
+    "name": str,
+    "scenario": str,
+    "set": list,
+    "replications": int,
+    "seed": int,
+    "common_random_numbers": bool,
+    "indicators": list,
+    "window": int,
+    "record": str,
+    "out": str,
+}
+
+
+def _check_sweep_table(src: str, sw: dict) -> None:
+    for k, v in sw.items():
+        if k not in _SWEEP_TYPES:
+            raise SweepError(
+                src, f"sweep.{k}", v, "unknown key; allowed: " + ", ".join(_SWEEP_TYPES)
+            )
+        want = _SWEEP_TYPES[k]
+        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            raise SweepError(src, f"sweep.{k}", v, f"must be {SWEEP_KEYS[k]}")
+
+
+def _analysis_table(src: str, an: Any) -> dict:
+    """The [analysis] table, checked."""
+    if not isinstance(an, dict):
+        raise SweepError(src, "analysis", an, "must be a table")
+    for k, v in an.items():
+        if k not in ANALYSIS_KEYS:
+            raise SweepError(
+                src, f"analysis.{k}", v, "unknown key; allowed: " + ", ".join(ANALYSIS_KEYS)
+            )
+        if k == "level":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+                raise SweepError(src, "analysis.level", v, "must be a number in (0, 1), e.g. 0.95")
+        elif not isinstance(v, str):
+            raise SweepError(src, f"analysis.{k}", v, "must be a string")
+    return an
+
+
 def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFile:
     """Read a sweep file (see docs/experiments.md). ``overrides`` (``key.path=value``)
     apply to the base scenario after the file's own ``set`` list. Validates the file's
@@ -157,23 +200,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFil
         raise SweepError(
             src, "sweep", sw, 'a [sweep] table is required (with at least scenario = "…")'
         )
-    types = {
-        "name": str,
-        "scenario": str,
-        "set": list,
-        "replications": int,
-        "seed": int,
-        "common_random_numbers": bool,
-        "indicators": list,
-        "window": int,
-        "record": str,
-        "out": str,
-    }
-    for k, v in sw.items():
-        if k not in types:
-            raise SweepError(src, f"sweep.{k}", v, "unknown key; allowed: " + ", ".join(types))
-        if not isinstance(v, types[k]) or (types[k] is int and isinstance(v, bool)):
-            raise SweepError(src, f"sweep.{k}", v, f"must be {SWEEP_KEYS[k]}")
+    _check_sweep_table(src, sw)
     if "scenario" not in sw:
         raise SweepError(
             src,
@@ -194,19 +221,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> SweepFil
     if "design" not in data:
         raise SweepError(src, "design", None, "a [design] table is required")
     design = _design(src, data["design"], sw.get("seed"))
-    an = data.get("analysis", {})
-    if not isinstance(an, dict):
-        raise SweepError(src, "analysis", an, "must be a table")
-    for k, v in an.items():
-        if k not in ANALYSIS_KEYS:
-            raise SweepError(
-                src, f"analysis.{k}", v, "unknown key; allowed: " + ", ".join(ANALYSIS_KEYS)
-            )
-        if k == "level":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
-                raise SweepError(src, "analysis.level", v, "must be a number in (0, 1), e.g. 0.95")
-        elif not isinstance(v, str):
-            raise SweepError(src, f"analysis.{k}", v, "must be a string")
+    an = _analysis_table(src, data.get("analysis", {}))
     name = sw.get("name", path.stem)
     sweep = Sweep(
         scen,
@@ -388,6 +403,25 @@ def _executor(a: argparse.Namespace) -> tuple[Any, Any, str]:
     return client, executor, how
 
 
+def _check_memory(sf: SweepFile, plan: Any, executor: Any) -> None:
+    """Refuse, before any run, a sweep whose largest runs (the first point and each
+    parameter's largest value) would not fit in memory ``executor``'s workers at once."""
+    from sim.memory import MemoryRefused, check_memory, estimate
+
+    workers = executor if isinstance(executor, int) else 1
+    design = plan.design_frame()
+    points = {0}
+    for col in design.columns.drop("point"):
+        if pd.api.types.is_numeric_dtype(design[col]):
+            points.add(int(design[col].idxmax()))
+    params = {k: plan.params_of(k) for k in sorted(points)}
+    point = max(params, key=lambda k: estimate(params[k]).total)
+    try:
+        check_memory(params[point], source=str(sf.path), copies=workers)
+    except MemoryRefused as exc:
+        raise UsageError(f"{exc} (design point {point})") from None
+
+
 def _run(a: argparse.Namespace) -> int:
     sf = load_sweep(a.sweep, list(a.set or []))
     plan = sf.sweep.plan()
@@ -416,6 +450,7 @@ def _run(a: argparse.Namespace) -> int:
         print(_table(plan.design_frame(), max_rows=50))
         return 0
     client, executor, how = _executor(a)
+    _check_memory(sf, plan, executor)
     print(f"{desc}; {how} → {out}", file=sys.stderr)
     t0 = time.perf_counter()
     try:
