@@ -84,6 +84,7 @@ FLOWS = (
     "discounts",
     "complaint_costs",
     "contribution",
+    "problems",
     "complaints",
     "resolved_quick",
     "resolved_late",
@@ -134,6 +135,7 @@ FIRM_COLUMNS = (
     "churn_rate",
     "mean_satisfaction",
     "mean_expectation",
+    "problems",
     "complaints",
     "resolved_quick",
     "resolved_late",
@@ -349,6 +351,7 @@ def _firm_reporters() -> dict:
     """The DataCollector's agenttype reporters for ``Firm``: one per firm-table column."""
     flow = (
         "buyers",
+        "problems",
         "complaints",
         "resolved_quick",
         "resolved_late",
@@ -656,6 +659,7 @@ class CustomerAgent(CellAgent):
         self.fresh = self.new_rel or self.last_firm != self.bf
         problem = (e - self.perf) > sp.problem_threshold
         self.omega = sp.problem_weight if problem else sp.memory_weight
+        self.problem = problem
         self.cost_complaint = 0.0
 
     # stage 8: complaints -------------------------------------------------------------------------------
@@ -698,6 +702,8 @@ class CustomerAgent(CellAgent):
     # stage 9: remembered satisfaction ----------------------------------------------------------------------
     def stage_remember(self) -> None:
         sp = self.model.params.satisfaction
+        if self.problem or self.outcome != SILENT:  # the complaint iceberg
+            self.model.firm_list[self.bf].flows["problems"] += 1
         x, w = self.x, self.omega
         peak = x if (self.fresh or abs(x) > abs(self.peak)) else self.peak
         if self.fresh:

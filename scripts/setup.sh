@@ -3,12 +3,13 @@
 # and install the package with its development extras. Idempotent: a second run only
 # reinstalls when pyproject.toml changed.
 #
-# Usage: scripts/setup.sh            # package + dashboard, experiments, browser and dev tools
+# Usage: scripts/setup.sh            # package + dashboard, experiments, notebooks (JupyterLab),
+#                                   # browser and dev tools
 #        SIM_EXTRAS=dev scripts/setup.sh # a lighter environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="${SIM_EXTRAS:-dashboard,experiments,browser,dev}"
+extras="${SIM_EXTRAS:-dashboard,experiments,notebooks,browser,dev}"
 venv=.venv
 
 find_python() {

@@ -56,6 +56,7 @@ FLOWS = (
     "revenue",
     "contribution",
     "discounts",
+    "problems",
     "complaints",
     "resolved_quick",
     "resolved_late",
@@ -243,7 +244,7 @@ def _firm_row(model, j, fl, L, customers, c, ind, aware_share) -> dict:
         mean_satisfaction=float(ind["mean_sat"][j]),
         mean_expectation=float(ind["mean_exp"][j]),
     )
-    for key in ("complaints", "resolved_quick", "resolved_late", "unresolved"):
+    for key in ("problems", "complaints", "resolved_quick", "resolved_late", "unresolved"):
         row[key] = int(fl[key][j])
     for key in ("wom_pos", "wom_neg", "referrals"):
         row[key] = int(fl[key][j])

@@ -1,4 +1,5 @@
-"""Analysis of a run: referral cascades, profit concentration (80/20), lifetime value.
+"""Analysis of a run: referral cascades, the complaint iceberg, profit concentration (80/20),
+lifetime value, and churn drivers (whom a firm lost and why; from :mod:`sim.drivers`).
 
 All functions take the tidy tables a run produces (or a model), so they work the same on
 a live model and on a run folder read back from disk.
@@ -9,7 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["referral_cascades", "cascade_summary", "profit_concentration", "lorenz_curve", "clv"]
+from .drivers import churn_drivers, customer_story, loss_stories, trace_losses
+
+__all__ = [
+    "referral_cascades",
+    "cascade_summary",
+    "complaint_iceberg",
+    "ICEBERG_OUTCOMES",
+    "profit_concentration",
+    "lorenz_curve",
+    "clv",
+    "trace_losses",
+    "churn_drivers",
+    "loss_stories",
+    "customer_story",
+]
+
+#: complaint outcomes of a problem, from worst to best handled (event ``detail`` values)
+ICEBERG_OUTCOMES = ("silent", "unresolved", "resolved_late", "resolved_quick")
 
 
 def referral_cascades(events: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +80,72 @@ def cascade_summary(events: pd.DataFrame) -> pd.DataFrame:
         end=("period", "max"),
     ).reset_index()
     return out.sort_values(["size", "depth"], ascending=False).reset_index(drop=True)
+
+
+def complaint_iceberg(
+    events: pd.DataFrame, *, period: int | None = None, horizon: int = 6, firm: str | None = None
+) -> pd.DataFrame:
+    """The complaint iceberg of a run, and what happened to each kind of problem.
+
+    A *problem* is a purchase with a shortfall above δ, or one complained about (the
+    ``problem`` events, detail ``silent``, and the ``complaint`` events, detail the outcome).
+    A problem is *kept* when the customer is still with the firm ``horizon`` periods later
+    (no ``switch`` or ``churn`` event leaving that firm in the periods after it, up to
+    ``horizon``); only problems at least ``horizon`` periods before ``period`` are followed.
+
+    Args:
+        events: the event log (``model.events()`` or a run folder's events table).
+        period: the last period of the run (default: the last period in ``events``).
+        horizon: periods to follow each problem.
+        firm: only this firm's problems (by name); all firms by default.
+
+    Returns:
+        One row per outcome (:data:`ICEBERG_OUTCOMES`, in that order): ``problems``,
+        ``share`` (of all problems), ``followed`` (problems old enough to follow), ``kept``
+        and ``kept_share`` (``kept`` / ``followed``; NaN when none is followed).
+
+    Examples:
+        >>> from sim import MarketModel, ModelParams
+        >>> m = MarketModel(ModelParams(), seed=1).run(12)
+        >>> ice = complaint_iceberg(m.events(), period=m.period, horizon=3)
+        >>> list(ice["outcome"])
+        ['silent', 'unresolved', 'resolved_late', 'resolved_quick']
+    """
+    ev = events
+    if firm is not None:
+        ev = ev[ev["firm_name"] == firm]
+    probs = ev[
+        ((ev["event"] == "problem") | (ev["event"] == "complaint"))
+        & ev["detail"].isin(ICEBERG_OUTCOMES)
+    ][["customer", "firm", "period", "detail"]].reset_index(drop=True)
+    last = int(events["period"].max()) if period is None and len(events) else int(period or 0)
+    old = probs["period"].to_numpy() <= last - horizon
+    lost = np.zeros(len(probs), bool)
+    leaves = ev[ev["event"].isin(("switch", "churn"))][["customer", "firm", "period"]]
+    if len(probs) and len(leaves):
+        pairs = probs.reset_index().merge(
+            leaves, on=["customer", "firm"], suffixes=("", "_left"), how="inner"
+        )
+        dt = pairs["period_left"].to_numpy() - pairs["period"].to_numpy()
+        hit = pairs.loc[(dt > 0) & (dt <= horizon), "index"].to_numpy()
+        lost[hit] = True
+    total = max(len(probs), 1)
+    rows = []
+    for outcome in ICEBERG_OUTCOMES:
+        is_o = (probs["detail"] == outcome).to_numpy()
+        followed = int((is_o & old).sum())
+        kept = int((is_o & old & ~lost).sum())
+        rows.append(
+            {
+                "outcome": outcome,
+                "problems": int(is_o.sum()),
+                "share": float(is_o.sum()) / total,
+                "followed": followed,
+                "kept": kept,
+                "kept_share": kept / followed if followed else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def lorenz_curve(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

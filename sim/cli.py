@@ -33,18 +33,17 @@ from .runner import (
     read_run,
     run_to_folder,
     signals_as_interrupt,
-    summarise,
 )
 from .scenario import ScenarioError, load_scenario
 
-__all__ = ["main"]
+__all__ = ["main", "OneLineParser", "UsageError"]
 
 
 class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (``UsageError``), not a usage block."""
 
     def error(self, message: str):  # noqa: D102 - argparse hook
@@ -88,7 +87,51 @@ def _flag_value(flag: str, value: int | None, cls: type, name: str) -> int | Non
     return value
 
 
+def _num(v: float, decimals: int) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:,.{decimals}f}"
+
+
+def kpi_text(table: pd.DataFrame, *, value: str = "mean", signed: bool = False) -> str:
+    """A KPI × firm table of ``value [low, high]`` cells from a long table with
+    ``firm, kpi, <value>, low, high`` columns (and ``distinguishable`` for deltas, marked
+    with ``*``)."""
+    from .kpis import KPIS
+
+    dec = {k.name: k.decimals + (1 if k.count else 0) for k in KPIS}
+    units = {k.name: k.unit for k in KPIS}
+    firms = list(dict.fromkeys(table["firm"]))
+    rows = []
+    for kpi in dict.fromkeys(table["kpi"]):
+        row = {"indicator": kpi, "unit": units.get(kpi, "")}
+        for f in firms:
+            r = table[(table["kpi"] == kpi) & (table["firm"] == f)]
+            if r.empty:
+                row[f] = ""
+                continue
+            r = r.iloc[0]
+            d = dec.get(kpi, 3)
+            v = _num(r[value], d)
+            if signed and not v.startswith(("-", "—")):
+                v = "+" + v
+            cell = v
+            if not np.isnan(r["low"]):
+                cell += f" [{_num(r['low'], d)}, {_num(r['high'], d)}]"
+            if "distinguishable" in r and bool(r["distinguishable"]):
+                cell += " *"
+            row[f] = cell
+        rows.append(row)
+    return _fmt_table(pd.DataFrame(rows))
+
+
 def cmd_run(a) -> int:
+    from .compare import default_run_name
+    from .kpis import kpi_table, with_intervals
+    from .runner import FORMATS
+
+    if a.format not in FORMATS:
+        raise UsageError(f"--format {a.format}: allowed {', '.join(FORMATS)}")
     flags = []
     for flag, value, cls, name, key in (
         ("--seed", a.seed, P.ModelParams, "seed", "scenario.seed"),
@@ -101,12 +144,13 @@ def cmd_run(a) -> int:
             flags.append((flag, f"{key}={value}"))
     sc = load_scenario(a.scenario, list(a.set or []), flags)
     out_root = _check_out("--out", a.out)
+    name = a.name or default_run_name(sc.name, list(a.set or []), a.seed)
     try:
         check_memory(sc.params, sc.replications, source=str(a.scenario))
     except MemoryRefused as exc:
         raise UsageError(str(exc)) from None
     print(
-        f"sim run: {sc.name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
+        f"sim run: {name} — {sc.params.market.n_customers} customers, {len(sc.params.firms)} firms, "
         f"{sc.params.market.periods} periods, seed {sc.seed}, {sc.replications} replication(s)",
         file=sys.stderr,
     )
@@ -117,26 +161,44 @@ def cmd_run(a) -> int:
             plots=not a.no_plots,
             command=["sim", *sys.argv[1:]],
             progress=not a.quiet,
+            name=name,
+            fmt=a.format,
         )
     except OSError as exc:
         raise UsageError(
             f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
         ) from None
-    summary = summarise(result.firms)
+    reps = sc.replications
     print()
     print(
-        f"{sc.title or sc.name}: summary over {sc.params.market.periods} periods (means over replications)"
+        f"{name}: {sc.title or sc.name}, {sc.params.market.periods} periods, "
+        + (
+            f"mean and 95% interval over {reps} replications"
+            if reps > 1
+            else "one replication (add --replications 10 for 95% intervals)"
+        )
     )
-    print(_fmt_table(summary))
+    print(kpi_text(with_intervals(kpi_table(result.firms))))
     if sc.notice:
-        print(f"\nWhat to notice: {sc.notice}")
+        if a.set:
+            print(
+                f"\nWhat to notice (written for the scenario as published; this run changed "
+                f"{', '.join(a.set)}): {sc.notice}"
+            )
+        else:
+            print(f"\nWhat to notice: {sc.notice}")
     print(f"\nRun folder: {folder}")
+    kinds = {"parquet": ".parquet", "csv": ".csv", "both": ".parquet and .csv"}[a.format]
     print(
-        "  tables: firms / market / events / panel (.parquet and .csv), summary.csv, cascades.csv"
+        f"  tables: firms / market / events / panel / customers ({kinds}), "
+        "summary.csv, summary_intervals.csv, kpis.csv, cascades.csv"
     )
     if not a.no_plots:
         print(f"  plots:  {folder / 'plots'} (overview.png first)")
-    print(f"  next:   sim explain {folder} --customer 42   |   sim cascades {folder}")
+    print(
+        f"  next:   sim report {folder}   |   sim explain {folder} --customer 42   |   "
+        f"sim cascades {folder}"
+    )
     return 0
 
 
@@ -158,40 +220,93 @@ def cmd_validate(a) -> int:
 
 # ---------------------------------------------------------------- compare
 def cmd_compare(a) -> int:
-    if len(a.runs) < 2:
-        raise UsageError("sim compare needs at least two run folders")
-    runs = {}
-    labels: list[str] = []
-    for path in a.runs:
-        r = read_run(path)
-        label = f"{r['manifest']['scenario']}"
-        if label in labels:
-            label = f"{label} ({Path(path).name})"
-        labels.append(label)
-        runs[label] = r
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    out = _check_out("--out", a.out) if a.out else Path("results") / "compare" / stamp
-    table = []
-    for label, r in runs.items():
-        s = summarise(r["firms"])
-        s.insert(0, "run", label)
-        table.append(s)
-    table = pd.concat(table, ignore_index=True)
-    from .plots import plot_compare
+    from .compare import compare, load_compared
     from .runner import atomic_folder
 
-    with atomic_folder(out.parent, out.name) as (tmp, out):  # both files, or neither
-        table.to_csv(tmp / "comparison.csv", index=False)
-        fig = plot_compare({k: v["firms"] for k, v in runs.items()})
+    if len(a.runs) < 2:
+        raise UsageError("sim compare needs at least two runs (run folders or scenario files)")
+    if a.replications is not None and a.replications < 2:
+        raise UsageError(f"--replications {a.replications}: at least 2 for intervals")
+    if a.periods is not None and a.periods < 1:
+        raise UsageError(f"--periods {a.periods}: must be an integer ≥ 1")
+    if a.seed is not None and a.seed < 0:
+        raise UsageError(f"--seed {a.seed}: must be a non-negative integer")
+    for p in a.runs:
+        if not Path(p).exists():
+            raise UsageError(f"{p}: neither a run folder nor a scenario file (not found)")
+    if a.baseline is not None and a.baseline not in a.runs:
+        raise UsageError(
+            f"--baseline {a.baseline}: must be one of the runs given ({', '.join(a.runs)})"
+        )
+    out = _check_out("--out", a.out) if a.out else None
+    base_i = a.runs.index(a.baseline) if a.baseline is not None else 0
+    # scenario files share one root seed (that of the baseline unless --seed): paired runs
+    seed = a.seed
+    if seed is None and not Path(a.runs[base_i]).is_dir():
+        seed = load_scenario(a.runs[base_i]).seed
+    runs = []
+    for path in a.runs:
+        if not Path(path).is_dir():  # a scenario file is run now: say so
+            print(f"sim compare: running {path}", file=sys.stderr)
+        runs.append(
+            load_compared(
+                path,
+                replications=a.replications if a.replications is not None else 10,
+                periods=a.periods,
+                seed=seed,
+                overrides=list(a.set or []),
+            )
+        )
+    res = compare(runs, base_i)
+    base = runs[base_i].name
+    if out is None:
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / "compare" / stamp
+    from .plots import plot_compare
+
+    with atomic_folder(out.parent, out.name) as (tmp, out):  # all files, or none
+        res["kpis"].to_csv(tmp / "comparison.csv", index=False)
+        res["deltas"].to_csv(tmp / "deltas.csv", index=False)
+        res["differences"].to_csv(tmp / "differences.csv", index=False)
+        fig = plot_compare({r.name: r.firms for r in runs})
         fig.savefig(tmp / "comparison.png", dpi=80)
-    print(_fmt_table(table))
-    print(f"\nwritten: {out / 'comparison.csv'}, {out / 'comparison.png'}")
+    reps = sorted({len(r.seeds) for r in runs})
+    print(
+        f"Baseline: {base}. Runs: {', '.join(r.name for r in runs)}. "
+        f"Replications: {', '.join(map(str, reps))}; "
+        + (
+            "paired (same seeds: common random numbers)."
+            if res["paired"]
+            else "NOT paired (different seeds): unpaired intervals."
+        )
+    )
+    diff = res["differences"]
+    print("\nInputs that differ:")
+    print(_fmt_table(diff.astype(str)) if len(diff) else "  none (the runs have the same inputs)")
+    print("\nKPIs (mean [95% interval]):")
+    for r in runs:
+        print(f"\n{r.name}")
+        print(kpi_text(res["kpis"][res["kpis"]["run"] == r.name]))
+    d = res["deltas"]
+    for r in runs:
+        if r.name == base:
+            continue
+        print(
+            f"\nDifference {r.name} − {base} (mean [95% interval]; * = distinguishable from noise):"
+        )
+        print(kpi_text(d[d["run"] == r.name], value="delta", signed=True))
+    print(
+        f"\nwritten: {out / 'comparison.csv'}, {out / 'deltas.csv'}, "
+        f"{out / 'differences.csv'}, {out / 'comparison.png'}"
+    )
     return 0
 
 
 # ---------------------------------------------------------------- explain
 def explain_customer(run: dict, cid: int) -> str:
     """The story of one customer from a run folder's tables (first replication)."""
+    from .drivers import HOW
+
     cust = run["customers"]
     if cust.empty or cid < 0 or cid >= len(cust):
         raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
@@ -202,6 +317,15 @@ def explain_customer(run: dict, cid: int) -> str:
         return firms[j] if 0 <= j < len(firms) else "nobody"
 
     row = cust.iloc[cid]
+    try:
+        from .drivers import replay_params
+
+        params, seed = replay_params(run, 0)
+        seg_names = [sg.name for sg in params.market.segments]
+    except Exception:  # a folder without its scenario: numbers only
+        params, seed, seg_names = None, None, []
+    seg = int(row["segment"])
+    seg_text = seg_names[seg] if 0 <= seg < len(seg_names) else f"{seg}"
     ev = run["events"]
     if "replication" in ev:
         ev = ev[ev["replication"] == 0]
@@ -213,7 +337,7 @@ def explain_customer(run: dict, cid: int) -> str:
         panel = panel[panel["replication"] == 0]
     path = panel[panel["customer"] == cid] if not panel.empty else panel
     lines = [
-        f"Customer {cid}: segment {int(row['segment'])}, buys {row['quantity']:.2f} units a purchase, "
+        f"Customer {cid}: segment {seg_text}, buys {row['quantity']:.2f} units a purchase, "
         f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."
     ]
     status = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
@@ -260,6 +384,11 @@ def explain_customer(run: dict, cid: int) -> str:
             lines.append(
                 f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}."
             )
+        elif kind == "problem":
+            lines.append(
+                f"Period {t}: {f} fell short of what they expected by {e['value']:.2f}; "
+                "they did not complain."
+            )
         elif kind == "resolved_late":
             lines.append(f"Period {t}: {f} resolved the complaint, late.")
         elif kind == "referral":
@@ -268,16 +397,12 @@ def explain_customer(run: dict, cid: int) -> str:
             else:
                 lines.append(f"Period {t}: referred customer {int(e['customer'])} to {f}.")
         elif kind == "switch":
-            why = {
-                "choice": "found better value elsewhere",
-                "churn": "was dissatisfied or moved on",
-                "referral": "a friend recommended a rival",
-            }.get(str(e["detail"]), str(e["detail"]))
+            why = HOW.get(str(e["detail"]), str(e["detail"]))
             neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
             lines.append(f"Period {t}: left {f} for {of} ({why}{neg}).")
         elif kind == "churn":
             neg = f", after bad word from customer {other}" if other >= 0 else ""
-            lines.append(f"Period {t}: left {f} and the market{neg}.")
+            lines.append(f"Period {t}: left {f} and the market ({HOW['churn']}{neg}).")
         elif kind == "winback":
             lines.append(f"Period {t}: {f} contacted them and won them back.")
         elif kind == "return":
@@ -297,60 +422,229 @@ def explain_customer(run: dict, cid: int) -> str:
         )
     if len(lines) <= 3:
         lines.append("Nothing else happened to this customer in the event log.")
+    if params is not None:
+        from .drivers import customer_story
+
+        story = customer_story(params, seed, cid, int(run["manifest"].get("periods", 0)) or None)
+        bought = story[story["bought"]]
+        lines.append(
+            "Own experiences (replayed; performance and expectation on the 0–1 scale, "
+            "satisfaction −1…1):"
+        )
+        if bought.empty:
+            lines.append("  no purchase in the run.")
+        for _, s in bought.iterrows():
+            gap = s["performance"] - s["expectation"]
+            lines.append(
+                f"  period {int(s['period'])}: bought from {s['bought_from']}: remembered "
+                f"performance {s['performance']:.2f} against an expectation of "
+                f"{s['expectation']:.2f} ({gap:+.2f}); satisfaction with the purchase "
+                f"{s['transaction_satisfaction']:+.2f}, remembered {s['satisfaction']:+.2f}."
+            )
     return "\n".join(lines)
+
+
+def lost_report(run: dict, firm: str, a: int, b: int, replication: int = 0, stories: int = 5):
+    """Whom ``firm`` lost in months ``a … b`` and why (replayed; see :mod:`sim.drivers`)."""
+    from .drivers import churn_drivers, loss_stories, replay_params, trace_losses
+
+    try:
+        params, seed = replay_params(run, replication)
+        f = run["firms"]
+        if "replication" in f:
+            f = f[f["replication"] == replication]
+        tr = trace_losses(params, seed, firm, a, b, check=f)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    t = tr.table
+    lost = int(t["lost"].sum())
+    head = (
+        f"{firm}: {len(t)} customers at the start of month {a}; {lost} lost by the end of "
+        f"month {b} ({lost / max(len(t), 1):.1%}); replication {replication} (seed {seed})."
+    )
+    return tr, head, churn_drivers(tr), loss_stories(tr, limit=stories)
 
 
 def cmd_explain(a) -> int:
     run = read_run(a.run)
+    if a.lost_between is not None:
+        if a.firm is None:
+            raise UsageError("--lost-between needs --firm NAME")
+        lo, hi = a.lost_between
+        tr, head, drivers, stories = lost_report(run, a.firm, lo, hi, a.replication, a.stories)
+        print(head)
+        print(
+            "\nLosses by factor. monthly_loss_rate = lost / customer-months spent with that "
+            "level (a level reached late, such as a complaint, counts from then); lift = that "
+            "rate over the cohort's; shares compare the lost (level at leaving) with those who "
+            "stayed (level at the end); destination and how describe the lost."
+        )
+        print(_fmt_table(drivers.astype(object).where(drivers.notna(), np.nan), "{:.3f}"))
+        if stories:
+            print("\nSome of the lost customers:")
+            for s in stories:
+                print(f"- {s}")
+        if a.out:
+            tr.table.to_csv(a.out, index=False)
+            print(f"\nwritten: {a.out} (one row per customer of the cohort)")
+        return 0
+    if a.customer is None:
+        raise UsageError("sim explain needs --customer ID or --firm NAME --lost-between A B")
     print(explain_customer(run, a.customer))
+    return 0
+
+
+# ---------------------------------------------------------------- economics
+def run_economics(run: dict, baseline: dict | None = None, counterfactuals: bool = True):
+    """The economics table of a run folder (see :mod:`sim.economics`)."""
+    from .drivers import replay_params
+    from .economics import economics
+
+    params = seeds = None
+    if counterfactuals:
+        params, _ = replay_params(run, 0)
+        seeds = run["manifest"].get("replication_seeds") or [run["manifest"]["seed"]]
+    if baseline is not None:
+        sa = run["manifest"].get("replication_seeds")
+        sb = baseline["manifest"].get("replication_seeds")
+        if sa != sb:
+            raise UsageError(
+                f"--baseline {baseline['path']}: its replication seeds differ from the run's; "
+                "incremental figures need paired runs (run both with the same --seed and "
+                "--replications)"
+            )
+    return economics(
+        run["firms"],
+        params=params,
+        seeds=seeds,
+        baseline=baseline["firms"] if baseline is not None else None,
+    )
+
+
+def cmd_economics(a) -> int:
+    run = read_run(a.run)
+    base = read_run(a.baseline) if a.baseline else None
+    print(
+        f"sim economics: {run['manifest'].get('name', run['manifest']['scenario'])}"
+        + ("" if a.no_counterfactuals else " (running the counterfactuals)"),
+        file=sys.stderr,
+    )
+    table = run_economics(run, base, counterfactuals=not a.no_counterfactuals)
+    n = int(table["replications"].max()) if len(table) else 0
+    print(f"Economics per firm (mean [95% interval] over {n} replication(s); see docs/outputs.md)")
+    for firm, g in table.groupby("firm", sort=False):
+        print(f"\n{firm}")
+        rows = [
+            {
+                "measure": r["measure"],
+                "value": _num(r["mean"], 2)
+                + ("" if np.isnan(r["low"]) else f" [{_num(r['low'], 2)}, {_num(r['high'], 2)}]"),
+            }
+            for _, r in g.iterrows()
+        ]
+        print(_fmt_table(pd.DataFrame(rows)))
+    if a.out:
+        table.to_csv(a.out, index=False)
+        print(f"\nwritten: {a.out}")
+    return 0
+
+
+# ---------------------------------------------------------------- report
+def cmd_report(a) -> int:
+    from .report import ReportInputError, build_report, write_report
+
+    if a.lost_between is not None and a.lost_between[0] > a.lost_between[1]:
+        raise UsageError(f"--lost-between {a.lost_between[0]} {a.lost_between[1]}: need A ≤ B")
+    if a.out:
+        out = Path(a.out)
+        if out.exists() and out.is_dir():
+            raise UsageError(f"--out {a.out}: is a folder; give a file name such as report.html")
+        _check_out("--out", str(out.parent) if str(out.parent) else ".")
+    elif len(a.runs) == 1:
+        out = Path(a.runs[0]) / "report.html"
+    else:
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / "reports" / f"report-{stamp}.html"
+    print(
+        "sim report: reading runs, replaying for churn drivers and counterfactuals", file=sys.stderr
+    )
+    try:
+        html = build_report(
+            a.runs,
+            firms=a.firm,
+            lost_between=tuple(a.lost_between) if a.lost_between else None,
+            counterfactuals=not a.no_counterfactuals,
+        )
+    except ReportInputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        write_report(html, out)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the report ({exc.strerror or exc})") from None
+    print(f"written: {out} ({len(html) / 1e6:.1f} MB, self-contained; open it in a browser)")
     return 0
 
 
 # ---------------------------------------------------------------- cascades
 def cascade_report(run: dict) -> str:
-    from .analysis import cascade_summary, referral_cascades
+    """Referral cascade statistics of every replication: per firm, the mean over
+    replications of each statistic, and the size distribution of all cascades."""
+    from .analysis import referral_cascades
+    from .runner import cascades_per_replication
 
-    ev = run["events"]
-    if "replication" in ev:
-        ev = ev[ev["replication"] == 0]
-    ev = ev.copy()
+    ev = run["events"].copy()
     ev["event"] = ev["event"].astype(str)
-    c = referral_cascades(ev)
-    s = cascade_summary(ev)
-    f = run["firms"]
-    if "replication" in f:
-        f = f[f["replication"] == 0]
-    rows = []
-    for name in run["manifest"]["firms"]:
-        g = s[s["firm_name"] == name]
-        ff = f[f["name"] == name]
-        rows.append(
-            {
-                "firm": name,
-                "cascades": len(g),
-                "referred": int(g["size"].sum()) if len(g) else 0,
-                "mean_size": float(g["size"].mean()) if len(g) else np.nan,
-                "max_size": int(g["size"].max()) if len(g) else 0,
-                "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
-                "max_depth": int(g["depth"].max()) if len(g) else 0,
-                "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
-                if len(g)
-                else np.nan,
-                "wom_pos": int(ff["wom_pos"].sum()),
-                "wom_neg": int(ff["wom_neg"].sum()),
-                "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
-            }
-        )
+    if "replication" not in ev:
+        ev["replication"] = 0
+    f = run["firms"] if "replication" in run["firms"] else run["firms"].assign(replication=0)
+    s_all = cascades_per_replication(ev)
+    reps = sorted(f["replication"].unique())
+    per = []
+    for r in reps:
+        e = ev[ev["replication"] == r]
+        c = referral_cascades(e)
+        s = s_all[s_all["replication"] == r]
+        for name in run["manifest"]["firms"]:
+            g = s[s["firm_name"] == name]
+            ff = f[(f["replication"] == r) & (f["name"] == name)]
+            per.append(
+                {
+                    "firm": name,
+                    "cascades": len(g),
+                    "referred": int(g["size"].sum()) if len(g) else 0,
+                    "mean_size": float(g["size"].mean()) if len(g) else np.nan,
+                    "max_size": int(g["size"].max()) if len(g) else 0,
+                    "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
+                    "max_depth": int(g["depth"].max()) if len(g) else 0,
+                    "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
+                    if len(g)
+                    else np.nan,
+                    "wom_pos": int(ff["wom_pos"].sum()),
+                    "wom_neg": int(ff["wom_neg"].sum()),
+                    "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
+                }
+            )
+    per = pd.DataFrame(per)
+    table = per.groupby("firm", sort=False).mean().reset_index()
+    table["max_size"] = per.groupby("firm", sort=False)["max_size"].max().to_numpy()
+    table["max_depth"] = per.groupby("firm", sort=False)["max_depth"].max().to_numpy()
+    n = len(reps)
+    what = "one replication" if n == 1 else f"means over {n} replications (max_*: the largest)"
     out = [
-        "Referral cascades (first replication): size = customers referred in one tree; depth = generations.",
-        _fmt_table(pd.DataFrame(rows), "{:.2f}"),
+        f"Referral cascades ({what}): size = customers referred in one tree; depth = generations.",
+        _fmt_table(table, "{:.2f}"),
     ]
-    if len(s):
-        out += ["", "Largest cascades:", _fmt_table(s.head(10))]
-        hist = s["size"].value_counts().sort_index()
+    if len(s_all):
         out += [
             "",
-            "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
+            "Largest cascades:",
+            _fmt_table(s_all.sort_values("size", ascending=False).head(10)),
+        ]
+        hist = s_all["size"].value_counts().sort_index()
+        out += [
+            "",
+            f"Size distribution (all {n} replication(s)): "
+            + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
         ]
     out += [
         "",
@@ -369,9 +663,9 @@ def cmd_cascades(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    ap = _Parser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap = OneLineParser(prog="sim", description="Agent-based simulation of customer markets.")
     ap.add_argument("--version", action="version", version=f"sim {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")
@@ -388,6 +682,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. --set firms.B.price=0.9 (repeatable)",
     )
     r.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    r.add_argument("--name", help="the run's name, shown by compare and report")
+    r.add_argument(
+        "--format",
+        default="parquet",
+        metavar="{parquet,csv,both}",
+        help="table format of the run folder (default parquet; summaries are always CSV)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
@@ -396,18 +697,79 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
     v.set_defaults(func=cmd_validate)
 
-    c = sub.add_parser("compare", help="compare run folders side by side")
-    c.add_argument("runs", nargs="+", help="run folders")
+    c = sub.add_parser(
+        "compare", help="paired comparison of runs: deltas with 95%% intervals, inputs that differ"
+    )
+    c.add_argument("runs", nargs="+", help="run folders or scenario files (run here)")
+    c.add_argument("--baseline", help="the run the others are compared with (default: first)")
+    c.add_argument(
+        "--replications",
+        type=int,
+        help="replications of scenario files (default 10; run folders keep theirs)",
+    )
+    c.add_argument("--periods", type=int, help="periods of scenario files")
+    c.add_argument("--seed", type=int, help="root seed of scenario files (default: baseline's)")
+    c.add_argument(
+        "--set", action="append", metavar="KEY.PATH=VALUE", help="override in every scenario file"
+    )
     c.add_argument(
         "--out",
-        help="folder for comparison.csv and comparison.png (default results/compare/<time>)",
+        help="folder for comparison.csv, deltas.csv, differences.csv and comparison.png "
+        "(default results/compare/<time>)",
     )
     c.set_defaults(func=cmd_compare)
 
-    e = sub.add_parser("explain", help="the story of one customer in a run")
+    e = sub.add_parser(
+        "explain", help="one customer's story, or whom a firm lost in a window and why"
+    )
     e.add_argument("run", help="run folder")
-    e.add_argument("--customer", type=int, required=True, help="customer id")
+    e.add_argument("--customer", type=int, help="customer id (any customer)")
+    e.add_argument("--firm", help="firm name (with --lost-between)")
+    e.add_argument(
+        "--lost-between",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="break down the firm's customers lost in months A…B",
+    )
+    e.add_argument("--replication", type=int, default=0, help="replication (default 0)")
+    e.add_argument("--stories", type=int, default=5, help="stories of lost customers (default 5)")
+    e.add_argument("--out", help="CSV file for the cohort table (one row per customer)")
     e.set_defaults(func=cmd_explain)
+
+    ec = sub.add_parser(
+        "economics",
+        help="acquisition cost by channel, retention and complaint costs, programme ROI, CLV",
+    )
+    ec.add_argument("run", help="run folder")
+    ec.add_argument("--baseline", help="a run folder with the same seeds: incremental CLV")
+    ec.add_argument(
+        "--no-counterfactuals",
+        action="store_true",
+        help="skip the no-complaint-handling and no-referral-programme replays",
+    )
+    ec.add_argument("--out", help="CSV file for the table")
+    ec.set_defaults(func=cmd_economics)
+
+    rp = sub.add_parser("report", help="one self-contained HTML report of one or more runs")
+    rp.add_argument("runs", nargs="+", help="run folders (the first is the baseline)")
+    rp.add_argument(
+        "--out", help="HTML file (default RUN/report.html, or results/reports/ for several)"
+    )
+    rp.add_argument(
+        "--firm", action="append", help="firm whose losses to explain (repeatable; default all)"
+    )
+    rp.add_argument(
+        "--lost-between",
+        nargs=2,
+        type=int,
+        metavar=("A", "B"),
+        help="months of the churn-driver window (default: the last 12)",
+    )
+    rp.add_argument(
+        "--no-counterfactuals", action="store_true", help="skip the programme counterfactuals"
+    )
+    rp.set_defaults(func=cmd_report)
 
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
     k.add_argument("run", help="run folder")
@@ -427,6 +789,7 @@ DELEGATED = (
     ("sweep", "sim.experiments", "run a parameter sweep from a sweep file"),
     ("calibrate", "sim.calibration", "fit scenario parameters to observed KPIs"),
     ("dashboard", "sim.app", "start the browser dashboard"),
+    ("game", "sim.game", "run the market game for student teams in the browser"),
     ("schema", "sim.schema", "print or write (--out FILE) the JSON Schema of scenario files"),
 )
 
@@ -480,7 +843,14 @@ def _damaged_runs(a: argparse.Namespace):
         yield
     except (ScenarioError, RunFolderError, UsageError):
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (
+        LookupError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        ArithmeticError,
+        NotImplementedError,
+    ) as exc:
         runs = [str(r) for r in (getattr(a, "runs", None) or [getattr(a, "run", "")])]
         what = f"{type(exc).__name__}: {exc}"
         raise RunFolderError(

@@ -162,15 +162,6 @@ class ComplaintStage(Stage):
             value=shortfall[comp],
             detail=_OUTCOME_ARRAY[outcome[comp]],
         )
-        # every problem, silent ones included (the iceberg): a shortfall above δ or a complaint
-        prob_ = (shortfall > threshold) | comp
-        s.event(
-            "problem",
-            buyers[prob_],
-            bf[prob_],
-            value=shortfall[prob_],
-            detail=_OUTCOME_ARRAY[outcome[prob_]],
-        )
 
     @staticmethod
     def _book(s: PeriodState, comp: np.ndarray, outcome: np.ndarray) -> None:

@@ -15,7 +15,14 @@ from pathlib import Path
 
 from . import params as P
 
-__all__ = ["parameter_tables", "scenario_tables", "SECTIONS"]
+__all__ = [
+    "parameter_tables",
+    "scenario_tables",
+    "SECTIONS",
+    "MECHANISMS",
+    "mechanisms",
+    "schedule",
+]
 
 #: (scenario section, dataclass, title)
 SECTIONS = [
@@ -34,9 +41,74 @@ SECTIONS = [
     ("acquisition", P.AcquisitionParams, "Acquisition (awareness)"),
     ("churn", P.ChurnParams, "Churn and win-back"),
     ("loyalty", P.LoyaltyParams, "Loyalty programme"),
+    ("game", P.GameParams, "Market game (sim game; not read by the model)"),
 ]
 
 BEGIN, END = "<!-- params:begin -->", "<!-- params:end -->"
+
+#: (section, module whose docstring states the mechanism and its equation), in the order of a
+#: period (docs/model.md, section 7)
+MECHANISMS = [
+    ("choice", "sim.choice"),
+    ("capacity", "sim.capacity"),
+    ("experience", "sim.experience"),
+    ("satisfaction", "sim.satisfaction"),
+    ("expectations", "sim.expectations"),
+    ("complaints", "sim.complaints"),
+    ("wom", "sim.wom"),
+    ("referrals", "sim.referrals"),
+    ("acquisition", "sim.acquisition"),
+    ("churn", "sim.churn"),
+    ("loyalty", "sim.loyalty"),
+]
+
+
+def schedule(stages=None) -> list[str]:
+    """The stages of a period, in order, each in one line (its docstring's first line).
+
+    Args:
+        stages: a model's :class:`~sim.stages.Schedule` (user stages included); the
+            built-in schedule if None.
+    """
+    if stages is None:
+        from .model import default_stages
+
+        stages = default_stages()
+    return [st.summary() for st in stages]
+
+
+def mechanisms(params: P.ModelParams | None = None) -> list[dict]:
+    """Every mechanism as the dashboard's "how it works" panel shows it, from the same
+    sources as docs/model.md: the mechanism module's docstring (what it does, its equation)
+    and the parameter metadata of :mod:`sim.params` (default, unit, range, source, meaning).
+
+    Args:
+        params: parameters whose current values to add (``value``); the defaults if None.
+
+    Returns:
+        One dict per mechanism, in the order of a period: ``section``, ``title``,
+        ``module``, ``text`` (the module docstring) and ``parameters`` (rows of
+        :func:`sim.params.describe` with ``value`` added).
+
+    Examples:
+        >>> [m["section"] for m in mechanisms()][:3]
+        ['choice', 'capacity', 'experience']
+    """
+    import importlib
+    import inspect
+
+    params = P.ModelParams() if params is None else params
+    titles = {sec: (cls, title) for sec, cls, title in SECTIONS}
+    out = []
+    for section, module in MECHANISMS:
+        cls, title = titles[section]
+        current = getattr(params, section)
+        rows = [{**row, "value": getattr(current, row["name"])} for row in P.describe(cls)]
+        text = inspect.cleandoc(importlib.import_module(module).__doc__ or "")
+        out.append(
+            {"section": section, "title": title, "module": module, "text": text, "parameters": rows}
+        )
+    return out
 
 
 def _fmt_range(row: dict) -> str:
@@ -51,6 +123,8 @@ def _fmt_range(row: dict) -> str:
 def _fmt_default(v) -> str:
     if isinstance(v, list):
         return "see segments below"
+    if isinstance(v, dict):
+        return "`{" + ", ".join(f"{k} = {x}" for k, x in v.items()) + "}`"
     if v is None:
         return "None"
     if isinstance(v, str):
@@ -71,6 +145,7 @@ def _type_name(cls, name: str) -> str:
                 "str": "string",
                 "float|None": 'number or "none"',
                 "list": "array of tables",
+                "dict": "table",
             }.get(t, t)
     return ""
 

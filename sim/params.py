@@ -24,6 +24,8 @@ __all__ = [
     "ExpectationParams",
     "ExperienceParams",
     "FirmParams",
+    "GameParams",
+    "GAME_LEVERS",
     "LoyaltyParams",
     "MarketParams",
     "ModelParams",
@@ -1259,3 +1261,124 @@ def levers(*kinds: str) -> tuple[str, ...]:
         if kind and (not kinds or kind in kinds):
             out.append(f.name)
     return tuple(out)
+
+
+# --------------------------------------------------------------------------- market game
+#: firm levers a team controls in the market game (``sim game``), in the order shown
+GAME_LEVERS = (
+    "price",
+    "quality",
+    "service",
+    "complaint_ease",
+    "resolve_share",
+    "resolve_speed",
+    "marketing",
+    "loyalty",
+    "loyalty_discount",
+    "referral_reward",
+    "capacity",
+)
+
+
+@dataclass
+class GameParams:
+    """The ``[game]`` section of a scenario: rounds, budget and lever limits of the market
+    game (``sim game``, docs/game.md). Not a model parameter: it shapes what teams may
+    decide between rounds."""
+
+    rounds: int = P(8, "rounds", 1, 200, "assumption (two years of quarters)", "Rounds in a game.")
+    round_months: int = P(
+        3,
+        "periods (months)",
+        1,
+        24,
+        "assumption (a quarter, as business-simulation games use)",
+        "Months simulated per round.",
+    )
+    timer: float = P(
+        0.0,
+        "seconds",
+        0.0,
+        86_400.0,
+        "assumption",
+        "Time teams have to decide in each round; when it ends the round is played with "
+        "missing teams keeping their levers. 0 = no timer (the instructor ends the round).",
+    )
+    budget: float | None = P(
+        None,
+        "cu per round",
+        0.0,
+        1e12,
+        "assumption",
+        "Most a team may commit per round to marketing (reach × customers × marketing_cost) "
+        "and capacity (capacity × capacity_cost, when finite), over the round's months. "
+        "None = no limit.",
+    )
+    levers: dict = P(
+        {
+            "price": [0.5, 2.0],
+            "quality": [0.3, 1.0],
+            "service": [0.3, 1.0],
+            "marketing": [0.0, 0.2],
+            "loyalty_discount": [0.0, 0.3],
+            "referral_reward": [0.0, 1.0],
+        },
+        "the lever's unit (firms[] table)",
+        None,
+        None,
+        "assumption",
+        "Bounds [lo, hi] of each lever a team may choose (keys: the levers of GAME_LEVERS "
+        "except loyalty); a lever not listed may take its whole range (firms[] table).",
+    )
+    max_change: dict = P(
+        {},
+        "the lever's unit per round",
+        None,
+        None,
+        "assumption",
+        "Largest change of a lever from one round to the next ({price = 0.2} …); a lever not "
+        "listed may change freely.",
+    )
+    capacity_unlimited: bool = P(
+        True, "", None, None, "", "Whether a team may choose unlimited capacity (capacity = none)."
+    )
+    entrant: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "seed 002: a rival opens opposite with an opening discount",
+        "Whether the instructor can bring a new entrant into the market.",
+    )
+    entrant_discount: float = P(
+        0.1,
+        "fraction of price",
+        0.0,
+        0.9,
+        "seed 002: opening discount (size assumed)",
+        "The entrant's price below the teams' starting price.",
+    )
+    entrant_marketing: float = P(
+        0.1,
+        "probability per period",
+        0.0,
+        1.0,
+        "assumption",
+        "The entrant's marketing reach.",
+    )
+    shock: float = P(
+        1.3,
+        "factor",
+        1.0,
+        5.0,
+        "assumption",
+        "Recession event: every customer's price weight (beta_price) is multiplied by this.",
+    )
+    outage_months: int = P(
+        1,
+        "periods (months)",
+        1,
+        24,
+        "assumption",
+        "Length of an outage event (service 0, quality at most 0.3), at most a round.",
+    )

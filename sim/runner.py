@@ -4,9 +4,11 @@ A run folder ``results/<scenario>/<run-id>/`` holds:
 
 - ``scenario.toml``: the resolved scenario (every parameter, defaults filled in);
 - ``manifest.json``: seed(s), package versions, scenario hash, start/end time, wall time;
-- ``firms``, ``market``, ``events``, ``panel`` tables as Parquet with CSV copies, and
-  ``customers.parquet`` (final state of every customer, first replication);
-- ``summary.csv``: one row per firm, the headline indicators;
+- ``firms``, ``market``, ``events``, ``panel`` and ``customers`` (final state of every
+  customer, first replication) tables as Parquet (``--format csv`` or ``both`` for CSV);
+- ``summary.csv``: one row per firm, the headline indicators (means over replications);
+  ``summary_intervals.csv``: every indicator with its 95% interval; ``kpis.csv``: the
+  indicators of every replication; ``cascades.csv``: referral cascades per replication;
 - ``plots/``: PNG plots.
 
 The folder is written under a temporary name and renamed when complete, so an
@@ -29,10 +31,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .analysis import cascade_summary
+from .kpis import kpi_table, with_intervals
+from .kpis import summarise as _kpi_summarise
 from .model import MarketModel
 from .scenario import Scenario, scenario_to_dict
 
@@ -51,6 +54,8 @@ __all__ = [
     "iter_replications",
     "run_to_folder",
     "OutFolderError",
+    "cascades_per_replication",
+    "FORMATS",
 ]
 
 PACKAGES = ("sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "networkx", "matplotlib")
@@ -152,39 +157,44 @@ def run_scenario(sc: Scenario, *, progress: bool = False, periods: int | None = 
 
 
 def summarise(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Headline indicators per firm (means over replications)."""
-    f = firms[firms["period"] > 0]
-    last = firms["period"].max()
-    tail = f[f["period"] > max(0, last - 12)]
-    g = f.groupby("name", sort=False)
-    monthly = g["churn_rate"].mean()
-    rows = pd.DataFrame(
-        {
-            "final_share": firms[firms["period"] == last]
-            .groupby("name", sort=False)["share"]
-            .mean(),
-            "final_customers": firms[firms["period"] == last]
-            .groupby("name", sort=False)["customers"]
-            .mean(),
-            "satisfaction_last12": tail.groupby("name", sort=False)["mean_satisfaction"].mean(),
-            "annual_churn": 1 - (1 - monthly) ** 12,
-            "complaints": g["complaints"].sum() / firms["replication"].nunique()
-            if "replication" in firms
-            else g["complaints"].sum(),
-            "resolved_share": (g["resolved_quick"].sum() + g["resolved_late"].sum())
-            / g["complaints"].sum().replace(0, np.nan),
-            "wom_pos": g["wom_pos"].sum(),
-            "wom_neg": g["wom_neg"].sum(),
-            "referrals": g["referrals"].sum(),
-            "profit_total": g["profit"].sum(),
-            "clv_last12": tail.groupby("name", sort=False)["clv"].mean(),
-        }
+    """Headline indicators per firm (means over replications); see :mod:`sim.kpis`."""
+    del events
+    return _kpi_summarise(firms)
+
+
+def _headline_plots(folder: Path, result: RunResult, per_rep: pd.DataFrame, name: str) -> list[str]:
+    """The headline claims as figures: KPIs with their intervals, profit concentration."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_kpi_intervals, plot_lorenz
+
+    table = with_intervals(per_rep).assign(run=name)
+    written = []
+    fig = plot_kpi_intervals(
+        table, ["final_share", "annual_churn", "satisfaction_last12", "profit_total"]
     )
-    reps = firms["replication"].nunique() if "replication" in firms else 1
-    for col in ("wom_pos", "wom_neg", "referrals", "profit_total"):
-        rows[col] = rows[col] / reps
-    rows.index.name = "firm"
-    return rows.reset_index()
+    fig.savefig(folder / "headline.png", dpi=90)
+    plt.close(fig)
+    written.append("plots/headline.png")
+    if not result.customers.empty:
+        fig = plot_lorenz(result.customers, [f.name for f in result.scenario.params.firms])
+        fig.savefig(folder / "profit_concentration.png", dpi=90)
+        plt.close(fig)
+        written.append("plots/profit_concentration.png")
+    return written
+
+
+def cascades_per_replication(events: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~sim.analysis.cascade_summary` of every replication, stacked with a
+    ``replication`` column first."""
+    parts = []
+    reps = events["replication"].unique() if "replication" in events else [0]
+    for r in sorted(reps):
+        ev = events[events["replication"] == r] if "replication" in events else events
+        c = cascade_summary(ev)
+        c.insert(0, "replication", int(r))
+        parts.append(c)
+    return pd.concat(parts, ignore_index=True) if parts else cascade_summary(events)
 
 
 def _versions() -> dict[str, str]:
@@ -197,14 +207,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _write_table(df: pd.DataFrame, folder: Path, name: str) -> list[str]:
+#: table formats of a run folder (``sim run --format``)
+FORMATS = ("parquet", "csv", "both")
+
+
+def _write_table(df: pd.DataFrame, folder: Path, name: str, fmt: str = "parquet") -> list[str]:
     df = df.copy()
     for c in df.columns:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype(str)
-    df.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
-    df.to_csv(folder / f"{name}.csv", index=False)
-    return [f"{name}.parquet", f"{name}.csv"]
+    written = []
+    if fmt in ("parquet", "both"):
+        df.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+        written.append(f"{name}.parquet")
+    if fmt in ("csv", "both"):
+        df.to_csv(folder / f"{name}.csv", index=False)
+        written.append(f"{name}.csv")
+    return written
 
 
 class OutFolderError(ValueError):
@@ -376,11 +395,26 @@ def write_run(
     run_id: str | None = None,
     plots: bool = True,
     command: list[str] | None = None,
+    name: str | None = None,
+    fmt: str = "parquet",
 ) -> Path:
-    """Write a run folder atomically; return its path."""
+    """Write a run folder atomically; return its path.
+
+    Args:
+        result: the run.
+        out_root: results folder; the run goes to ``out_root/<scenario>/<run-id>``.
+        run_id: folder name (default ``<time>-seed<seed>``).
+        plots: write the PNG plots.
+        command: the command line, kept in the manifest.
+        name: the run's name, shown by compare and report (default: the scenario name).
+        fmt: ``parquet`` (default), ``csv`` or ``both`` for the period and event tables;
+            the summary tables are always CSV.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: allowed {', '.join(FORMATS)}")
     sc = result.scenario
     with atomic_folder(Path(out_root) / sc.name, run_id or _run_id(sc)) as (tmp, final):
-        _write_folder(tmp, result, plots=plots, command=command)
+        _write_folder(tmp, result, plots=plots, command=command, name=name, fmt=fmt)
     return final
 
 
@@ -390,11 +424,11 @@ def _run_id(sc: Scenario) -> str:
 
 
 class _TableSink:
-    """Appends a table's chunks (one per replication) to ``NAME.parquet`` and
-    ``NAME.csv`` as they come, so the whole table is never in memory."""
+    """Appends a table's chunks (one per replication) to ``NAME.parquet`` and/or
+    ``NAME.csv`` (``fmt``) as they come, so the whole table is never in memory."""
 
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder, self.name = folder, name
+    def __init__(self, folder: Path, name: str, fmt: str = "parquet") -> None:
+        self.folder, self.name, self.fmt = folder, name, fmt
         self.writer = None
         self.schema = None
 
@@ -406,18 +440,24 @@ class _TableSink:
         for c in df.columns:
             if isinstance(df[c].dtype, pd.CategoricalDtype):
                 df[c] = df[c].astype(str)
-        table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
-        if self.writer is None:
-            self.schema = table.schema
-            self.writer = pq.ParquetWriter(self.folder / f"{self.name}.parquet", self.schema)
-        self.writer.write_table(table)
-        csv = self.folder / f"{self.name}.csv"
-        df.to_csv(csv, mode="a", header=not csv.exists(), index=False)
+        if self.fmt in ("parquet", "both"):
+            table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
+            if self.writer is None:
+                self.schema = table.schema
+                self.writer = pq.ParquetWriter(self.folder / f"{self.name}.parquet", self.schema)
+            self.writer.write_table(table)
+        if self.fmt in ("csv", "both"):
+            csv = self.folder / f"{self.name}.csv"
+            df.to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
     def close(self) -> list[str]:
         if self.writer is not None:
             self.writer.close()
-        return [f"{self.name}.parquet", f"{self.name}.csv"]
+        return [
+            f"{self.name}.{ext}"
+            for ext in ("parquet", "csv")
+            if self.fmt in (ext, "both") and (self.folder / f"{self.name}.{ext}").exists()
+        ]
 
 
 def run_to_folder(
@@ -428,6 +468,8 @@ def run_to_folder(
     plots: bool = True,
     command: list[str] | None = None,
     progress: bool = False,
+    name: str | None = None,
+    fmt: str = "parquet",
 ) -> tuple[Path, RunResult]:
     """Run a scenario and write its run folder, streaming each replication's event log
     and panel to disk as it finishes (memory does not grow with the replications).
@@ -439,6 +481,8 @@ def run_to_folder(
         plots: write the PNG plots.
         command: the command line, kept in the manifest.
         progress: show a progress bar on stderr.
+        name: the run's name (default: the scenario name).
+        fmt: table format, one of :data:`FORMATS`.
 
     Returns:
         ``(run folder, result)``; the result holds every replication's ``firms`` and
@@ -451,14 +495,16 @@ def run_to_folder(
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     with atomic_folder(Path(out_root) / sc.name, run_id or _run_id(sc)) as (tmp, final):
-        sinks = {name: _TableSink(tmp, name) for name in ("events", "panel")}
+        sinks = {table: _TableSink(tmp, table, fmt) for table in ("events", "panel")}
         kept: dict[str, list[pd.DataFrame]] = {"firms": [], "market": []}
         events0, customers = pd.DataFrame(), pd.DataFrame()
+        cascades = []
         for r, tables, cust in iter_replications(sc, progress=progress):
-            for name, sink in sinks.items():
-                sink.append(tables[name])
-            for name in kept:
-                kept[name].append(tables[name])
+            for table, sink in sinks.items():
+                sink.append(tables[table])
+            for table in kept:
+                kept[table].append(tables[table])
+            cascades.append(cascades_per_replication(tables["events"]))
             if r == 0:
                 events0, customers = tables["events"], cust
         streamed = [f for sink in sinks.values() for f in sink.close()]
@@ -473,7 +519,16 @@ def run_to_folder(
             _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             time.perf_counter() - t0,
         )
-        _write_folder(tmp, result, plots=plots, command=command, streamed=streamed)
+        _write_folder(
+            tmp,
+            result,
+            plots=plots,
+            command=command,
+            streamed=streamed,
+            name=name,
+            fmt=fmt,
+            cascades=pd.concat(cascades, ignore_index=True),
+        )
     return final, result
 
 
@@ -484,28 +539,36 @@ def _write_folder(
     plots: bool,
     command: list[str] | None,
     streamed: list[str] = (),
+    name: str | None = None,
+    fmt: str = "parquet",
+    cascades: pd.DataFrame | None = None,
 ) -> None:
-    """Fill a run folder; ``streamed`` lists the table files already written."""
+    """Fill a run folder; ``streamed`` lists the table files already written and
+    ``cascades`` the cascades of every replication (computed from ``result.events``
+    when not given)."""
     import tomli_w
 
     sc = result.scenario
     files: list[str] = []
     (tmp / "scenario.toml").write_text(tomli_w.dumps(scenario_to_dict(sc)))
     files.append("scenario.toml")
-    for name in ("firms", "market", "events", "panel"):
-        if f"{name}.parquet" in streamed:
-            files += [f for f in streamed if f.startswith(f"{name}.")]
+    for table in ("firms", "market", "events", "panel"):
+        if streamed and table in ("events", "panel"):
+            files += [f for f in streamed if f.startswith(f"{table}.")]
         else:
-            files += _write_table(getattr(result, name), tmp, name)
-    result.customers.to_parquet(tmp / "customers.parquet", index=False)
-    files.append("customers.parquet")
+            files += _write_table(getattr(result, table), tmp, table, fmt)
+    files += _write_table(result.customers, tmp, "customers", fmt)
     summary = summarise(result.firms, result.events)
     summary.to_csv(tmp / "summary.csv", index=False)
     files.append("summary.csv")
-    ev0 = result.events[result.events["replication"] == 0]
-    casc = cascade_summary(ev0)
-    casc.to_csv(tmp / "cascades.csv", index=False)
+    per_rep = kpi_table(result.firms)
+    per_rep.to_csv(tmp / "kpis.csv", index=False)
+    with_intervals(per_rep).to_csv(tmp / "summary_intervals.csv", index=False)
+    files += ["kpis.csv", "summary_intervals.csv"]
+    casc_all = cascades if cascades is not None else cascades_per_replication(result.events)
+    casc_all.to_csv(tmp / "cascades.csv", index=False)
     files.append("cascades.csv")
+    casc = casc_all[casc_all["replication"] == 0].drop(columns="replication")
     if plots:
         from .plots import save_run_plots
 
@@ -518,8 +581,10 @@ def _write_folder(
             title=sc.title or sc.name,
         )
         files += [f"plots/{w}" for w in written]
+        files += _headline_plots(tmp / "plots", result, per_rep, name or sc.name)
     manifest = {
         "scenario": sc.name,
+        "name": name or sc.name,
         "title": sc.title,
         "source": sc.source,
         "scenario_sha256": sc.digest(),
@@ -529,6 +594,7 @@ def _write_folder(
         "periods": int(result.firms["period"].max()),
         "customers": int(sc.params.market.n_customers),
         "firms": [f.name for f in sc.params.firms],
+        "format": fmt,
         "started_utc": result.started,
         "finished_utc": result.finished,
         "wall_seconds": round(result.wall_seconds, 3),
@@ -566,13 +632,15 @@ def read_run(folder: str | Path) -> dict:
     out: dict = {"path": folder, "manifest": manifest}
     for name in ("firms", "market", "events", "panel", "customers"):
         p = folder / f"{name}.parquet"
+        if not p.exists() and (folder / f"{name}.csv").exists():
+            p = folder / f"{name}.csv"
         if not p.exists():
             if name in ("firms", "events", "customers"):
                 raise RunFolderError(f"{folder}: incomplete run folder ({p.name} is missing)")
             out[name] = pd.DataFrame()
             continue
         try:
-            out[name] = pd.read_parquet(p)
+            out[name] = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
         except Exception as exc:  # a damaged file: say which
             raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
         _check_table(p, out[name], name, manifest["firms"])

@@ -122,6 +122,7 @@ class MemoryStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
+        self._iceberg(s)
         S, peak, last = remember(
             pop.satisfaction[buyers],
             pop.peak[buyers],
@@ -140,3 +141,23 @@ class MemoryStage(Stage):
         pop.last_buy[buyers] = s.t
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
+
+    @staticmethod
+    def _iceberg(s: PeriodState) -> None:
+        """The complaint iceberg: every problem (a shortfall above δ, or a complaint) counts
+        in the ``problems`` flow; silent ones are logged as ``problem`` events."""
+        from .complaints import SILENT
+
+        if s.problem is None:
+            return
+        complained = (s.outcome != SILENT) if s.outcome is not None else np.zeros_like(s.problem)
+        s.count("problems", s.buyer_firm[s.problem | complained])
+        silent = s.problem & ~complained
+        if silent.any():
+            s.event(
+                "problem",
+                s.buyers[silent],
+                s.buyer_firm[silent],
+                value=(s.expect_before - s.perf)[silent],
+                detail="silent",
+            )

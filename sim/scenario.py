@@ -89,6 +89,7 @@ class Scenario:
     replications: int = 1
     source: str = ""
     raw: dict = field(default_factory=dict)
+    game: P.GameParams | None = None
 
     @property
     def seed(self) -> int:
@@ -223,6 +224,7 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         from .stages import parse_stage_sections
 
         p.stages = parse_stage_sections(src, data["stages"])
+    game = _parse_game(src, data["game"]) if "game" in data else None
     return Scenario(
         name=name,
         params=p,
@@ -233,6 +235,7 @@ def parse_scenario(data: dict, source: str = "", base_dir: Path | None = None) -
         replications=reps,
         source=source,
         raw=copy.deepcopy(data),
+        game=game,
     )
 
 
@@ -260,7 +263,7 @@ def check_depth(src: str, data: Any, limit: int = MAX_DEPTH) -> None:
 
 
 def _check_sections(src: str, data: dict) -> None:
-    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output", "stages"]
+    allowed_top = ["scenario", *SECTIONS, "firms", "events", "output", "stages", "game"]
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(
@@ -415,6 +418,45 @@ def _parse_output(src: str, out: Any, p: P.ModelParams) -> None:
         setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
 
 
+def _parse_game(src: str, table: Any) -> P.GameParams:
+    """The ``[game]`` section (sim game): scalars by their metadata; ``levers`` and
+    ``max_change`` map a game lever to bounds [lo, hi] within the lever's range, or to a
+    largest change per round."""
+    g = P.GameParams()
+    if not isinstance(table, dict):
+        raise ScenarioError(src, "game", table, "must be a table")
+    tables = {k: table[k] for k in ("levers", "max_change") if k in table}
+    _fill(src, "game", {k: v for k, v in table.items() if k not in tables}, g)
+    numeric = [lev for lev in P.GAME_LEVERS if lev != "loyalty"]
+    for key, value in tables.items():
+        if not isinstance(value, dict):
+            raise ScenarioError(src, f"game.{key}", value, "must be a table {lever = ...}")
+        out = dict(g.levers) if key == "levers" else {}
+        for lever, v in value.items():
+            path = f"game.{key}.{lever}"
+            if lever not in numeric:
+                raise ScenarioError(src, path, v, "unknown lever; allowed: " + ", ".join(numeric))
+            if key == "max_change":
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                    raise ScenarioError(src, path, v, "must be a number ≥ 0")
+                out[lever] = float(v)
+                continue
+            if (
+                not isinstance(v, list)
+                or len(v) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            ):
+                raise ScenarioError(src, path, v, "must be two numbers [lo, hi]")
+            lo, hi = (float(x) for x in v)
+            for x in (lo, hi):
+                _check_value(src, path, x, P.FirmParams, lever)
+            if lo > hi:
+                raise ScenarioError(src, path, v, "lo must not exceed hi")
+            out[lever] = [lo, hi]
+        setattr(g, key, out)
+    return g
+
+
 def _check_policy(src: str, path: str, policy: Any) -> Any:
     if isinstance(policy, str):
         name = policy
@@ -449,6 +491,8 @@ class EventKind:
     optional: tuple[str, ...]
     changes: Callable[[_EventInput], dict]
     fields: dict[str, str | tuple[float, float]] = field(default_factory=dict)
+    #: periods the event lasts when it has no ``duration`` key (None: until changed)
+    default_duration: Callable[[dict], int | None] | None = None
 
 
 @dataclass
@@ -487,12 +531,15 @@ def event_kind(
     required: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
     fields: dict[str, str | tuple[float, float]] | None = None,
+    default_duration: Callable[[dict], int | None] | None = None,
 ) -> Callable:
     """Register a timeline event kind: ``@event_kind("price", ("value",), ("duration",),
-    {"value": "price"})`` over a function ``(_EventInput) -> {lever: value}``."""
+    {"value": "price"})`` over a function ``(_EventInput) -> {lever: value}``. Every kind
+    also takes ``enabled`` (default true; false switches the event off, e.g. with
+    ``--set events.2.enabled=false``)."""
 
     def register(fn: Callable[[_EventInput], dict]) -> Callable[[_EventInput], dict]:
-        EVENTS[name] = EventKind(name, required, optional, fn, dict(fields or {}))
+        EVENTS[name] = EventKind(name, required, optional, fn, dict(fields or {}), default_duration)
         return fn
 
     return register
@@ -534,9 +581,35 @@ def _ev_service_drop(e: _EventInput) -> dict:
     return changes
 
 
-@event_kind("outage", ("duration",))
+#: days in a period (month), for events given in days
+DAYS_PER_PERIOD = 30
+
+
+@event_kind(
+    "outage",
+    (),
+    ("duration", "days", "severity"),
+    {"days": (0.0, float(DAYS_PER_PERIOD)), "severity": (0.0, 1.0)},
+    default_duration=lambda ev: 1 if "duration" not in ev else None,
+)
 def _ev_outage(e: _EventInput) -> dict:
-    return {"service": 0.0, "quality": min(e.firm.quality, 0.3)}
+    """Service lost for whole periods (``duration``, default 1) or for ``days`` of one
+    period, at ``severity`` (1 = nothing works, the default): with down-time share
+    f = severity · days / 30 (f = severity for whole periods), service becomes
+    service · (1 − f) and quality falls by f towards 0.3 (a full outage: service 0,
+    quality at most 0.3)."""
+    severity = e.num("severity") if "severity" in e.ev else 1.0
+    days = e.num("days") if "days" in e.ev else None
+    if days is not None and "duration" in e.ev:
+        raise ScenarioError(
+            e.src,
+            f"{e.path}.days",
+            e.ev["days"],
+            "give either duration (whole periods) or days (within one period), not both",
+        )
+    f = severity * (days / DAYS_PER_PERIOD if days is not None else 1.0)
+    q = e.firm.quality
+    return {"service": e.firm.service * (1.0 - f), "quality": q - f * max(q - 0.3, 0.0)}
 
 
 @event_kind("capacity", ("value",), ("duration",), {"value": "capacity"})
@@ -604,7 +677,7 @@ def _check_event_keys(src: str, path: str, ev: dict, names: list[str], T: int) -
             src, f"{path}.kind", kind, "unknown event kind; allowed: " + ", ".join(EVENTS)
         )
     spec = EVENTS[kind]
-    allowed = ("period", "firm", "kind", *spec.required, *spec.optional)
+    allowed = ("period", "firm", "kind", "enabled", *spec.required, *spec.optional)
     for key, value in ev.items():
         if key not in allowed:
             raise ScenarioError(
@@ -665,7 +738,14 @@ def _compile_events(src: str, events: list[dict], p: P.ModelParams) -> list[dict
     for i, ev in enumerate(events):
         path = f"events[{i}]"
         spec = _check_event_keys(src, path, ev, names, T)
+        on = ev.get("enabled", True)
+        if not isinstance(on, bool):
+            raise ScenarioError(src, f"{path}.enabled", on, "must be true or false")
+        if not on:
+            continue
         t, fp, dur = ev["period"], by_name[ev["firm"]], ev.get("duration")
+        if dur is None and spec.default_duration is not None:
+            dur = spec.default_duration(ev)
         changes = spec.changes(_EventInput(src, path, ev, fp))
         current = _levers_before(out, fp, t, changes)
         out.append({"period": t, "firm": fp.name, "set": changes, "kind": spec.name})
@@ -906,4 +986,6 @@ def scenario_to_dict(sc: Scenario) -> dict:
         for e in p.events
     ]
     out["output"] = {"record_events": p.record_events, "panel_size": p.panel_size}
+    if sc.game is not None:
+        out["game"] = clean(sc.game)
     return out

@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -171,6 +170,22 @@ def _stages_schema() -> dict[str, Any]:
     }
 
 
+def _game_schema() -> dict[str, Any]:
+    """The [game] section (sim game): scalars by their metadata; ``levers`` maps a game
+    lever to [lo, hi], ``max_change`` to a number ≥ 0."""
+    out = section_schema(P.GameParams)
+    numeric = [lev for lev in P.GAME_LEVERS if lev != "loyalty"]
+    pair = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    for key, item in (("levers", pair), ("max_change", {"type": "number", "minimum": 0})):
+        out["properties"][key] = {
+            "type": "object",
+            "description": out["properties"][key]["description"],
+            "properties": {lev: item for lev in numeric},
+            "additionalProperties": False,
+        }
+    return out
+
+
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from .scenario import SCENARIO_KEYS, SECTIONS
@@ -200,6 +215,7 @@ def scenario_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     props["stages"] = _stages_schema()
+    props["game"] = _game_schema()
     return {
         "$schema": SCHEMA_URI,
         "$id": "https://github.com/sim/sim/scenario.schema.json",
@@ -213,9 +229,9 @@ def scenario_schema() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``sim schema [--out FILE]``: print or write the JSON Schema of scenario files."""
-    from .cli import UsageError
+    from .cli import OneLineParser, UsageError
 
-    ap = argparse.ArgumentParser(prog="sim schema", description=main.__doc__)
+    ap = OneLineParser(prog="sim schema", description=main.__doc__)
     ap.add_argument("--out", metavar="FILE", help="write the schema to FILE (default: print)")
     a = ap.parse_args(argv)
     text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"

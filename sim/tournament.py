@@ -510,6 +510,8 @@ def _parse_strategy(text: str) -> Any:
             spec = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError as exc:
             raise TournamentError(f"--strategy {text!r}: not a TOML inline table ({exc})") from None
+        except RecursionError:
+            raise TournamentError(f"--strategy {text[:40]!r}…: nested too deeply") from None
         return spec
     return text
 

@@ -160,8 +160,8 @@ def repurchase_by_outcome(model, periods: int, *, horizon: int = 6) -> pd.DataFr
     """Repurchase after a problem, by complaint outcome (TARP's measure).
 
     Steps ``model`` ``periods`` periods (then up to ``horizon`` more to observe the last
-    problems). For every problem (a ``problem`` event: a shortfall above δ, or a
-    complaint) with firm j at period t, the customer's *next purchase occasion once the
+    problems). For every problem (a silent ``problem`` event, a shortfall above δ, or a
+    ``complaint`` event) with firm j at period t, the customer's *next purchase occasion once the
     outcome is known* decides: it repurchases if its first purchase after t (after
     t + late_delay for a late resolution) is from j, having bought from no other firm
     and not left the market in between. Problems with no purchase within ``horizon``
@@ -188,8 +188,8 @@ def repurchase_by_outcome(model, periods: int, *, horizon: int = 6) -> pd.DataFr
         bought.append(pop.last_buy == t)
         firm.append(pop.last_firm.copy())
         lapsed.append(pop.status == LAPSED)
-    ev = model.events()
-    pr = ev[(ev["event"] == "problem") & (ev["period"] > t0) & (ev["period"] <= t0 + periods)]
+    pr = _problems(model.events())
+    pr = pr[(pr["period"] > t0) & (pr["period"] <= t0 + periods)]
     cust = pr["customer"].to_numpy()
     pf = pr["firm"].to_numpy()
     pt = pr["period"].to_numpy() - t0  # 1-based step index
@@ -262,10 +262,16 @@ def iceberg(events: pd.DataFrame) -> float:
     Returns:
         complaints per problem (NaN without problems).
     """
-    pr = events[events["event"] == "problem"]
+    pr = _problems(events)
     if pr.empty:
         return float("nan")
     return float((pr["detail"] != OUTCOME_NAMES[0]).mean())
+
+
+def _problems(events: pd.DataFrame) -> pd.DataFrame:
+    """Every problem of a run: the ``problem`` events (silent ones) and the ``complaint``
+    events (detail = outcome)."""
+    return events[(events["event"] == "problem") | (events["event"] == "complaint")]
 
 
 # --------------------------------------------------------------------------- 3. word of mouth

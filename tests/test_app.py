@@ -16,8 +16,22 @@ ipywidgets = pytest.importorskip("ipywidgets")
 from sim import MarketModel  # noqa: E402
 from sim.app import figures as F  # noqa: E402
 from sim.app import main  # noqa: E402
-from sim.app.page import Dashboard  # noqa: E402
-from sim.app.session import Controller, list_scenarios, load, network_sample  # noqa: E402
+from sim.app.page import (  # noqa: E402
+    Dashboard,  # noqa: E402
+    how_it_works_html,
+    iceberg_html,
+    nearest_customer,
+)
+from sim.app.session import (  # noqa: E402
+    FIRM_CONTROLS,
+    LIVE_PARAMS,
+    Controller,
+    list_scenarios,
+    load,
+    network_sample,
+    plain_change,
+    try_text,
+)
 
 LIBRARY = list_scenarios()
 
@@ -96,7 +110,8 @@ def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
         f.loc[(f["name"] == "A") & (f["period"] == 1), "price"].item() == 1.6
     )  # in force in period 1
     log = find(box, "sim-log").unsafe_innerHTML
-    assert "price: 1.0 -&gt; 1.6 (dashboard)" in log and "Takes effect" not in log
+    # in the dashboard's words: the slider's label, its decimals, who made the change
+    assert "Price: 1.00 → 1.60 (your change)" in log and "Takes effect" not in log
     # the outcome moves: A's share falls below the unchanged market's
     twin = MarketModel(copy.deepcopy(load(LIBRARY["baseline"]).params))
     twin.step()
@@ -204,7 +219,7 @@ def test_scenario_picker_loads_each_scenario(page):
         assert ctrl.run.name == name and ctrl.run.model.period == 0
         assert [f.name for f in ctrl.run.model.firms] == [f.name for f in sc.params.firms]
         shown = text(box)
-        for part in (sc.title, sc.notice, sc.try_):
+        for part in (sc.title, sc.notice, try_text(name)):
             assert html.escape(part) in shown, (name, part)
         for f in sc.params.firms:  # every firm gets its controls
             find(box, f"lever-{f.name}-price", v.Slider)
@@ -304,3 +319,124 @@ def test_main_rejects_bad_input_with_one_line(capsys, tmp_path):
         assert err.startswith("sim dashboard: error: ") and err.count("\n") == 1, err
     assert main(["baseline", "--check", "--port", "0"]) == 0
     assert "baseline" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a dashboard that explains itself
+def test_every_scenario_has_slider_instructions_to_try():
+    labels = {c.label for c in (*FIRM_CONTROLS, *LIVE_PARAMS)} | {"honest", "unlimited"}
+    import re
+
+    for name in LIBRARY:
+        what = try_text(name)
+        assert what, f"sim/app/try.toml has no text for {name}"
+        assert "--set" not in what and "=" not in what and "firms." not in what, (name, what)
+        quoted = re.findall(r'"([^"]+)"', what)
+        assert quoted, (name, "names no control")
+        assert set(quoted) <= labels, (name, set(quoted) - labels)
+
+
+def test_event_log_speaks_in_slider_labels():
+    assert plain_change("resolve_share: 0.3 -> 0.8 (dashboard)") == (
+        "Complaints resolved: 0.30 → 0.80 (your change)"
+    )
+    assert plain_change("capacity: 500.0 -> none (timeline)") == (
+        "Capacity: 500 → unlimited (the scenario's timeline)"
+    )
+    assert plain_change("marketing: 0.025 -> 0.03 (dashboard)").startswith(
+        "Marketing reach: 0.025 → 0.030"
+    )
+    assert plain_change("wom.negative_reach: 4 -> 9 (dashboard)").startswith(
+        "Negative reach R⁻: 4 → 9"
+    )
+
+
+def test_slider_shows_every_decimal_of_its_step(page):
+    ctrl, box = page
+    find(box, "lever-A-marketing", v.Slider).v_model = 0.025
+    assert '<span class="val staged">0.025</span>' in text(find(box, "lever-A-marketing"))
+
+
+def test_firm_tabs_show_one_firm_and_keep_the_others_staged(page):
+    ctrl, box = page
+    panel_b = find(box, "sim-firm-panel-B")
+    assert "display: none" in (panel_b.style_ or "")
+    find(box, "lever-B-price", v.Slider).v_model = 0.9  # staged while hidden
+    find(box, "sim-firm-tabs").v_model = 1  # show firm B
+    assert "display: none" not in (find(box, "sim-firm-panel-B").style_ or "")
+    assert "display: none" in (find(box, "sim-firm-panel-A").style_ or "")
+    assert ctrl.run.value("price", 1) == 0.9
+
+
+def test_how_it_works_comes_from_the_parameter_metadata_and_module_docstrings():
+    from sim import ModelParams
+    from sim.docs import MECHANISMS
+    from sim.params import describe
+
+    p = ModelParams()
+    p.wom.negative_reach = 11
+    page_html = how_it_works_html(p)
+    for section, _module in MECHANISMS:
+        assert f'data-section="{section}"' in page_html
+    # every parameter's meaning and source as the metadata states them, and the current value
+    for row in describe(type(p.complaints)):
+        assert html.escape(row["doc"]) in page_html
+    assert "<td>11</td><td>4</td>" in page_html  # negative reach: now 11, default 4
+    assert "c_i = e_j · c_max" in page_html  # the complaint equation, from sim/complaints.py
+
+
+def test_complaint_iceberg_counts_problems_complaints_and_silence():
+    ctrl = Controller("complaint_handling")
+    ctrl.step(14)
+    snap = ctrl.run.snapshot()
+    per_firm, kept = snap.iceberg(12, 6)
+    f = snap.firms[(snap.firms["period"] > 2)]
+    assert per_firm["problems"].tolist() == f.groupby("firm")["problems"].sum().tolist()
+    assert (per_firm["silent"] == per_firm["problems"] - per_firm["complaints"]).all()
+    # the iceberg: most problems never reach the firm, fewer still at B, which discourages them
+    a, b = per_firm.set_index("name").loc["A"], per_firm.set_index("name").loc["B"]
+    assert a["silent"] > a["complaints"] > b["complaints"]
+    assert b["silent"] / b["problems"] > a["silent"] / a["problems"]
+    assert kept["outcome"].tolist() == ["silent", "unresolved", "resolved_late", "resolved_quick"]
+    assert kept["followed"].sum() > 0 and (kept["kept"] <= kept["followed"]).all()
+    page_html = iceberg_html(snap)
+    assert f'data-firm="A" data-ice="silent" data-value="{int(a["silent"])}"' in page_html
+
+
+def test_price_panel_and_stable_axes():
+    ctrl = Controller("price_war")
+    ctrl.step(30)
+    snap = ctrl.run.snapshot()
+    assert any(c == "price" for c, _, _ in F.PANELS)
+    fig = F.IndicatorFigure(snap.firm_names, floors=F.floor_limits(snap.n_customers))
+    fig.png(snap.firms, horizon=snap.horizon)
+    price = fig.axes["price"]
+    assert price.get_ylim() == (0.0, 2.0)  # prices of the war (0.8–1.0) inside the floor range
+    (a_line,) = [ln for (c, j), ln in fig.lines.items() if c == "price" and j == 0]
+    assert a_line.get_ydata().min() < 1.0  # A's cuts are drawn
+    churn_lim = fig.axes["churn_rate"].get_ylim()
+    assert churn_lim[0] == 0.0 and churn_lim[1] >= 0.10
+    # the ranges never shrink: a calmer stretch does not zoom in on noise
+    calm = snap.firms[snap.firms["period"] >= 28]
+    fig.png(calm, horizon=snap.horizon)
+    assert fig.axes["churn_rate"].get_ylim() == churn_lim
+    assert fig.axes["profit"].get_ylim()[1] >= 0.05 * snap.n_customers
+
+
+def test_clicking_the_network_picks_a_customer_and_tells_their_story(page):
+    ctrl, box = page
+    for _ in range(3):
+        find(box, "sim-step").click()
+    nodes, pos, edges = network_sample(ctrl.run.model)
+    snap = ctrl.run.snapshot()
+    png, frac = F.network_png(snap, ctrl.run.model.network, nodes, pos, edges, with_positions=True)
+    assert frac.shape == (nodes.size, 2) and (frac >= 0).all() and (frac <= 1).all()
+    i = 7
+    assert nearest_customer(nodes, frac, *frac[i]) == nodes[i]
+    assert nearest_customer(nodes, frac, -5.0, -5.0) is None
+    # the click arrives from the browser as fractions of the image
+    img = [w for w in _walk(box) if getattr(w, "image_class", "") == "sim-network-img"]
+    assert len(img) == 1
+    img[0].vue_pick({"x": float(frac[i, 0]), "y": float(frac[i, 1])})
+    story = find(box, "sim-story")
+    assert story.attributes["data-customer"] == str(nodes[i])
+    assert f"Customer {nodes[i]}" in story.unsafe_innerHTML and "Month" in story.unsafe_innerHTML

@@ -142,7 +142,7 @@ def test_dashboard_in_chromium(server, chromium_path, tmp_path):
             page.goto(server)
             page.wait_for_selector('.sim-period[data-period="0"]')
             page.wait_for_selector(".sim-indicators img")
-            page.wait_for_selector(".sim-network img")
+            page.wait_for_selector("img.sim-network-img")
             assert "Baseline duopoly" in page.inner_text(".sim-main")
             assert _kpi(page, "A", "price") == 1.0
             plot_before = page.locator(".sim-indicators img").get_attribute("src")
@@ -167,16 +167,85 @@ def test_dashboard_in_chromium(server, chromium_path, tmp_path):
                 "(before) => document.querySelector('.sim-indicators img').getAttribute('src') !== before",
                 arg=plot_before,
             )
-            assert "price: 1.0 -> 2.0 (dashboard)" in page.inner_text(".sim-events")
+            # the event log speaks in the sliders' words
+            assert "Price: 1.00 → 2.00 (your change)" in page.inner_text(".sim-events")
 
-            page.locator(".sim-step").click()
-            page.wait_for_selector('.sim-period[data-period="2"]')
-            assert "Month 2" in page.inner_text(".sim-period")
+            for month in (2, 3, 4):
+                page.locator(".sim-step").click()
+                page.wait_for_selector(f'.sim-period[data-period="{month}"]')
+            assert "Month 4" in page.inner_text(".sim-period")
             assert _kpi(page, "A", "share") < share_unchanged
-
+            _explains_itself(page, tmp_path)
+            # play on to month 10, so the iceberg can follow problems for 6 months
+            for month in range(5, 11):
+                page.locator(".sim-step").click()
+                page.wait_for_selector(f'.sim-period[data-period="{month}"]')
+            page.wait_for_selector('.sim-iceberg [data-outcome="silent"]')
+            kept = page.locator('.sim-iceberg [data-outcome="silent"]').get_attribute("data-value")
+            assert 0.0 < float(kept) < 1.0
+            page.set_viewport_size({"width": 1600, "height": 2500})
+            page.evaluate("document.querySelector('.sim-main').scrollTop = 0")
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             shutil.copyfile(tmp_path / "dashboard.png", out / "dashboard.png")
         finally:
             browser.close()
     errors = [m for m in messages if m[0] in ("error", "pageerror")]
     assert not errors, errors
+
+
+def _explains_itself(page, tmp_path):
+    """The items of a dashboard that explains itself, checked in the browser."""
+    main = page.inner_text(".sim-main")
+    # what to try, in slider words
+    try_box = page.inner_text(".sim-try")
+    assert "--set" not in try_box and '"Price"' in try_box
+    # every firm's controls are reachable without scrolling: firm B's price slider is one click
+    # away and lies within the first screen
+    page.get_by_role("button", name="Firm B").click()
+    page.wait_for_selector(".lever-B-price [role=slider]", state="visible")
+    box = page.locator(".lever-B-price").bounding_box()
+    assert box is not None and box["y"] + box["height"] < page.viewport_size["height"] * 0.6
+    # the complaint iceberg, live: problems = complaints + silent, most of them silent
+    ice = {
+        kind: float(
+            page.locator(f'.sim-iceberg [data-firm="A"][data-ice="{kind}"]').get_attribute(
+                "data-value"
+            )
+        )
+        for kind in ("problems", "complaints", "silent")
+    }
+    assert (
+        ice["problems"] == ice["complaints"] + ice["silent"] and ice["silent"] > ice["complaints"]
+    )
+    assert "still a customer 6 months later" in page.inner_text(".sim-iceberg")
+    # how it works: open the complaints mechanism and read its equation and a parameter
+    how = page.locator('.sim-how details[data-section="complaints"]')
+    how.locator("summary").click()
+    assert "c_i = e_j · c_max" in how.inner_text() and "recovery_quick" in how.inner_text()
+    assert "How it works" in main
+    # export the plot data (CSV) and the plots (PNG)
+    with page.expect_download() as dl:
+        page.locator(".sim-export-csv").click()
+    csv = tmp_path / "plots.csv"
+    dl.value.save_as(csv)
+    head = csv.read_text().splitlines()
+    assert {"period", "name", "share", "price", "problems"} <= set(head[0].split(","))
+    assert len(head) == 1 + 2 * 5  # two firms, months 0-4
+    with page.expect_download() as dl:
+        page.locator(".sim-export-png").click()
+    png = tmp_path / "plots.png"
+    dl.value.save_as(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # click a customer in the network view for their story
+    img = page.locator(".sim-network-img")
+    b = img.bounding_box()
+    for fx, fy in ((0.5, 0.55), (0.45, 0.5), (0.55, 0.6), (0.4, 0.65), (0.6, 0.45), (0.5, 0.7)):
+        img.click(position={"x": b["width"] * fx, "y": b["height"] * fy})
+        try:
+            page.wait_for_selector(".sim-story", timeout=5_000)
+            break
+        except Exception:  # nobody near that point: try another
+            continue
+    story = page.inner_text(".sim-story")
+    cid = page.locator(".sim-story").get_attribute("data-customer")
+    assert story.startswith(f"Customer {cid}:") and "Month" in story

@@ -18,7 +18,7 @@ from sim.runner import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "baseline.toml"
-SMALL = ["--set", "market.n_customers=300", "--periods", "12", "--quiet"]
+SMALL = ["--set", "market.n_customers=300", "--periods", "12", "--quiet", "--format", "both"]
 
 
 def sim(*args) -> int:
@@ -45,6 +45,8 @@ def run_dir(tmp_path_factory) -> Path:
             "--periods",
             "18",
             "--quiet",
+            "--format",
+            "both",
         )
         == 0
     )
@@ -77,6 +79,8 @@ def test_run_folder_has_everything(run_dir, capsys):
         "profit.png",
         "overview.png",
         "levers.png",
+        "headline.png",
+        "profit_concentration.png",
     ):
         assert p in plots
     m = json.loads((run_dir / "manifest.json").read_text())
@@ -88,7 +92,19 @@ def test_run_folder_has_everything(run_dir, capsys):
 
 def test_resolved_scenario_replays_identically(run_dir, tmp_path):
     """The scenario.toml written into a run folder reproduces the run exactly."""
-    assert sim("run", run_dir / "scenario.toml", "--out", tmp_path, "--quiet", "--no-plots") == 0
+    assert (
+        sim(
+            "run",
+            run_dir / "scenario.toml",
+            "--out",
+            tmp_path,
+            "--quiet",
+            "--no-plots",
+            "--format",
+            "both",
+        )
+        == 0
+    )
     again = only_run(tmp_path)
     for t in ("firms", "market", "events"):
         assert (again / f"{t}.csv").read_bytes() == (run_dir / f"{t}.csv").read_bytes()
@@ -289,9 +305,11 @@ def test_compare(run_dir, tmp_path, capsys):
     cmp_dir = tmp_path / "cmp"
     assert sim("compare", run_dir, other, "--out", cmp_dir) == 0
     table = pd.read_csv(cmp_dir / "comparison.csv")
-    assert len(table) == 4 and (cmp_dir / "comparison.png").stat().st_size > 10_000
-    dearer = table[(table.firm == "B")].sort_values("final_share")
-    assert dearer.iloc[0]["run"] != dearer.iloc[1]["run"]
+    assert (cmp_dir / "comparison.png").stat().st_size > 10_000
+    share = table[(table.firm == "B") & (table.kpi == "final_share")].sort_values("mean")
+    assert len(share) == 2 and share.iloc[0]["run"] != share.iloc[1]["run"]
+    diffs = pd.read_csv(cmp_dir / "differences.csv")
+    assert "firms.B.price" in set(diffs["input"])
     captured = capsys.readouterr().out
     assert "final_share" in captured
     assert sim("compare", run_dir) == 2

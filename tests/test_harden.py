@@ -439,6 +439,10 @@ def test_sweep_workers_die_with_their_parent(tmp_path):
         ["sweep"],
         ["tournament", str(BASE), "--replications", "abc"],
         ["dashboard", "--port", "abc"],
+        ["schema", "--bogus"],
+        ["calibrate", "--bogus"],
+        ["calibrate", "/dev/zero"],
+        ["tournament", str(BASE), "--strategy", "{a=" * 3000 + "1" + "}" * 3000],
     ],
 )
 def test_argument_errors_are_one_line(argv, capsys):
@@ -480,7 +484,7 @@ def test_malformed_inputs_quick_sample(run_folder, tmp_path):
 
 @pytest.mark.slow
 def test_malformed_inputs_larger_sample(run_folder, tmp_path):
-    res = malformed.campaign(100, run_folder, tmp_path, n_slow=15)
+    res = malformed.campaign(60, run_folder, tmp_path, n_slow=10)
     assert res["failures"] == [], res["failures"][:5]
 
 
@@ -494,7 +498,7 @@ def test_replications_are_streamed_to_the_run_folder(tmp_path):
     sc = load_scenario(
         BASE, ["market.n_customers=300", "market.periods=3", "scenario.replications=3"]
     )
-    folder, result = run_to_folder(sc, tmp_path, plots=False)
+    folder, result = run_to_folder(sc, tmp_path, plots=False, fmt="both")
     assert set(result.events["replication"]) == {0} and result.panel.empty
     assert sorted(result.firms["replication"].unique()) == [0, 1, 2]
     full = run_scenario(sc)

@@ -15,6 +15,7 @@ import time
 import reacton.ipyvuetify as rv
 import solara
 
+from ..docs import mechanisms, schedule
 from . import figures as F
 from .session import (
     ENV_SCENARIO,
@@ -25,10 +26,23 @@ from .session import (
     Controller,
     Run,
     Snapshot,
+    customer_story,
+    label_of,
     network_sample,
+    slider_decimals,
+    try_text,
 )
 
-__all__ = ["Page", "Dashboard", "kpi_html", "log_html"]
+__all__ = [
+    "Page",
+    "Dashboard",
+    "kpi_html",
+    "log_html",
+    "iceberg_html",
+    "how_it_works_html",
+    "nearest_customer",
+    "Download",
+]
 
 SPEEDS = {"1 month a frame": 1, "3 months a frame": 3, "6 months a frame": 6, "1 year a frame": 12}
 #: seconds between frames while playing (a frame also waits for its drawing)
@@ -85,6 +99,26 @@ table.sim-log th { color: #4a5568; font-weight: 600; }
 .sim-card { background: white; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px 14px; margin-bottom: 10px; }
 .sim-card h3 { font-size: 1.05rem; margin: 0 0 4px 0; }
 .sim-figure img { width: 100%; height: auto; }
+.sim-exports { display: flex; gap: 8px; justify-content: flex-end; margin-top: 2px; }
+.sim-firm-tabs { margin: 4px 0 2px 0; }
+.sim-ice-row { margin: 6px 0 8px 0; font-size: 0.9rem; }
+.sim-ice-bar { display: flex; flex-direction: column; margin-top: 3px; }
+.sim-ice-tip { height: 12px; background: #2b6cb0; border-radius: 3px 3px 0 0; margin: 0 auto; }
+.sim-ice-water { height: 2px; background: #63b3ed; }
+.sim-ice-base { height: 22px; background: #bee3f8; border-radius: 0 0 6px 6px; margin: 0 auto; color: #2a4365;
+  font-size: 0.78rem; text-align: center; line-height: 22px; }
+table.sim-ice { border-collapse: collapse; width: 100%; font-size: 0.88rem; margin-top: 4px; }
+table.sim-ice td, table.sim-ice th { padding: 2px 6px; border-bottom: 1px solid #edf2f7; text-align: right; }
+table.sim-ice td:first-child, table.sim-ice th:first-child { text-align: left; }
+.sim-how details { margin: 4px 0; }
+.sim-how summary { cursor: pointer; font-weight: 600; color: #2a4365; }
+.sim-how pre { background: #f7fafc; border: 1px solid #e2e8f0; padding: 6px 8px; font-size: 0.8rem;
+  white-space: pre-wrap; margin: 4px 0; }
+.sim-how p { margin: 4px 0; font-size: 0.9rem; }
+.sim-how table { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
+.sim-how td, .sim-how th { border-bottom: 1px solid #edf2f7; padding: 2px 5px; text-align: left; vertical-align: top; }
+.sim-story { font-size: 0.88rem; line-height: 1.35; max-height: 260px; overflow-y: auto; margin-top: 6px; }
+.sim-story li { margin-bottom: 2px; }
 """
 
 
@@ -196,9 +230,174 @@ def scenario_html(run: Run) -> str:
         out.append(
             f'<div class="sim-box sim-notice"><b>What to notice</b>{html.escape(sc.notice)}</div>'
         )
-    if sc.try_:
-        out.append(f'<div class="sim-box sim-try"><b>What to try</b>{html.escape(sc.try_)}</div>')
+    what = try_text(run.name, sc.try_)
+    if what:
+        out.append(f'<div class="sim-box sim-try"><b>What to try</b>{html.escape(what)}</div>')
     return "".join(out)
+
+
+OUTCOME_WORDS = {
+    "silent": "silent (did not complain)",
+    "unresolved": "complained, unresolved",
+    "resolved_late": "complained, resolved late",
+    "resolved_quick": "complained, resolved quickly",
+}
+
+
+def iceberg_html(snap: Snapshot, months: int = 12, horizon: int = 6) -> str:
+    """The complaint iceberg of the last ``months`` months per firm (complaints above the
+    waterline, silent problems below), and what became of each kind of problem: the share of
+    customers still with the firm ``horizon`` months later. Cells carry ``data-firm``,
+    ``data-ice`` and ``data-value`` (the browser test reads them)."""
+    per_firm, kept = snap.iceberg(months, horizon)
+    parts = [
+        f'<div class="sim-muted">Problems in the last {months} months: purchases that fell short '
+        "of what the customer expected. Only the tip reaches the firm as complaints.</div>"
+    ]
+    for r in per_firm.itertuples():
+        name = html.escape(str(r.name))
+        prob, comp, silent = int(r.problems), int(r.complaints), int(r.silent)
+        tip = 100.0 * comp / prob if prob else 0.0
+        parts.append(
+            f'<div class="sim-ice-row"><b style="color:{F.firm_color(int(r.firm))}">Firm {name}</b>: '
+            f'<span data-firm="{name}" data-ice="problems" data-value="{prob}">{prob:,} problems</span>, '
+            f'<span data-firm="{name}" data-ice="complaints" data-value="{comp}">{comp:,} complaints</span> '
+            f"({tip:.0f}%), "
+            f'<span data-firm="{name}" data-ice="silent" data-value="{silent}">{silent:,} silent</span>'
+            f'<div class="sim-ice-bar"><div class="sim-ice-tip" style="width:{max(tip, 1.0):.1f}%"></div>'
+            '<div class="sim-ice-water"></div>'
+            f'<div class="sim-ice-base" style="width:{100.0 - tip:.1f}%">silent</div></div></div>'
+        )
+    rows = []
+    for r in kept.itertuples():
+        share = "–" if r.kept_share != r.kept_share else f"{100 * r.kept_share:.0f}%"
+        rows.append(
+            f"<tr><td>{html.escape(OUTCOME_WORDS[r.outcome])}</td>"
+            f'<td data-ice="kept" data-outcome="{r.outcome}" data-value="{r.kept_share!r}">{share}</td>'
+            f"<td>{int(r.followed):,}</td></tr>"
+        )
+    parts.append(
+        f'<table class="sim-ice"><thead><tr><th>after the problem</th><th>still a customer '
+        f"{horizon} months later</th><th>problems</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return "".join(parts)
+
+
+def _doc_html(text: str) -> str:
+    """A docstring as HTML: indented blocks (equations) as <pre>, the rest as paragraphs."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+    out, para, code = [], [], []
+
+    def flush():
+        if para:
+            out.append(f"<p>{html.escape(' '.join(para))}</p>")
+            para.clear()
+        if code:
+            out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
+            code.clear()
+
+    for line in text.splitlines():
+        if line.startswith("    ") and line.strip():
+            if para:
+                flush()
+            code.append(line[4:])
+        elif not line.strip():
+            flush()
+        else:
+            if code:
+                flush()
+            para.append(line.strip())
+    flush()
+    return "".join(out)
+
+
+def _value_text(v) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return html.escape(str(v))
+
+
+def how_it_works_html(params, stages=None) -> str:
+    """The "how it works" panel: the period's schedule, then every mechanism in plain words
+    with its equation and its parameters (current value, default, unit, source, meaning),
+    generated from the same sources as docs/model.md (:func:`sim.docs.mechanisms`)."""
+    steps = "".join(f"<li>{html.escape(x)}</li>" for x in schedule(stages))
+    parts = [
+        "<p>Every month each customer who is in the market to buy compares the firms it knows by "
+        "perceived value (benefits minus money, time, effort and risk), buys, experiences the "
+        "product and the service, compares that with what it expected, and remembers the result. "
+        "Disappointed customers may complain; everyone talks to friends; some leave. The same "
+        "equations and parameters are documented in docs/model.md.</p>",
+        f"<details><summary>A month, step by step</summary><ol>{steps}</ol></details>",
+    ]
+    for m in mechanisms(params):
+        rows = "".join(
+            f"<tr><td><code>{html.escape(r['name'])}</code> ({html.escape(label_of(m['section'] + '.' + r['name']))})</td>"
+            f"<td>{_value_text(r['value'])}</td><td>{_value_text(r['default'])}</td>"
+            f"<td>{html.escape(r['unit'] or '–')}</td><td>{html.escape(r['doc'])}</td>"
+            f"<td>{html.escape(r['source'] or '–')}</td></tr>"
+            for r in m["parameters"]
+        )
+        parts.append(
+            f'<details data-section="{m["section"]}"><summary>{html.escape(m["title"])}</summary>'
+            f"{_doc_html(m['text'])}"
+            "<table><thead><tr><th>parameter</th><th>now</th><th>default</th><th>unit</th>"
+            f"<th>meaning</th><th>source</th></tr></thead><tbody>{rows}</tbody></table></details>"
+        )
+    return "".join(parts)
+
+
+def nearest_customer(
+    nodes, fractions, x: float, y: float, aspect: float = 0.82, radius: float = 0.04
+) -> int | None:
+    """The drawn customer nearest to a click at (x, y) (fractions of the image's width and
+    height from the top left), or None when none lies within ``radius`` of the width."""
+    import numpy as np
+
+    if len(nodes) == 0:
+        return None
+    d2 = (fractions[:, 0] - x) ** 2 + ((fractions[:, 1] - y) * aspect) ** 2
+    i = int(np.argmin(d2))
+    return int(nodes[i]) if d2[i] <= radius**2 else None
+
+
+@solara.component_vue("download_button.vue")
+def _DownloadButton(
+    label: str,
+    filename: str,
+    mime_type: str,
+    payload: str = "",
+    button_class: str = "",
+    event_request=None,
+    event_done=None,
+):
+    """A button that downloads ``payload`` (base64) once the page has sent it."""
+
+
+@solara.component
+def Download(label: str, filename: str, mime_type: str, data, css: str = ""):
+    """A download button; ``data()`` (bytes) is called only when the button is pressed."""
+    import base64
+
+    payload, set_payload = solara.use_state("")
+    _DownloadButton(
+        label=label,
+        filename=filename,
+        mime_type=mime_type,
+        payload=payload,
+        button_class=css,
+        event_request=lambda _=None: set_payload(base64.b64encode(data()).decode("ascii")),
+        event_done=lambda _=None: set_payload(""),
+    )
+
+
+@solara.component_vue("clickable_image.vue")
+def ClickableImage(src: str, image_class: str = "", event_pick=None):
+    """An image that reports where it was clicked (fractions of its size) to ``event_pick``."""
 
 
 # ---------------------------------------------------------------- controls
@@ -248,7 +447,11 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
         shown = (
             control.none_label
             if value is None
-            else (f"{value:,.0f}" if control.kind == "int" or step >= 1 else f"{value:.2f}")
+            else (
+                f"{value:,.0f}"
+                if control.kind == "int" or step >= 1
+                else f"{value:.{slider_decimals(step)}f}"
+            )
         )
         with solara.Tooltip(control.help):
             solara.HTML(
@@ -307,20 +510,38 @@ def _default_for(run: Run, control, firm: int | None) -> float:
 
 @solara.component
 def FirmControls(ctrl: Controller, run: Run, version: int = 0):
+    """One firm's levers at a time: a row of firm buttons on top, so every firm's controls
+    are one click away without scrolling."""
+    names = run.firm_names()
+    tabs = [f"Firm {n}" for n in names]
+    shown, set_shown = solara.use_state(tabs[0])
+    if shown not in tabs:
+        shown = tabs[0]
+
     def change(key, value, firm):
         ctrl.set_lever(firm, key, value)
 
-    for j, name in enumerate(run.firm_names()):
-        solara.HTML(
-            tag="div",
-            classes=["sim-firm-head", f"firm-{_css_id(name)}"],
-            style=f"border-left: 6px solid {F.firm_color(j)}",
-            unsafe_innerHTML=f"Firm {html.escape(name)}",
+    if len(names) > 1:
+        solara.ToggleButtonsSingle(
+            value=shown, values=tabs, on_value=set_shown, classes=["sim-firm-tabs"], dense=True
         )
-        for c in FIRM_CONTROLS:
-            if c.key == "loyalty_discount" and not run.value("loyalty", j):
-                continue
-            Control(run, c, change, firm=j, version=version)
+    for j, name in enumerate(names):
+        # every firm's controls stay on the page (staged values survive a change of tab);
+        # only the chosen firm's are displayed
+        with solara.Div(
+            classes=["sim-firm-panel", f"sim-firm-panel-{_css_id(name)}"],
+            style="" if tabs[j] == shown else "display: none",
+        ):
+            solara.HTML(
+                tag="div",
+                classes=["sim-firm-head", f"firm-{_css_id(name)}"],
+                style=f"border-left: 6px solid {F.firm_color(j)}",
+                unsafe_innerHTML=f"Firm {html.escape(name)}",
+            )
+            for c in FIRM_CONTROLS:
+                if c.key == "loyalty_discount" and not run.value("loyalty", j):
+                    continue
+                Control(run, c, change, firm=j, version=version)
 
 
 @solara.component
@@ -417,6 +638,12 @@ def RunControls(ctrl: Controller, version: int = 0):
 
 
 # ---------------------------------------------------------------- views
+def _data_url(png: bytes) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _figure(png: bytes, css: str):
     with solara.Div(classes=["sim-figure", css]):
         solara.Image(png, width="100%")
@@ -425,14 +652,31 @@ def _figure(png: bytes, css: str):
 @solara.component
 def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
     color_by, set_color_by = solara.use_state("firm")
+    picked, set_picked = solara.use_state(None)
 
-    def draw():
+    def build():
         nodes, pos, edges = network_sample(run.model)
-        return F.network_png(
-            snap, run.model.network, nodes, pos, edges, color_by=color_by
-        ), nodes.size
+        return F.NetworkFigure(
+            snap.firm_names, run.model.network, nodes, pos, edges, color_by=color_by
+        )
 
-    png, shown = solara.use_memo(draw, [snap.key, color_by])
+    fig = solara.use_memo(build, [id(run), run.generation, color_by])
+    png = solara.use_memo(lambda: fig.png(snap, picked), [snap.key, color_by, picked])
+    nodes, frac = fig.nodes, fig.fractions
+    shown = nodes.size
+
+    def pick(where):
+        cid = nearest_customer(nodes, frac, float(where.get("x", -1)), float(where.get("y", -1)))
+        if cid is not None:
+            set_picked(cid)
+
+    def story():
+        if picked is None:
+            return ""
+        with run.lock:
+            return customer_story(run.model, picked)
+
+    text = solara.use_memo(story, [snap.key, picked])
     casc = snap.cascade
     n = snap.n_customers
     with solara.Div(classes=["sim-card"]):
@@ -444,7 +688,7 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
                 on_value=set_color_by,
                 classes=["sim-colour-by"],
             )
-        _figure(png, "sim-network")
+        ClickableImage(src=_data_url(png), image_class="sim-network-img", event_pick=pick)
         what = (
             f"All {n:,} customers."
             if shown >= n
@@ -466,29 +710,79 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
         else:
             what += " No referrals yet."
         solara.HTML(tag="div", classes=["sim-muted"], unsafe_innerHTML=what)
+        if text:
+            lines = text.splitlines()
+            items = "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:])
+            solara.HTML(
+                tag="div",
+                classes=["sim-story"],
+                attributes={"data-customer": str(picked)},
+                unsafe_innerHTML=f"<b>{html.escape(lines[0])}</b><ul>{items}</ul>",
+            )
+        else:
+            solara.HTML(
+                tag="div",
+                classes=["sim-muted", "sim-story-hint"],
+                unsafe_innerHTML="Click a customer (a dot) to read their story.",
+            )
 
 
 @solara.component
 def ExploreView(ctrl: Controller, version: int = 0):
     run = ctrl.run
     snap = run.snapshot()
-    fig = solara.use_memo(lambda: F.IndicatorFigure(snap.firm_names), [id(run), run.generation])
+    market = run.model.params.market
+    fig = solara.use_memo(
+        lambda: F.IndicatorFigure(
+            snap.firm_names, floors=F.floor_limits(snap.n_customers, market.reference_price)
+        ),
+        [id(run), run.generation],
+    )
     png = solara.use_memo(
         lambda: fig.png(snap.firms, horizon=snap.horizon, lever_periods=snap.lever_periods()),
         [snap.key],
     )
+    ice = solara.use_memo(lambda: iceberg_html(snap), [snap.key])
     with solara.Div(classes=["sim-card"]):
         solara.HTML(tag="div", unsafe_innerHTML=scenario_html(run))
     with solara.Div(classes=["sim-card"]):
         solara.HTML(tag="div", classes=["sim-kpis"], unsafe_innerHTML=kpi_html(snap))
         _figure(png, "sim-indicators")
+        with solara.Div(classes=["sim-exports"]):
+            stem = f"{run.name}_month{snap.period}"
+            Download(
+                "Plot data (CSV)",
+                f"{stem}_firms.csv",
+                "text/csv",
+                lambda: snap.firms.to_csv(index=False).encode(),
+                css="sim-export-csv",
+            )
+            Download(
+                "Plots (PNG)", f"{stem}_plots.png", "image/png", lambda: png, css="sim-export-png"
+            )
     with solara.Columns([3, 2]):
         NetworkView(ctrl, run, snap, version=version)
-        with solara.Div(classes=["sim-card", "sim-events"]):
-            solara.HTML(tag="h3", unsafe_innerHTML="Event log: lever changes")
-            solara.HTML(
-                tag="div", classes=["sim-log"], unsafe_innerHTML=log_html(snap, run.pending())
-            )
+        with solara.Div():
+            with solara.Div(classes=["sim-card", "sim-iceberg"]):
+                solara.HTML(tag="h3", unsafe_innerHTML="Complaint iceberg")
+                solara.HTML(tag="div", unsafe_innerHTML=ice)
+            with solara.Div(classes=["sim-card", "sim-events"]):
+                solara.HTML(tag="h3", unsafe_innerHTML="Event log: lever changes")
+                solara.HTML(
+                    tag="div", classes=["sim-log"], unsafe_innerHTML=log_html(snap, run.pending())
+                )
+    HowItWorks(run, version=version)
+
+
+@solara.component
+def HowItWorks(run: Run, version: int = 0):
+    text = solara.use_memo(
+        lambda: how_it_works_html(run.model.params, run.model.stages),
+        [id(run), run.generation, version],
+    )
+    with solara.Div(classes=["sim-card", "sim-how"]):
+        solara.HTML(tag="h3", unsafe_innerHTML="How it works")
+        solara.HTML(tag="div", unsafe_innerHTML=text)
 
 
 @solara.component

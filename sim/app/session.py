@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis import referral_cascades
+from ..analysis import complaint_iceberg, referral_cascades
 from ..checks import check_lever, check_path
 from ..model import MarketModel
 from ..params import ModelParams
@@ -44,6 +44,11 @@ __all__ = [
     "list_scenarios",
     "resolve_scenario",
     "network_sample",
+    "label_of",
+    "plain_change",
+    "try_text",
+    "customer_story",
+    "slider_decimals",
 ]
 
 ENV_SCENARIO = "SIM_DASHBOARD_SCENARIO"
@@ -304,6 +309,96 @@ def _show(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+#: source of a lever change (the event detail's last parenthesis) in plain words
+_SOURCES = {"dashboard": "your change", "timeline": "the scenario's timeline"}
+
+
+def label_of(key: str) -> str:
+    """The dashboard label of a lever or parameter (``resolve_share`` → "Complaints
+    resolved"); keys without a control keep their name, with spaces for underscores."""
+    c = _BY_KEY.get(key)
+    if c is not None:
+        return c.label
+    return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def _plain_value(key: str, text: str) -> str:
+    c = _BY_KEY.get(key)
+    if text in ("none", "None") and c is not None and c.none_label:
+        return c.none_label
+    if text in ("True", "true", "on"):
+        return "on"
+    if text in ("False", "false", "off"):
+        return "off"
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    if c is not None and (c.kind == "int" or c.step >= 1 or c.scale == "customers"):
+        return f"{v:,.0f}"
+    return f"{v:.{slider_decimals(c.step if c else 0.01)}f}"
+
+
+def slider_decimals(step: float) -> int:
+    """Decimals that show every value of a slider with this step (0.005 → 3)."""
+    d = 0
+    while d < 6 and abs(round(step, d) - step) > 1e-12:
+        d += 1
+    return max(d, 2) if step < 1 else 0
+
+
+def plain_change(detail: str) -> str:
+    """A lever event's detail in the dashboard's words:
+    ``"resolve_share: 0.3 -> 0.8 (dashboard)"`` → ``"Complaints resolved: 0.30 → 0.80 (your change)"``."""
+    head, sep, rest = str(detail).partition(": ")
+    if not sep or " -> " not in rest:
+        return str(detail)
+    source = ""
+    if rest.endswith(")") and " (" in rest:
+        rest, _, source = rest[:-1].rpartition(" (")
+    old, _, new = rest.partition(" -> ")
+    if source.startswith("policy"):
+        source = "the firm's policy" + source[len("policy") :].replace(" ", ": ", 1)
+    src = _SOURCES.get(source, source)
+    out = f"{label_of(head)}: {_plain_value(head, old)} → {_plain_value(head, new)}"
+    return f"{out} ({src})" if src else out
+
+
+def try_text(name: str, fallback: str = "") -> str:
+    """What to try in the dashboard for a scenario (sim/app/try.toml: slider instructions);
+    the scenario's own ``try`` text when the file has none for it."""
+    return _try_texts().get(name, fallback)
+
+
+_TRY: dict[str, str] = {}
+
+
+def _try_texts() -> dict[str, str]:
+    if not _TRY:
+        import tomllib
+
+        with open(Path(__file__).with_name("try.toml"), "rb") as fh:
+            _TRY.update({k: " ".join(str(v).split()) for k, v in tomllib.load(fh).items()})
+    return _TRY
+
+
+def customer_story(model: MarketModel, cid: int) -> str:
+    """The story of one customer of a live model, as ``sim explain`` tells it for a run folder."""
+    from ..cli import explain_customer
+
+    run = {
+        "customers": model.customer_frame(),
+        "events": model.events(),
+        "panel": model.panel_frame(),
+        "manifest": {"firms": [f.name for f in model.firms]},
+    }
+    return (
+        explain_customer(run, int(cid))
+        .replace("Period ", "Month ")
+        .replace("(every period", "(every month")
+    )
 
 
 # ---------------------------------------------------------------- scenarios
@@ -623,11 +718,14 @@ class Run:
         with self.lock:
             names = self.firm_names()
             lines = [
-                f"{names[j]} {lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
+                f"{names[j]} · "
+                + plain_change(
+                    f"{lever}: {_show(getattr(self.model.firms[j].levers, lever))} -> {_show(v)}"
+                )
                 for (j, lever), v in sorted(self.pending_levers.items())
             ]
             lines += [
-                f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}"
+                plain_change(f"{k}: {_show(_get_path(self.model.params, k))} -> {_show(v)}")
                 for k, v in self.pending_params.items()
             ]
             return lines
@@ -648,6 +746,7 @@ class Snapshot:
     cascade: dict | None
     firm_of: np.ndarray
     satisfaction: np.ndarray
+    events: pd.DataFrame
 
     @classmethod
     def take(cls, run: Run, key: tuple) -> Snapshot:
@@ -667,7 +766,8 @@ class Snapshot:
                     "firm": np.where(
                         lv["firm_name"].to_numpy() == "", "market", lv["firm_name"].to_numpy()
                     ),
-                    "change": detail,
+                    "change": [plain_change(d) for d in detail],
+                    "detail": detail,
                 }
             )
             .iloc[::-1]
@@ -685,6 +785,7 @@ class Snapshot:
             cascade=_latest_cascade(ev),
             firm_of=m.pop.firm.copy(),
             satisfaction=m.pop.satisfaction.copy(),
+            events=ev,
         )
 
     def kpis(self) -> pd.DataFrame:
@@ -712,6 +813,24 @@ class Snapshot:
         ``effective`` (first period it acts in), ``firm`` ("market" for mechanism
         parameters), ``change``."""
         return self.levers.head(limit).reset_index(drop=True)
+
+    def iceberg(self, months: int = 12, horizon: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The complaint iceberg: per firm, problems, complaints and silent problems of the
+        last ``months`` months (from the firm table); and, over the whole market, the share of
+        problems of each outcome whose customer was still with the firm ``horizon`` months
+        later (:func:`sim.analysis.complaint_iceberg`, problems of the last two years)."""
+        f = self.firms
+        recent = f[(f["period"] > max(0, self.period - months)) & (f["period"] > 0)]
+        per_firm = (
+            recent.groupby(["firm", "name"], sort=True)[["problems", "complaints"]]
+            .sum()
+            .reset_index()
+        )
+        per_firm["silent"] = (per_firm["problems"] - per_firm["complaints"]).clip(lower=0)
+        ev = self.events
+        window = ev[ev["period"] > self.period - 2 * months - horizon]
+        kept = complaint_iceberg(window, period=self.period, horizon=horizon)
+        return per_firm, kept
 
     def lever_periods(self) -> list[int]:
         """Periods from which a lever change acts (marked on the plots)."""
