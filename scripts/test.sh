@@ -12,4 +12,5 @@ fi
 .venv/bin/ruff format --check --quiet . || { echo "test: run '.venv/bin/ruff format .'" >&2; exit 1; }
 .venv/bin/ruff check --quiet .
 export MPLBACKEND=Agg
-exec .venv/bin/python -m pytest "$@"
+# two workers (this is a 2-core machine); one file per worker keeps module fixtures built once
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -10,7 +10,7 @@ falls back to unpaired (Welch) intervals and says so.
 Examples:
     >>> from sim.compare import flatten
     >>> flatten({"firms": [{"name": "A", "price": 1.0}], "market": {"periods": 12}})
-    {'firms.A.price': 1.0, 'market.periods': 12}
+    {'firms.A.name': 'A', 'firms.A.price': 1.0, 'market.periods': 12}
 """
 
 from __future__ import annotations

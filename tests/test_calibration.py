@@ -320,3 +320,69 @@ def test_shipped_example_is_valid():
     plan = cal.plan()
     assert len(plan.parameters) == 4 and (~plan.targets["used"]).sum() == 24  # NPS held out
     assert main([str(ROOT / "calibrations" / "example.toml"), "--plan"]) == 0
+
+
+def test_sim_calibrate_is_a_command(tmp_path, capsys):
+    from sim.cli import main as sim_main
+
+    assert sim_main(["calibrate", "--help"]) == 0
+    assert "usage: sim calibrate" in capsys.readouterr().out
+    assert sim_main(["calibrate", str(tmp_path / "missing.toml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["pool", "dask"])
+def test_runs_on_a_process_pool_and_on_dask_with_the_same_numbers(where, tmp_path):
+    """The executors of the sweeps run the candidates; a candidate's statistics do not
+    depend on where it ran."""
+    tiny = ["market.n_customers=300", "market.periods=6"]
+    obs = pd.DataFrame(
+        {
+            "kpi": ["share", "churn_rate", "churn_rate"],
+            "firm": ["B", "A", "B"],
+            "value": [0.45, 0.05, 0.05],
+        }
+    )
+    cal = Calibration(
+        BASE,
+        obs,
+        {"firms.B.price": (0.8, 1.3)},
+        trials=6,
+        particles=8,
+        populations=1,
+        draws=3,
+        overrides=tiny,
+        seed=1,
+    )
+    if where == "pool":
+        res = cal.run(tmp_path, 2, progress=False, plots=False)
+    else:
+        distributed = pytest.importorskip("distributed")
+        with distributed.Client(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as client:
+            res = cal.run(tmp_path, client, progress=False, plots=False)
+    assert len(res.trials) == 6 and len(res.posterior) == 8
+    here = cal.plan().simulator.run(res.point)
+    assert np.allclose(res.fit["point_estimate"].to_numpy(), here, equal_nan=True)
+
+
+def test_shipped_observed_data_are_the_model_at_the_hidden_parameters():
+    """calibrations/example_observed.csv is what make_example.py makes with today's model
+    (when the model's defaults change, run `python calibrations/make_example.py`)."""
+    import runpy
+
+    ns = runpy.run_path(str(ROOT / "calibrations" / "make_example.py"))
+    made = synthetic_targets(
+        BASE,
+        ns["TRUTH"],
+        ns["SERIES"],
+        seed=2024,
+        replications=8,
+        noise=0.5,
+        overrides=ns["OVERRIDES"],
+    )
+    shipped = pd.read_csv(ROOT / "calibrations" / "example_observed.csv")
+    assert shipped[["kpi", "firm", "period"]].equals(made[["kpi", "firm", "period"]])
+    np.testing.assert_allclose(shipped["value"], made["value"], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(shipped["se"], made["se"], rtol=1e-5, atol=1e-9)
