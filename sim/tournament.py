@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .memory import MemoryRefused, check_memory
 from .model import MarketModel
 from .scenario import (
     Scenario,
@@ -196,7 +197,8 @@ def run_tournament(
         A :class:`TournamentResult`. The same arguments give identical tables.
 
     Raises:
-        TournamentError: bad strategies, sizes or counts. ScenarioError: a bad scenario.
+        TournamentError: bad strategies, sizes or counts, or a match that would not fit in
+            memory. ScenarioError: a bad scenario.
     """
     t0 = time.perf_counter()
     strat = _normalise_strategies(strategies)
@@ -215,6 +217,7 @@ def run_tournament(
         raise TournamentError(
             f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
         )
+    _check_memory(scs, strat, size)
     total = len(scs) * replications * len(matchups)
     bar = None
     if progress:
@@ -265,6 +268,26 @@ def _check_counts(size: Any, replications: Any) -> None:
         or not 1 <= replications <= 1000
     ):
         raise TournamentError(f"replications = {replications!r}: must be an integer in [1, 1000]")
+
+
+def _check_memory(scs: list[Scenario], strat: dict, size: int) -> None:
+    """Refuse, before any match runs, a tournament whose largest match would not fit in
+    memory (each strategy in turn takes the first seats, as in :func:`_play`).
+
+    Raises:
+        TournamentError: one line from :func:`sim.memory.check_memory`.
+    """
+    for sc in scs:
+        for spec in strat.values():
+            params = copy.deepcopy(sc.params)
+            params.record_events = False
+            params.panel_size = 0
+            for i in range(size):
+                params.firms[i].policy = copy.deepcopy(spec)
+            try:
+                check_memory(params, source=sc.source or sc.name)
+            except MemoryRefused as exc:
+                raise TournamentError(str(exc)) from None
 
 
 def _play(sc: Scenario, r: int, s: int, mi: int, mu: tuple, strat: dict, size: int) -> list[dict]:
@@ -603,8 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         except OutFolderError as exc:
             raise TournamentError(str(exc)) from None
         # fail fast, before anything runs
-        _normalise_strategies(specs)
-        _load_scenarios(
+        strat = _normalise_strategies(specs)
+        scs = _load_scenarios(
             a.scenarios,
             size=a.size,
             replications=a.replications,
@@ -612,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
             periods=a.periods,
             customers=a.customers,
         )
+        _check_memory(scs, strat, a.size)
         print(
             f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
             f"{a.replications} replication(s)",
