@@ -133,7 +133,12 @@ def _matchups(
         if seat_swap
         else itertools.combinations_with_replacement(labels, size)
     )
-    return [m for m in gen if self_play or len(set(m)) == len(m)]
+    out = [m for m in gen if self_play or len(set(m)) == len(m)]
+    if not out:
+        raise TournamentError(
+            f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
+        )
+    return out
 
 
 # ---------------------------------------------------------------- running
@@ -203,26 +208,33 @@ def run_tournament(
     t0 = time.perf_counter()
     strat = _normalise_strategies(strategies)
     _check_counts(size, replications)
-    scs = _load_scenarios(
-        scenarios,
-        size=size,
-        replications=replications,
-        seed=seed,
-        periods=periods,
-        customers=customers,
-    )
+    load = dict(replications=replications, seed=seed, periods=periods, customers=customers)
+    scs = _load_scenarios(scenarios, size=size, **load)
     labels = list(strat)
     matchups = _matchups(labels, size, self_play, seat_swap)
-    if not matchups:
-        raise TournamentError(
-            f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
-        )
     _check_memory(scs, strat, size)
-    total = len(scs) * replications * len(matchups)
+    rows, seeds = _play_all(scs, matchups, strat, size, replications, progress)
+    matches = pd.DataFrame(rows)
+    by_scenario, ranking, payoff = _summaries(matches, labels, size)
+    sources = [sc.source for sc in scs]
+    settings = {**load, "self_play": self_play, "seat_swap": seat_swap, "scenario_sources": sources}
+    names = [sc.name for sc in scs]
+    wall = time.perf_counter() - t0
+    return TournamentResult(
+        matches, ranking, by_scenario, payoff, strat, names, size, seeds, wall, settings
+    )
+
+
+def _play_all(
+    scs: list[Scenario], matchups: list, strat: dict, size: int, replications: int, progress: bool
+) -> tuple[list[dict], dict[str, list[int]]]:
+    """Every match of every scenario and replication, in order: (one row per seat, the
+    replication seeds by scenario)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
+        total = len(scs) * replications * len(matchups)
         bar = tqdm(total=total, desc="tournament", unit="run", file=sys.stderr)
     rows = []
     seeds: dict[str, list[int]] = {}
@@ -235,28 +247,7 @@ def run_tournament(
                     bar.update(1)
     if bar is not None:
         bar.close()
-    matches = pd.DataFrame(rows)
-    by_scenario, ranking, payoff = _summaries(matches, labels, size)
-    return TournamentResult(
-        matches,
-        ranking,
-        by_scenario,
-        payoff,
-        strat,
-        [sc.name for sc in scs],
-        size,
-        seeds,
-        time.perf_counter() - t0,
-        {
-            "replications": replications,
-            "seed": seed,
-            "periods": periods,
-            "customers": customers,
-            "self_play": self_play,
-            "seat_swap": seat_swap,
-            "scenario_sources": [sc.source for sc in scs],
-        },
-    )
+    return rows, seeds
 
 
 def _check_counts(size: Any, replications: Any) -> None:

@@ -38,7 +38,6 @@ ALLOWED: dict[str, int] = {
     "sim.drivers.trace_losses": 167,
     "sim.economics.economics": 79,
     "sim.equilibrium.LogitMarket.from_model": 62,
-    "sim.equilibrium.nash_prices": 79,
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
     "sim.experiments.sweep.Sweep.run": 61,
@@ -51,7 +50,6 @@ ALLOWED: dict[str, int] = {
     "sim.runner._write_folder": 69,
     "sim.runner.run_to_folder": 70,
     "sim.tournament.main": 62,
-    "sim.tournament.run_tournament": 95,
 }
 
 
