@@ -33,7 +33,6 @@ ALLOWED: dict[str, int] = {
     "sim.cli.cascade_report": 65,
     "sim.cli.cmd_compare": 78,
     "sim.cli.cmd_run": 74,
-    "sim.cli.explain_customer": 134,
     "sim.drivers.churn_drivers": 79,
     "sim.drivers.trace_losses": 167,
     "sim.economics.economics": 79,
