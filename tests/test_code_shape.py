@@ -24,7 +24,6 @@ ALLOWED: dict[str, int] = {
     "sim.app.session.network_sample": 73,
     "sim.calibration.cli._run": 78,
     "sim.calibration.cli.load_calibration": 88,
-    "sim.calibration.core.Calibration.plan": 130,
     "sim.calibration.fit.fit": 81,
     "sim.calibration.fit.posterior": 70,
     "sim.calibration.synthetic.synthetic_targets": 62,
