@@ -272,7 +272,7 @@ class Firm(mesa.Agent):
         else:
             self.factor, self.wait_now = 1.0, 0.0
 
-    # stage 9 (second half): late complaint resolutions falling due ---------------------
+    # stage 1 (end): late complaint resolutions falling due, before the period's choices ----
     def stage_late_resolutions(self) -> None:
         t = self.model.period
         due = [e for e in self.late_queue if e[0] <= t]
@@ -280,6 +280,7 @@ class Firm(mesa.Agent):
             return
         self.late_queue = [e for e in self.late_queue if e[0] > t]
         for _, customer, z, loss, w in due:
+            customer.pending -= 1
             self.flows["resolved_late"] += 1
             self.flows["remedies_late"] += self.remedy_cost
             if customer.last_firm == self.index:
@@ -445,6 +446,7 @@ class CustomerAgent(CellAgent):
         # relationship
         self.status, self.firm, self.last_firm, self.lapsed_from = PROSPECT, -1, -1, -1
         self.since, self.points, self.n_complaints = 0, 0, 0
+        self.pending = 0  # complaints waiting for a late resolution
         # feelings and memory
         self.satisfaction = self.peak = self.last_x = self.perf_memory = 0.0
         self.experienced = False
@@ -455,6 +457,8 @@ class CustomerAgent(CellAgent):
         self.aware = [False] * k
         self.aware_via = [VIA_INITIAL] * k
         self.tried = [False] * k
+        fit_sd = P.experience.fit_sd  # persistent fit with each firm
+        self.fit = [fit_sd * rnd.gauss(0.0, 1.0) if fit_sd > 0 else 0.0 for _ in range(k)]
         self.profit = [0.0] * k
         self.revenue = [0.0] * k
         # this period's scratch
@@ -549,7 +553,7 @@ class CustomerAgent(CellAgent):
         ]
         j = _logit_pick(v, None, rnd.random())
         f = firms[j]
-        perf = self.w_quality * f.quality + (1 - self.w_quality) * f.service
+        perf = self.w_quality * f.quality + (1 - self.w_quality) * f.service + self.fit[j]
         sp = P.satisfaction
         s0 = math.tanh(
             sp.performance_weight * (perf - sp.neutral_performance)
@@ -580,7 +584,10 @@ class CustomerAgent(CellAgent):
         per_tie = q / degree if degree > 0 else 0.0
         for f in unknown:
             p = f.marketing if acq.marketing_enabled else 0.0
-            a = 1.0 - (1.0 - p) * (1.0 - per_tie) ** counts[f.index]
+            if acq.hazard == "bass":  # p + q · adopted share of contacts
+                a = min(1.0, p + per_tie * counts[f.index])
+            else:
+                a = 1.0 - (1.0 - p) * (1.0 - per_tie) ** counts[f.index]
             u = self.random.random()
             if u < a:
                 self.aware[f.index] = True
@@ -627,7 +634,12 @@ class CustomerAgent(CellAgent):
         q = f.quality + ex.quality_noise * self.random.gauss(0.0, 1.0)
         s = f.service * f.factor + ex.service_noise * self.random.gauss(0.0, 1.0)
         kappa_w = P.capacity.wait_weight if P.capacity.enabled else 0.0
-        self.perf = self.w_quality * q + (1.0 - self.w_quality) * s - kappa_w * f.wait_now
+        self.perf = (
+            self.w_quality * q
+            + (1.0 - self.w_quality) * s
+            - kappa_w * f.wait_now
+            + self.fit[f.index]
+        )
 
     # stage 7: transaction satisfaction --------------------------------------------------------------
     def stage_transaction(self) -> None:
@@ -635,8 +647,9 @@ class CustomerAgent(CellAgent):
         sp = P.satisfaction
         self.e_pre = e = self.expect[self.bf]
         d = self.perf - e
-        self.loss = sp.loss_weight * min(d, 0.0)
-        g = sp.gain_weight * d if d >= 0 else self.loss
+        g = sp.gain_weight * d if d >= 0 else sp.loss_weight * d
+        # the shortfall's whole effect on z, which complaint handling can undo
+        self.loss = (sp.loss_weight + sp.performance_weight) * min(d, 0.0)
         self.z = (
             sp.performance_weight * (self.perf - sp.neutral_performance)
             + g
@@ -655,7 +668,7 @@ class CustomerAgent(CellAgent):
         cp = P.complaints
         f = self.model.firm_list[self.bf]
         shortfall = self.e_pre - self.perf
-        if shortfall <= 0:
+        if shortfall <= max(P.satisfaction.problem_threshold, 0.0):  # only problems
             return
         prob = f.complaint_ease * cp.max_prob * (1.0 - math.exp(-shortfall / cp.shortfall_scale))
         if self.random.random() >= prob:
@@ -681,6 +694,7 @@ class CustomerAgent(CellAgent):
         elif self.outcome == UNRESOLVED:
             f.flows["unresolved"] += 1
         else:
+            self.pending += 1
             f.late_queue.append(
                 (self.model.period + cp.late_delay, self, self.z, self.loss, self.omega)
             )
@@ -830,13 +844,16 @@ class CustomerAgent(CellAgent):
         t = self.model.period
         firms = self.model.firm_list
         rnd = self.random
-        if self.status == CUSTOMER and self.since < t:
+        if self.status == CUSTOMER and self.since < t and not self.pending:
             S = self.satisfaction if self.last_firm == self.firm else 0.0
             extra = max(self.gamma - P.choice.inertia, 0.0)
             h = (
                 cp.base_rate
                 + cp.dissatisfaction_rate * min(1.0, max(0.0, (1.0 - S) / 2.0)) ** cp.curvature
             )
+            if cp.defection_rate:  # quick defection of a dissatisfied customer
+                arg = (cp.defection_midpoint - S) / max(cp.defection_width, 1e-9)
+                h += cp.defection_rate / (1.0 + math.exp(-min(max(arg, -50.0), 50.0)))
             h = min(1.0, h * math.exp(-cp.switching_cost_effect * extra))
             if rnd.random() >= h:
                 return
@@ -998,6 +1015,8 @@ class ReferenceModel(mesa.Model):
             for lever, value in ev.get("set", {}).items():
                 firm.set_lever(lever, value)
         self.firms.do("begin_period")
+        if P.complaints.enabled:  # late resolutions falling due, before the period's choices
+            self.firms.do("stage_late_resolutions")
         # 2. awareness
         self.customers.shuffle_do("stage_awareness")
         # 3. purchase occasions
@@ -1014,10 +1033,8 @@ class ReferenceModel(mesa.Model):
         # 8. complaints
         if P.complaints.enabled:
             buyers.do("stage_complaints")
-        # 9. remembered satisfaction, then late resolutions falling due
+        # 9. remembered satisfaction
         buyers.do("stage_remember")
-        if P.complaints.enabled:
-            self.firms.do("stage_late_resolutions")
         # 10. word of mouth and referrals: everyone talks, then recipients listen
         heard = False
         if P.wom.enabled:

@@ -1,15 +1,23 @@
 """Awareness of firms: external influence (marketing) and internal influence (imitation).
 
 For a customer i not yet aware of an active firm j, the probability of learning of it in a
-period is
+period is, with ``acquisition.hazard``:
 
-    a_ij = 1 − (1 − p_j) · (1 − q / k_i)^(n_ij)
+- ``"product"`` (default): a_ij = 1 − (1 − p_j) · (1 − q / k_i)^(n_ij): marketing and each
+  adopter neighbour are independent chances;
+- ``"bass"``: a_ij = min(1, p_j + q · n_ij / k_i): the hazard of the Bass (1969) model with
+  the adopted share of i's contacts in place of the adopted share of the market.
 
-where p_j is the firm's marketing reach (external influence), q the imitation strength
+p_j is the firm's marketing reach (external influence), q the imitation strength
 (internal influence), k_i the customer's degree and n_ij the number of i's neighbours
-who are customers of j. On a complete graph of N nodes with one firm, n_ij / k_i is the
-adopted fraction F (up to i itself), so a_ij ≈ p + q·F for small p, q and q/N: the hazard
-of the Bass (1969) model, dF/dt = (p + qF)(1 − F). See docs/model.md, "Bass reduction".
+who are customers of j. On a complete graph n_ij / k_i is the adopted fraction F (up to i
+itself), so with one firm that every aware customer buys (no outside option, a purchase
+every period, no churn) the ``"bass"`` hazard gives exactly the discrete Bass recursion
+F_{t+1} = F_t + (p + q F_t)(1 − F_t) (:func:`bass_curve`), and the ``"product"`` one
+a_ij ≈ p + q·F only for small p and q. On a ring (k_i = 2) the ``"bass"`` hazard follows
+Fibich & Gibori (2010) (:func:`ring_curve`); every network lies between the two-node
+curve (:func:`two_node_curve`, slowest) and the complete graph (fastest).
+See docs/model.md, "Bass reduction".
 
 The awareness stage draws an (N, K) block of uniforms from the ``awareness`` stream every
 period (common random numbers); a newly aware customer forms a first expectation
@@ -38,11 +46,20 @@ from .stages import PeriodState, Stage
 __all__ = [
     "ACQ_CHANNELS",
     "AwarenessStage",
+    "HAZARDS",
     "adopter_counts",
     "awareness_probability",
+    "bass_curve",
+    "imitation_sources",
     "negative_source",
+    "ring_curve",
+    "ring_curve_continuous",
     "start_relationships",
+    "two_node_curve",
 ]
+
+#: awareness hazard forms
+HAZARDS = ("product", "bass")
 
 #: acquisition channels (column suffixes acq_<channel> in the firm table)
 ACQ_CHANNELS = ("known", "marketing", "imitation", "wom", "referral", "switch", "winback")
@@ -75,19 +92,24 @@ def awareness_probability(
     counts: np.ndarray | None,
     degree: np.ndarray,
     imitation: float,
+    hazard: str = "product",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (a, p_ext): the awareness probability a_ij and its external part p_j.
 
     ``counts`` is None when internal influence is switched off; a zero ``marketing``
-    vector switches off external influence.
+    vector switches off external influence. ``hazard``: ``"product"`` or ``"bass"``
+    (module docstring).
     """
     n, k = aware.shape
     p_ext = np.broadcast_to(marketing[None, :], (n, k))
     if counts is not None and imitation > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
             per_tie = np.where(degree > 0, imitation / np.maximum(degree, 1), 0.0)
-        stay_unaware = np.power(1.0 - per_tie[:, None], counts)
-        a = 1.0 - (1.0 - p_ext) * stay_unaware
+        if hazard == "bass":
+            a = np.minimum(1.0, p_ext + per_tie[:, None] * counts)
+        else:
+            stay_unaware = np.power(1.0 - per_tie[:, None], counts)
+            a = 1.0 - (1.0 - p_ext) * stay_unaware
     else:
         a = np.array(p_ext, dtype=float)
     a = np.where(aware | ~active[None, :], 0.0, a)
@@ -113,20 +135,30 @@ class AwarenessStage(Stage):
         if not rows_u.size:
             return
         counts = (
-            adopter_counts(s.model.adjacency, pop.firm, k, rows_u)
+            s.model.network.adopter_counts(pop.firm, k, rows_u)
             if acq.imitation_enabled and acq.imitation > 0
             else None
         )
         a, p_ext = awareness_probability(
-            pop.aware[rows_u], active, marketing, counts, s.model.degree[rows_u], acq.imitation
+            pop.aware[rows_u],
+            active,
+            marketing,
+            counts,
+            s.model.degree[rows_u],
+            acq.imitation,
+            acq.hazard,
         )
         uu = u[rows_u]
         r_sub, cols = np.nonzero(uu < a)
         if r_sub.size:
             rows = rows_u[r_sub]
             pop.aware[rows, cols] = True
-            pop.aware_via[rows, cols] = np.where(
-                uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION
+            via = np.where(uu[r_sub, cols] < p_ext[r_sub, cols], VIA_MARKETING, VIA_IMITATION)
+            pop.aware_via[rows, cols] = via
+            imi = via == VIA_IMITATION  # attributed to an adopter neighbour (cascades)
+            pop.aware_src[rows, cols] = -1
+            pop.aware_src[rows[imi], cols[imi]] = s.model.network.adopter_sources(
+                rows[imi], cols[imi], pop.firm, s.streams["attribution"]
             )
             first_expectations(s, rows, cols)
 
@@ -169,12 +201,18 @@ def start_relationships(
         to: the new firm of each.
         prev: the previous firm of each (-1: none).
         how: ``choice``, ``churn``, ``referral`` or ``winback``.
-        referrer: the referring customer of each (referrals only).
+        referrer: the referring customer of each (referrals); for ``choice``, the
+            customer whose talk or adoption made each aware of the firm, if it came by word
+            of mouth or imitation (-1 otherwise), so cascades are influence trees.
     """
     if who.size == 0:
         return
     pop = s.pop
     channel = _channels(s, who, to, prev, how)
+    if how == "choice":  # influence trees: who made the customer aware, if a customer
+        via = pop.aware_via[who, to]
+        src = pop.aware_src[who, to]
+        referrer = np.where((via == VIA_WOM) | (via == VIA_IMITATION), src, -1)
     for c in ACQ_CHANNELS:
         sel = channel == c
         if sel.any():
@@ -192,3 +230,122 @@ def start_relationships(
     pop.points[who] = 0
     pop.lapsed_from[who] = -1
     pop.aware[who, to] = True
+
+
+def imitation_sources(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    firm: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """For each customer ``rows[m]`` who learnt of firm ``cols[m]`` by imitation, the
+    neighbour who is that firm's customer and so caused it, drawn uniformly among such
+    neighbours (-1 if none). Vectorised over the ties of the given customers.
+
+    Args:
+        rows: customers made aware by imitation.
+        cols: the firm each learnt of.
+        firm: current firm of every customer (-1 none).
+        indptr: CSR row pointers of the network.
+        indices: CSR column indices of the network.
+        rng: the random stream for the draw.
+
+    Returns:
+        Source customer id per row, int64.
+    """
+    out = np.full(rows.size, -1, np.int64)
+    if rows.size == 0:
+        return out
+    deg = (indptr[rows + 1] - indptr[rows]).astype(np.int64)
+    grp = np.repeat(np.arange(rows.size), deg)
+    start = np.repeat(indptr[rows].astype(np.int64), deg)
+    offs = np.arange(grp.size) - np.repeat(np.cumsum(deg) - deg, deg)
+    nb = indices[start + offs].astype(np.int64)
+    ok = firm[nb] == cols[grp]
+    grp, nb = grp[ok], nb[ok]
+    u = rng.random(nb.size)
+    order = np.lexsort((u, grp))
+    g = grp[order]
+    first = np.concatenate(([True], g[1:] != g[:-1])) if g.size else np.empty(0, bool)
+    out[g[first]] = nb[order][first]
+    return out
+
+
+# --------------------------------------------------------------------------- closed forms
+def bass_curve(p: float, q: float, periods: int) -> np.ndarray:
+    """The discrete Bass recursion F_{t+1} = F_t + (p + q F_t)(1 − F_t), F_0 = 0
+    (the complete graph under the ``"bass"`` hazard). Returns F_0..F_periods."""
+    F = np.zeros(int(periods) + 1)
+    for t in range(int(periods)):
+        F[t + 1] = F[t] + min(1.0, p + q * F[t]) * (1.0 - F[t])
+    return F
+
+
+def _half_line_survival(p: float, w: float, periods: int) -> np.ndarray:
+    """G(t) = P(a node of a one-sided chain is not adopted after t periods), each node
+    adopting with probability p, or p + w once its one upstream neighbour has adopted.
+
+    Exact in discrete time: the upstream node's adoption period D has the same law, and
+    G(t) = Σ_{d ≤ t} P(D = d)(1 − p)^d (1 − p − w)^{t − d} + P(D > t)(1 − p)^t."""
+    T = int(periods)
+    G = np.ones(T + 1)
+    a, b = 1.0 - p, 1.0 - p - w
+    for t in range(1, T + 1):
+        d = np.arange(1, t)
+        pd_ = G[d - 1] - G[d]
+        G[t] = float(np.sum(pd_ * a**d * b ** (t - d))) + G[t - 1] * a**t
+    return G
+
+
+def ring_curve(p: float, q: float, periods: int) -> np.ndarray:
+    """Adopted share on an infinite ring under the ``"bass"`` hazard (each node adopts
+    with probability p + q · m/2, m = adopted neighbours of 2), exactly in discrete time.
+
+    Given a node not yet adopted, its two sides evolve as independent one-sided chains
+    (:func:`_half_line_survival` with w = q/2), so with D₁, D₂ their adoption periods,
+    1 − f(t) = E Π_{s ≤ t} (1 − p − (q/2)([D₁ < s] + [D₂ < s])). Its continuous-time
+    limit is Fibich & Gibori (2010)'s closed form (:func:`ring_curve_continuous`).
+    """
+    T = int(periods)
+    G = _half_line_survival(p, q / 2.0, T)
+    pD = np.append(G[:-1] - G[1:], G[T])  # P(D = d) for d = 1..T, then P(D > T)
+    d = np.arange(1, T + 2)  # the last entry stands for D > T
+    lo = np.minimum(d[:, None], d[None, :])
+    hi = np.maximum(d[:, None], d[None, :])
+    w = pD[:, None] * pD[None, :]
+    la, lb, lc = np.log1p(-p), np.log1p(-p - q / 2.0), np.log1p(-min(p + q, 1.0 - 1e-300))
+    f = np.zeros(T + 1)
+    for t in range(1, T + 1):
+        # periods s ≤ t with no, one and two adopted neighbours at their start
+        m1 = np.minimum(lo, t)
+        m2 = np.minimum(hi, t)
+        f[t] = 1.0 - float(np.sum(w * np.exp(la * m1 + lb * (m2 - m1) + lc * (t - m2))))
+    return f
+
+
+def ring_curve_continuous(p: float, q: float, t: np.ndarray) -> np.ndarray:
+    """Fibich & Gibori (2010): the adopted share on the ring in continuous time,
+    f(t) = 1 − exp(−(p + q) t + (q/p)(1 − e^{−p t}))."""
+    t = np.asarray(t, dtype=float)
+    return 1.0 - np.exp(-(p + q) * t + (q / p) * (1.0 - np.exp(-p * t)))
+
+
+def two_node_curve(p: float, q: float, periods: int) -> np.ndarray:
+    """Adopted share of the two-node network under the ``"bass"`` hazard (each node adopts
+    with probability p, or p + q once the other has): the slowest of all networks
+    (Fibich & Gibori 2010). Exact Markov chain on 0, 1, 2 adopters."""
+    x = np.array([1.0, 0.0, 0.0])
+    f = np.zeros(int(periods) + 1)
+    for t in range(int(periods)):
+        a1 = min(1.0, p + q)
+        x = np.array(
+            [
+                x[0] * (1 - p) ** 2,
+                x[0] * 2 * p * (1 - p) + x[1] * (1 - a1),
+                x[0] * p * p + x[1] * a1 + x[2],
+            ]
+        )
+        f[t + 1] = (x[1] + 2 * x[2]) / 2
+    return f

@@ -2,14 +2,27 @@
 
 A customer of firm j leaves in a period with hazard
 
-    h_i = min(1, [h₀ + h₁ ((1 − S_i)/2)^η] · exp(−ζ γ_i))
+    h_i = min(1, [h₀ + h₁ u^η + h_d · σ((S_d − S_i) / w)] · exp(−ζ γ_i)),   u = (1 − S_i)/2
 
-where S_i is remembered satisfaction, γ_i the switching cost the firm has built above
-everyone's baseline inertia (its structural switching cost + loyalty points) and η > 1 makes loyalty rise steeply at the
-top (Jones & Sasser 1995). Even fully satisfied customers leave at h₀ (seed 000: about
-40% a year). A leaver picks, by logit, among the other firms it knows and buying nothing (always
-possible here, even when choice.outside_option is off): a rival (a switch) or nothing
-(it lapses, out of the market).
+where S_i is remembered satisfaction, σ the logistic function, and γ_i the switching cost
+the firm has built above everyone's baseline inertia (its structural switching cost +
+loyalty points). Three parts:
+
+- h₀: even fully satisfied customers leave (life changes, variety seeking, a rival's
+  offer; seed 000: about 40% a year with choice switching in a competitive market);
+- h₁ u^η with η < 1: the hazard falls fastest at the top of the scale, so retention
+  shows increasing returns to satisfaction at the top (completely satisfied customers
+  are far more loyal than merely satisfied ones: Jones & Sasser 1995; Mittal & Kamakura
+  2001);
+- h_d σ((S_d − S)/w): a dissatisfied customer (S below S_d, e.g. after a problem that
+  was not put right) defects quickly; this is what makes repurchase after a problem
+  depend on the complaint outcome as in TARP's studies (37% silent, 46% unresolved,
+  70% resolved, 95% resolved quickly).
+
+A customer waiting for a late resolution of its complaint does not leave before the
+answer arrives. A leaver picks, by logit, among the other firms it knows and buying
+nothing (always possible here, even when choice.outside_option is off): a rival (a
+switch) or nothing (it lapses, out of the market).
 
 A lapsed customer returns to the market by itself with probability ``return_rate`` a
 period; the firm it left contacts it with probability ``winback`` a period, and a
@@ -29,9 +42,46 @@ __all__ = ["ChurnStage", "churn_hazard", "winback_success"]
 
 
 def churn_hazard(
-    S, switching_cost, *, base_rate, dissatisfaction_rate, curvature, switching_cost_effect
+    S,
+    switching_cost,
+    *,
+    base_rate,
+    dissatisfaction_rate,
+    curvature,
+    switching_cost_effect,
+    defection_rate=0.0,
+    defection_midpoint=0.0,
+    defection_width=0.1,
 ):
-    h = base_rate + dissatisfaction_rate * np.power(np.clip((1.0 - S) / 2.0, 0.0, 1.0), curvature)
+    """Monthly hazard of leaving (see the module docstring).
+
+    Args:
+        S: remembered satisfaction per customer, in [-1, 1].
+        switching_cost: γ above baseline inertia per customer (utility units).
+        base_rate: h₀, hazard at S = 1.
+        dissatisfaction_rate: h₁, weight of the top-of-scale term u^η.
+        curvature: η (η < 1: increasing returns to satisfaction at the top).
+        switching_cost_effect: ζ.
+        defection_rate: h_d, hazard of quick defection of a dissatisfied customer.
+        defection_midpoint: S_d, satisfaction at which half of h_d applies.
+        defection_width: w, width of the logistic step.
+
+    Returns:
+        The hazard per customer, in [0, 1].
+
+    Examples:
+        >>> import numpy as np
+        >>> h = churn_hazard(np.array([1.0, 0.5, -0.5]), np.zeros(3), base_rate=0.01,
+        ...     dissatisfaction_rate=0.05, curvature=0.5, switching_cost_effect=0.5,
+        ...     defection_rate=0.8, defection_midpoint=0.0, defection_width=0.1)
+        >>> bool(h[0] < h[1] < h[2])
+        True
+    """
+    u = np.clip((1.0 - S) / 2.0, 0.0, 1.0)
+    h = base_rate + dissatisfaction_rate * np.power(u, curvature)
+    if defection_rate:
+        arg = np.clip((defection_midpoint - S) / max(defection_width, 1e-9), -50.0, 50.0)
+        h = h + defection_rate / (1.0 + np.exp(-arg))
     return np.minimum(1.0, h * np.exp(-switching_cost_effect * switching_cost))
 
 
@@ -71,7 +121,11 @@ class ChurnStage(Stage):
             dissatisfaction_rate=cpar.dissatisfaction_rate,
             curvature=cpar.curvature,
             switching_cost_effect=cpar.switching_cost_effect,
+            defection_rate=cpar.defection_rate,
+            defection_midpoint=cpar.defection_midpoint,
+            defection_width=cpar.defection_width,
         )
+        cust[s.model.pending.customer] = False  # waiting for a late resolution: stays
         leave = np.nonzero(cust & (u[0] < h))[0]
         if not leave.size:
             return

@@ -1,15 +1,17 @@
 """Complaints and their handling.
 
-A buyer with a shortfall (E − P > 0) complains with probability
+A buyer with a problem (a shortfall E − P above the problem threshold δ) complains
+with probability
 
     c_i = e_j · c_max · (1 − exp(−(E − P) / d₀))
 
 (e_j: how easy firm j makes complaining). The firm resolves a complaint with
 probability r_j; a resolved one is quick with probability v_j, otherwise it is resolved
-``late_delay`` periods later. Handling undoes part of the shortfall's effect on the
-transaction's satisfaction (the loss term λ⁻·d of :mod:`sim.satisfaction`, z its argument):
+``late_delay`` periods later. Handling undoes part of the shortfall's whole effect on the
+transaction's satisfaction: ℓ = (κ_P + λ⁻) · min(P − E, 0), what the argument z of tanh
+lost because performance fell short of the expectation (see :mod:`sim.satisfaction`):
 
-    x' = tanh( z − r_o · λ⁻ d  +  π · [quick and first failure] )
+    x' = tanh( z − r_o · ℓ  +  π · [quick and first failure] )
 
 with r_unresolved < r_late < r_quick (r_quick = 1: as if the expectation had been met).
 π is the recovery paradox (0 by default: it shows on satisfaction but not reliably on
@@ -50,21 +52,28 @@ OUTCOME_NAMES = {
 }
 
 
-def complaint_probability(shortfall, complaint_ease, max_prob, shortfall_scale):
-    """c_i = e_j · c_max · (1 − exp(−(E − P) / d₀)) for a shortfall E − P > 0, else 0.
+def complaint_probability(shortfall, complaint_ease, max_prob, shortfall_scale, threshold=0.0):
+    """c_i = e_j · c_max · (1 − exp(−(E − P) / d₀)) for a problem (E − P > δ_P), else 0:
+    customers complain only about problems.
 
     Args:
         shortfall: E − P per buyer.
         complaint_ease: e_j, the firm's ``complaint_ease`` per buyer.
         max_prob: c_max (``complaints.max_prob``).
         shortfall_scale: d₀ (``complaints.shortfall_scale``).
+        threshold: δ_P (``satisfaction.problem_threshold``); 0 counts every shortfall.
 
     Examples:
-        >>> complaint_probability(np.array([-0.1, 0.0]), 1.0, 0.5, 0.15).tolist()
-        [0.0, 0.0]
+        >>> complaint_probability(np.array([-0.1, 0.0, 0.1]), 1.0, 0.5, 0.15, 0.15).tolist()
+        [0.0, 0.0, 0.0]
     """
     d = np.maximum(shortfall, 0.0)
-    return complaint_ease * max_prob * (1.0 - np.exp(-d / shortfall_scale)) * (shortfall > 0)
+    return (
+        complaint_ease
+        * max_prob
+        * (1.0 - np.exp(-d / shortfall_scale))
+        * (shortfall > max(threshold, 0.0))
+    )
 
 
 def recovery_share(outcome, *, r_unresolved, r_late, r_quick, interim=True):
@@ -122,8 +131,9 @@ class ComplaintStage(Stage):
         buyers, bf = s.buyers, s.buyer_firm
         uc = s.rng.random((3, s.n))[:, buyers]
         shortfall = s.expect_before - s.perf
+        threshold = s.params.satisfaction.problem_threshold
         prob = complaint_probability(
-            shortfall, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale
+            shortfall, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale, threshold
         )
         comp = uc[0] < prob
         resolved = uc[1] < L["resolve_share"][bf]
@@ -179,7 +189,11 @@ _OUTCOME_ARRAY = np.array([OUTCOME_NAMES[c] for c in range(4)], dtype=object)
 
 
 class LateResolutionStage(Stage):
-    """Late resolutions falling due revise the remembered incident (interim → resolved)."""
+    """Late resolutions falling due revise the remembered incident (interim → resolved).
+
+    Runs at the start of the period (after the levers), so a resolution that falls due
+    arrives before the period's choices; until it arrives the customer waits and does
+    not leave (:class:`sim.churn.ChurnStage`)."""
 
     name = "late_resolutions"
     section = "complaints"

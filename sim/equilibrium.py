@@ -36,7 +36,8 @@ waiting), which is what a full-information firm best-responds to.
 
 The dynamic model's demand equals the static one when choice inertia, novelty risk and
 the satisfaction weight are 0, expectations are off and equal to the true composite
-(quality = service for every firm and ``expectations.initial_noise`` = 0, or a single
+(quality = service for every firm, ``expectations.initial_noise`` = 0 and
+``experience.fit_sd`` = 0, or a single
 w_quality), every customer knows every firm, and word of mouth, referrals, complaints,
 churn, capacity, marketing, imitation and loyalty are off (tests/test_equilibrium.py).
 

@@ -1,10 +1,14 @@
 """Experience: what the customer gets when buying.
 
     q̃_i = q_j + σ_q ε₁,    s̃_i = s_j · f_j + σ_s ε₂                (ε ~ N(0, 1))
-    P_i = w_i q̃_i + (1 − w_i) s̃_i − κ_w · w_j
+    P_i = w_i q̃_i + (1 − w_i) s̃_i − κ_w · w_j + φ_ij
 
 P_i is the customer's perceived performance on the 0–1 scale (w_i: the customer's
-weight of quality against service; f_j and w_j from :mod:`sim.capacity`).
+weight of quality against service; f_j and w_j from :mod:`sim.capacity`). φ_ij ~ N(0, σ_φ)
+is the customer's persistent fit with firm j, drawn once: how well the firm's offer
+suits this customer's needs (seed 004: value is fit for purpose). It makes satisfaction
+differ persistently between customers of one firm, so satisfaction today predicts
+loyalty tomorrow.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ def perceived_performance(
     z_service,
     quality_noise,
     service_noise,
+    fit=0.0,
 ):
-    """P_i for buyers; all firm quantities already indexed by each buyer's firm."""
+    """P_i for buyers; all firm quantities already indexed by each buyer's firm
+    (``fit``: φ_ij of each buyer with its firm)."""
     q = quality + quality_noise * z_quality
     s = service * factor + service_noise * z_service
-    return composite(w_quality, q, s) - wait_weight * wait
+    return composite(w_quality, q, s) - wait_weight * wait + fit
 
 
 class ExperienceStage(Stage):
@@ -57,4 +63,5 @@ class ExperienceStage(Stage):
             z[1, buyers],
             P.experience.quality_noise,
             P.experience.service_noise,
+            s.pop.fit[buyers, bf],
         )

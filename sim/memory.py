@@ -7,8 +7,9 @@ NumPy 2; ``bench/memory.py`` re-measures them) and err on the high side:
 what                        bytes
 ==========================  ===========================================================
 interpreter and imports     180 MB
-a customer                  100 + 50 per firm (state columns, per-firm beliefs)
-a tie                       64 per directed entry (2 per link): the edge arrays while
+a customer                  100 + 66 per firm (state columns, per-firm beliefs, fit)
+a tie                       64 per directed entry (2 per link; none for the implicit
+                            complete graph): the edge arrays while
                             the network is built, then CSR and the adjacency matrix
 full-information policy     7,000 per customer (``best_response_full``: a 161 × N
                             price grid and its temporaries, while it decides)
@@ -38,7 +39,7 @@ GB = 1024**3
 #: measured coefficients (see the module docstring)
 BASE = 180 * MB
 PER_CUSTOMER = 100
-PER_CUSTOMER_PER_FIRM = 50
+PER_CUSTOMER_PER_FIRM = 66  # beliefs, awareness, its source (int64) and fit
 PER_TIE = 64
 PER_CUSTOMER_FULL_INFO = 7_000
 PER_EVENT = 150
@@ -72,8 +73,8 @@ class MemoryEstimate:
 def _ties(p: P.ModelParams) -> int:
     """Directed adjacency entries (2 per link) the network will hold."""
     n, net = int(p.market.n_customers), p.network
-    if net.kind == "complete":
-        return n * (n - 1)
+    if net.kind == "complete":  # implicit ties (sim.network.CompleteNetwork)
+        return 0
     if net.kind == "edgelist":
         try:  # about 8 bytes a line: an over-estimate of links is fine here
             return 2 * max(os.path.getsize(net.path) // 4, 0)

@@ -41,6 +41,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from . import cascade as _cascade  # noqa: F401  (registers the 'cascade' stage)
 from .accounts import DETRACTOR_S, PROMOTER_S, AccountsStage, RecordStage, empty_flows, record
 from .acquisition import ACQ_CHANNELS, AwarenessStage
 from .agents import CustomerViews, Firm
@@ -89,11 +90,14 @@ STREAMS = (
     "winback",
     "survey",
     "policy",
+    "fit",
+    "attribution",
 )
 
 #: the built-in schedule, in order
 STAGE_CLASSES: tuple[type[Stage], ...] = (
     LeverStage,
+    LateResolutionStage,
     AwarenessStage,
     PurchaseStage,
     ChoiceStage,
@@ -102,7 +106,6 @@ STAGE_CLASSES: tuple[type[Stage], ...] = (
     TransactionStage,
     ComplaintStage,
     MemoryStage,
-    LateResolutionStage,
     WordOfMouthStage,
     ReferralStage,
     ExpectationStage,
@@ -200,9 +203,10 @@ class MarketModel(mesa.Model):
         self.network = build_network(
             net.kind, n, int(net.degree), float(net.rewire), self.streams["network"], net.path
         )
-        self.adjacency = self.network.adjacency()
         self.degree = self.network.degree.astype(float)
         self.pop = Population.create(params.market, k, self.streams["init"])
+        if params.experience.fit_sd > 0:  # persistent customer-firm fit φ (experience)
+            self.pop.fit[:] = params.experience.fit_sd * self.streams["fit"].standard_normal((n, k))
         self.mean_w_quality = float(self.pop.w_quality.mean())
         self.firms: list[Firm] = [
             Firm(self, fp, j, policy=make_policy(fp.policy)) for j, fp in enumerate(params.firms)
@@ -288,7 +292,7 @@ class MarketModel(mesa.Model):
         choice = logit_choice(v, aware[cand], None, u)
         ok = choice >= 0
         who, f = cand[ok], choice[ok]
-        perf = composite(pop.w_quality[who], L["quality"][f], L["service"][f])
+        perf = composite(pop.w_quality[who], L["quality"][f], L["service"][f]) + pop.fit[who, f]
         sp = self.params.satisfaction
         s0 = np.tanh(
             sp.performance_weight * (perf - sp.neutral_performance)

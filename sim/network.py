@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Network", "build_network", "from_edges", "NETWORK_KINDS"]
+__all__ = ["Network", "CompleteNetwork", "build_network", "from_edges", "NETWORK_KINDS"]
 
 NETWORK_KINDS = ("small_world", "scale_free", "random", "complete", "edgelist")
 
@@ -54,6 +54,133 @@ class Network:
         mask = src < self.indices
         g.add_edges_from(zip(src[mask].tolist(), self.indices[mask].tolist(), strict=True))
         return g
+
+    # ---------------------------------------------------------------- the hot path
+    #: whether the ties are implicit (the complete graph) rather than stored
+    implicit = False
+
+    def sample_neighbors(self, talkers: np.ndarray, reach: np.ndarray, rng: np.random.Generator):
+        """(sender, recipient): each talker tells ``reach`` neighbours drawn at random with
+        replacement (:func:`sim.wom.sample_messages`)."""
+        from .wom import sample_messages
+
+        return sample_messages(talkers, reach, self.indptr, self.indices, rng)
+
+    def adopter_counts(self, firm: np.ndarray, n_firms: int, rows: np.ndarray | None = None):
+        """n_ij: neighbours of each customer (or of ``rows``) who are customers of firm j."""
+        from .acquisition import adopter_counts
+
+        adj = self.__dict__.get("_adj")
+        if adj is None:
+            adj = self.__dict__["_adj"] = self.adjacency()
+        return adopter_counts(adj, firm, n_firms, rows)
+
+    def adopter_sources(self, rows, cols, firm, rng: np.random.Generator) -> np.ndarray:
+        """A neighbour of ``rows[m]`` who is a customer of ``cols[m]``, drawn uniformly
+        (-1 if none): who caused an imitation (:func:`sim.acquisition.imitation_sources`)."""
+        from .acquisition import imitation_sources
+
+        return imitation_sources(rows, cols, firm, self.indptr, self.indices, rng)
+
+
+class CompleteNetwork(Network):
+    """The complete graph on n nodes with implicit ties: memory linear in n.
+
+    Every customer is every other's neighbour, so the hot path needs no tie list:
+    a random neighbour is a uniform draw among the n − 1 others, the adopters of j
+    among i's neighbours are all of j's customers but i, and the degree is n − 1.
+    ``indptr``/``indices`` (and :meth:`adjacency`, :meth:`to_networkx`) materialise the
+    n(n − 1) ties on first use, for small n only (analysis and drawing).
+
+    Examples:
+        >>> g = CompleteNetwork(1_000_000)
+        >>> int(g.degree[0]), g.n_edges
+        (999999, 499999500000)
+    """
+
+    implicit = True
+
+    def __init__(self, n: int) -> None:  # no stored ties
+        self.n = int(n)
+
+    def __repr__(self) -> str:
+        return f"CompleteNetwork(n={self.n})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompleteNetwork) and other.n == self.n
+
+    __hash__ = None
+
+    def __getattr__(self, name: str):
+        if name in ("indptr", "indices"):
+            if self.n > 20_000:
+                raise ValueError(
+                    f"network.kind = 'complete' with {self.n} customers: its {self.n * (self.n - 1)}"
+                    " links are implicit; the tie list exists for at most 20000 customers"
+                )
+            iu, ju = np.triu_indices(self.n, k=1)
+            g = from_edges(self.n, iu, ju)
+            self.__dict__["indptr"], self.__dict__["indices"] = g.indptr, g.indices
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    @property
+    def degree(self) -> np.ndarray:
+        return np.full(self.n, max(self.n - 1, 0), np.int64)
+
+    @property
+    def n_edges(self) -> int:
+        return self.n * (self.n - 1) // 2
+
+    def neighbors(self, i: int) -> np.ndarray:
+        """Every node but ``i``."""
+        return np.delete(np.arange(self.n), i)
+
+    def sample_neighbors(self, talkers, reach, rng):
+        """Each talker tells ``reach`` others drawn uniformly with replacement (one draw
+        per message, as on a stored graph)."""
+        ok = reach > 0 if self.n > 1 else np.zeros(talkers.size, bool)
+        talkers, reach = talkers[ok], reach[ok]
+        sender = np.repeat(talkers, reach)
+        pick = (rng.random(sender.size) * (self.n - 1)).astype(np.int64)
+        pick += pick >= sender  # skip the talker itself
+        return sender, pick
+
+    def adopter_counts(self, firm, n_firms, rows=None):
+        """n_ij = customers of j other than i (no N × N matrix)."""
+        has = firm >= 0
+        total = np.bincount(firm[has].astype(np.int64), minlength=n_firms).astype(float)
+        r = np.arange(firm.size) if rows is None else rows
+        counts = np.broadcast_to(total, (r.size, n_firms)).copy()
+        own = firm[r].astype(np.int64)
+        mine = own >= 0
+        counts[np.nonzero(mine)[0], own[mine]] -= 1.0
+        return counts
+
+    def adopter_sources(self, rows, cols, firm, rng):
+        """A customer of ``cols[m]`` other than ``rows[m]``, drawn uniformly (-1 if none)."""
+        out = np.full(rows.size, -1, np.int64)
+        if rows.size == 0:
+            return out
+        f = firm.astype(np.int64)
+        order = np.argsort(f, kind="stable")
+        fs = f[order]
+        k = int(max(cols.max(), fs.max(initial=-1))) + 1
+        start = np.searchsorted(fs, np.arange(k), side="left")
+        stop = np.searchsorted(fs, np.arange(k), side="right")
+        cnt = (stop - start)[cols]
+        own = f[rows] == cols  # never itself (it is not aware of its own firm anyway)
+        avail = cnt - own
+        u = rng.random(rows.size)
+        pick = (u * np.maximum(avail, 1)).astype(np.int64)
+        idx = start[cols] + pick
+        cand = order[np.minimum(idx, f.size - 1)]
+        # if the pick is the customer itself, take the next one of the firm
+        self_hit = own & (cand == rows)
+        cand[self_hit] = order[np.minimum(idx[self_hit] + 1, f.size - 1)]
+        ok = avail > 0
+        out[ok] = cand[ok]
+        return out
 
 
 def from_edges(n: int, u: np.ndarray, v: np.ndarray) -> Network:
@@ -129,13 +256,9 @@ def scale_free(n: int, degree: int, rng: np.random.Generator) -> Network:
 
 
 def complete(n: int) -> Network:
-    """Complete graph (every pair linked). Memory grows as n²: meant for n up to ~10k."""
-    if n > 20_000:
-        raise ValueError(
-            f"network.kind = 'complete' with {n} customers would hold {n * (n - 1)} links; allowed: at most 20000 customers"
-        )
-    iu, ju = np.triu_indices(n, k=1)
-    return from_edges(n, iu, ju)
+    """Complete graph (every pair linked), with implicit ties: memory linear in n
+    (:class:`CompleteNetwork`)."""
+    return CompleteNetwork(n)
 
 
 def read_edgelist(path: str | Path, n: int) -> Network:

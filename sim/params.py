@@ -658,22 +658,31 @@ class ExperienceParams:
     """Delivered quality and service = the firm's level + noise."""
 
     quality_noise: float = P(
-        0.10,
+        0.06,
         "0–1 level",
         0.0,
         2.0,
-        "assumption",
+        "calibrated with the satisfaction-band table and TARP's problem frequency (docs/validation.md)",
         "Standard deviation of experienced quality around the firm's level.",
         symbol="σ_q",
     )
     service_noise: float = P(
-        0.15,
+        0.10,
         "0–1 level",
         0.0,
         2.0,
-        "assumption: service is more variable than product",
+        "calibrated as quality_noise; service more variable than product",
         "Standard deviation of experienced service around the firm's level.",
         symbol="σ_s",
+    )
+    fit_sd: float = P(
+        0.1,
+        "0–1 level",
+        0.0,
+        1.0,
+        "seed 004 (value is fit for purpose; customers weigh attributes differently); calibrated with the satisfaction-band table (docs/validation.md)",
+        "Spread of each customer's persistent fit with each firm, added to experienced performance.",
+        symbol="σ_φ",
     )
 
 
@@ -736,11 +745,11 @@ class SatisfactionParams:
         choices=("exponential", "peak_end"),
     )
     problem_threshold: float = P(
-        0.1,
+        0.15,
         "performance units",
         0.0,
         1.0,
-        "assumption",
+        "calibrated: problems in about 1 purchase in 70, complaints from about 6% of them (TARP: a few in a hundred)",
         "A shortfall E − P above δ_P is a problem: a salient moment.",
         symbol="δ_P",
     )
@@ -847,11 +856,11 @@ class ComplaintParams:
         symbol="r_u",
     )
     recovery_late: float = P(
-        0.6,
+        0.5,
         "fraction",
         0.0,
         1.0,
-        "seed 002: 60% come back when the problem is solved",
+        "calibrated to TARP's 70% (seed 002: 60%) repurchase when resolved (docs/validation.md)",
         "Share undone by a late resolution.",
         symbol="r_l",
     )
@@ -1054,6 +1063,15 @@ class AcquisitionParams:
         "Hazard of learning of a firm when all neighbours are its customers.",
         symbol="q",
     )
+    hazard: str = P(
+        "product",
+        "",
+        None,
+        None,
+        'Bass 1969; Fibich & Gibori 2010 ("bass" reproduces the Bass recursion on the complete graph)',
+        "Awareness hazard: 'product' 1 − (1 − p)(1 − q/k)^n or 'bass' p + q·n/k (adopted share of contacts).",
+        choices=("product", "bass"),
+    )
 
 
 @dataclass
@@ -1062,31 +1080,58 @@ class ChurnParams:
 
     enabled: bool = P(True, "", None, None, "seed 000; Jones & Sasser 1995", "Churn on or off.")
     base_rate: float = P(
-        0.025,
+        0.008,
         "probability per period",
         0.0,
         1.0,
-        "calibrated so that highly satisfied customers (scenario satisfied_leave, S ≈ 0.86) lose ≈ 40% a year with choice switching (seed 000)",
+        "calibrated: highly satisfied customers still lose about 40% a year in a competitive market (scenario satisfied_leave; seed 000), docs/validation.md",
         "Hazard of a fully satisfied customer.",
         symbol="h0",
     )
     dissatisfaction_rate: float = P(
-        0.08,
+        0.05,
         "probability per period",
         0.0,
         1.0,
-        "assumption",
+        "calibrated with the satisfaction-band table (docs/validation.md)",
         "Extra hazard of a fully dissatisfied customer.",
         symbol="h1",
     )
     curvature: float = P(
-        2.0,
+        0.3,
         "dimensionless",
         0.1,
         10.0,
         "Jones & Sasser 1995; Mittal & Kamakura 2001 (increasing returns at the top)",
-        "Curvature in h = h0 + h1 ((1 − S)/2)^η.",
+        "Exponent η in h = h0 + h1 ((1 − S)/2)^η + h_d σ((S_d − S)/w); η < 1 gives increasing returns to satisfaction at the top.",
         symbol="η",
+    )
+    defection_rate: float = P(
+        0.7,
+        "probability per period",
+        0.0,
+        1.0,
+        "TARP repurchase after a problem (37% silent, 46% unresolved, 70% resolved, 95% resolved quickly); calibrated with python -m sim.validation (docs/validation.md)",
+        "Hazard of quick defection of a dissatisfied customer, h_d · σ((S_d − S)/w).",
+        symbol="h_d",
+    )
+    defection_midpoint: float = P(
+        -0.2,
+        "satisfaction",
+        -1.0,
+        1.0,
+        "calibrated with the TARP outcome column (docs/validation.md)",
+        "Remembered satisfaction at which half of h_d applies.",
+        symbol="S_d",
+    )
+    defection_width: float = P(
+        0.1,
+        "satisfaction",
+        1e-3,
+        2.0,
+        "calibrated with the TARP outcome column (docs/validation.md)",
+        "Width of the logistic step of the quick-defection hazard.",
+        symbol="w_d",
     )
     switching_cost_effect: float = P(
         0.5,

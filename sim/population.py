@@ -57,6 +57,7 @@ class Population:
     perf_memory: np.ndarray  # remembered performance of last_firm (message content)
     n_complaints: np.ndarray  # int32 complaints ever made
     experienced: np.ndarray  # bool: has an experience to talk about
+    last_buy: np.ndarray  # int32 period of the last purchase, -10**6 never
     # negative word of mouth last heard (for attributing losses)
     neg_src: np.ndarray  # int64 talker id, -1
     neg_firm: np.ndarray  # int16
@@ -66,7 +67,9 @@ class Population:
     attitude: np.ndarray  # word-of-mouth attitude towards each firm
     aware: np.ndarray  # bool: knows the firm
     aware_via: np.ndarray  # int8 VIA_* code
+    aware_src: np.ndarray  # int64 customer whose talk or adoption made i aware of j, -1
     tried: np.ndarray  # bool: has bought from the firm
+    fit: np.ndarray  # persistent fit φ with each firm (performance units)
     profit: np.ndarray  # cumulative profit contributed to each firm (cu)
     revenue: np.ndarray  # cumulative revenue paid to each firm (cu)
 
@@ -128,6 +131,7 @@ class Population:
             perf_memory=np.zeros(n),
             n_complaints=np.zeros(n, np.int32),
             experienced=np.zeros(n, bool),
+            last_buy=np.full(n, -(10**6), np.int32),
             neg_src=np.full(n, -1, np.int64),
             neg_firm=np.full(n, -1, np.int16),
             neg_t=np.full(n, -(10**6), np.int32),
@@ -135,7 +139,9 @@ class Population:
             attitude=np.zeros((n, k)),
             aware=np.zeros((n, k), bool),
             aware_via=np.zeros((n, k), np.int8),
+            aware_src=np.full((n, k), -1, np.int64),
             tried=np.zeros((n, k), bool),
+            fit=np.zeros((n, k)),
             profit=np.zeros((n, k)),
             revenue=np.zeros((n, k)),
         )

@@ -51,10 +51,13 @@ def transaction_satisfaction(
     price_weight,
 ):
     """Return (x, d, z, loss): satisfaction, disconfirmation, the argument of tanh and
-    its loss part λ⁻ · min(d, 0) (≤ 0), which complaint handling can undo."""
+    the shortfall's whole effect on it, ℓ = (κ_P + λ⁻) · min(d, 0) (≤ 0): what z lost
+    because performance fell short of the expectation (its direct part and the
+    disconfirmation), which complaint handling can undo."""
     d = perf - expect
-    loss = loss_weight * np.minimum(d, 0.0)
-    g = np.where(d >= 0, gain_weight * d, loss)
+    short = np.minimum(d, 0.0)
+    g = np.where(d >= 0, gain_weight * d, loss_weight * short)
+    loss = (loss_weight + performance_weight) * short
     z = (
         performance_weight * (perf - neutral_performance)
         + g
@@ -135,6 +138,7 @@ class MemoryStage(Stage):
             s.fresh, s.perf, (1 - om) * pop.perf_memory[buyers] + om * s.perf
         )
         pop.last_firm[buyers] = bf
+        pop.last_buy[buyers] = s.t
         pop.experienced[buyers] = True
         pop.tried[buyers, bf] = True
 

@@ -336,16 +336,10 @@ MAX_EDGELIST_BYTES = 2 * 1024**3
 
 
 def _check_network(src: str, p: P.ModelParams, base_dir: Path | None) -> None:
-    """The edge-list file (relative to the scenario file) and the complete-network cap."""
+    """The edge-list file (relative to the scenario file). The complete network has
+    implicit ties (memory linear in customers), so it needs no cap."""
     if p.network.kind == "edgelist":
         _check_edgelist(src, p, base_dir)
-    if p.network.kind == "complete" and p.market.n_customers > 20_000:
-        raise ScenarioError(
-            src,
-            "network.kind",
-            "complete",
-            "a complete network allows at most 20000 customers (market.n_customers)",
-        )
 
 
 def _check_edgelist(src: str, p: P.ModelParams, base_dir: Path | None) -> None:

@@ -22,7 +22,7 @@ Examples:
     >>> from sim import MarketModel
     >>> m = MarketModel(seed=1)
     >>> m.stages.names()[:4]
-    ['levers', 'awareness', 'purchase', 'choice']
+    ['levers', 'late_resolutions', 'awareness', 'purchase']
 """
 
 from __future__ import annotations

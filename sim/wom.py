@@ -117,6 +117,7 @@ def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
         r_new, f_new = recip[newly], f[newly]
         pop.aware[r_new, f_new] = True
         pop.aware_via[r_new, f_new] = VIA_WOM
+        pop.aware_src[r_new, f_new] = sender[newly]  # who told them (cascades)
         first_expectations(s, r_new, f_new)
     key = recip * k + f
     nk = n * k
@@ -144,7 +145,7 @@ class WordOfMouthStage(Stage):
         valence, reach = _talkers(s)
         talkers = np.nonzero(valence != 0)[0]
         net = s.model.network
-        sender, recip = sample_messages(talkers, reach[talkers], net.indptr, net.indices, s.rng)
+        sender, recip = net.sample_neighbors(talkers, reach[talkers], s.rng)
         if sender.size == 0:
             return
         f = pop.last_firm.astype(np.int64)[sender]

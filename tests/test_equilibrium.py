@@ -90,6 +90,7 @@ def static_params(k: int, policy: str = "best_response_full", n: int = 1000) -> 
     p.choice.inertia = p.choice.novelty_risk = p.choice.satisfaction_weight = 0.0
     p.expectations.enabled = False
     p.expectations.initial_noise = 0.0
+    p.experience.fit_sd = 0.0  # every customer experiences the true composite
     p.market.initial_awareness = 1.0
     for sec in ("wom", "referrals", "complaints", "churn", "capacity", "loyalty"):
         getattr(p, sec).enabled = False

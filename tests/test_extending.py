@@ -66,7 +66,7 @@ def _share_a(stages=(), seed: int = 1) -> float:
 def test_the_site_helps_the_cheaper_firm_for_every_seed() -> None:
     for seed in (1, 2, 3):
         base = _share_a(seed=seed)
-        with_site = _share_a([PriceComparisonSite(reach=0.1, boost=0.2)], seed=seed)
+        with_site = _share_a([PriceComparisonSite(reach=0.2, boost=0.2)], seed=seed)
         assert with_site > base + 0.01, (seed, base, with_site)
 
 

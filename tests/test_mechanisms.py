@@ -147,8 +147,8 @@ def test_complaint_outcomes_order_repurchase_in_a_run():
             kept[outcome][0] += len(c) - lost[["customer", "period"]].drop_duplicates().shape[0]
             kept[outcome][1] += len(c)
     r = {k: a / b for k, (a, b) in kept.items()}
-    assert min(b for _, b in kept.values()) > 3000
-    assert r["unresolved"] + 0.01 < r["resolved_late"] < r["resolved_quick"]
+    assert min(b for _, b in kept.values()) > 300
+    assert r["unresolved"] + 0.05 < r["resolved_late"] < r["resolved_quick"] - 0.05
 
 
 def test_better_complaint_handling_keeps_complainers_and_earns_praise():
@@ -223,10 +223,17 @@ def test_satisfied_customers_still_leave_at_the_base_rate():
     p.choice.inertia = 50.0  # nobody switches by choice: only the churn hazard acts
     for f in p.firms:
         f.quality = f.service = 1.0
-    rate = firm_mean(p, "churn_rate", since=5)
-    assert p.churn.base_rate <= rate <= p.churn.base_rate + 0.01
-    p.churn.base_rate = 0.0
-    assert firm_mean(p, "churn_rate", since=5) < 0.01
+    m = run(p)
+    f = m.firm_frame()
+    f = f[f.period >= 5]
+    rate, s_mean = f["churn_rate"].mean(), f["mean_satisfaction"].mean()
+    c = p.churn
+    # the hazard is concave in (1 − S)/2 (η < 1), so the mean hazard is at most the
+    # hazard at the mean satisfaction (Jensen)
+    top = c.base_rate + c.dissatisfaction_rate * ((1 - s_mean) / 2) ** c.curvature
+    assert c.base_rate <= rate <= top + 0.005
+    p.churn.base_rate = p.churn.dissatisfaction_rate = 0.0
+    assert firm_mean(p, "churn_rate", since=5) < 0.005
 
 
 def test_win_back_brings_lapsed_customers_back():
