@@ -21,7 +21,6 @@ ALLOWED: dict[str, int] = {
     "sim.app.figures.NetworkFigure.__init__": 107,
     "sim.app.page.Control": 82,
     "sim.app.page.NetworkView": 71,
-    "sim.app.session.network_sample": 73,
     "sim.calibration.cli._run": 78,
     "sim.calibration.cli.load_calibration": 88,
     "sim.calibration.fit.fit": 81,

@@ -395,6 +395,29 @@ _LAYOUTS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 _LAYOUT_LOCK = threading.Lock()
 
 
+def _neighbourhoods(net: Any, size: int, rng: np.random.Generator, ball: int = 50) -> np.ndarray:
+    """About ``size`` customers (sorted ids) as breadth-first balls of about ``ball``
+    customers around random customers, following at most 4 random ties per customer."""
+    n = net.n
+    chosen: set[int] = set()
+    while len(chosen) < size:
+        start = int(rng.integers(n))
+        if start in chosen:
+            continue
+        frontier, got = [start], {start}
+        while frontier and len(got) < ball:
+            nxt = []
+            for u in frontier:
+                for v in rng.permutation(net.neighbors(u))[:4]:
+                    v = int(v)
+                    if v not in got and v not in chosen and len(got) < ball:
+                        got.add(v)
+                        nxt.append(v)
+            frontier = nxt
+        chosen |= got
+    return np.array(sorted(chosen)[:size])
+
+
 def network_sample(
     model: MarketModel, size: int = 400, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -430,27 +453,7 @@ def network_sample(
 
     n = net.n
     rng = np.random.default_rng(seed)
-    if n <= size:
-        nodes = np.arange(n)
-    else:
-        chosen: set[int] = set()
-        ball = 50
-        while len(chosen) < size:
-            start = int(rng.integers(n))
-            if start in chosen:
-                continue
-            frontier, got = [start], {start}
-            while frontier and len(got) < ball:
-                nxt = []
-                for u in frontier:
-                    for v in rng.permutation(net.neighbors(u))[:4]:
-                        v = int(v)
-                        if v not in got and v not in chosen and len(got) < ball:
-                            got.add(v)
-                            nxt.append(v)
-                frontier = nxt
-            chosen |= got
-        nodes = np.array(sorted(chosen)[:size])
+    nodes = np.arange(n) if n <= size else _neighbourhoods(net, size, rng)
     index = -np.ones(n, np.int64)
     index[nodes] = np.arange(nodes.size)
     src_all = np.repeat(np.arange(n), net.degree)
