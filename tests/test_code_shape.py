@@ -16,7 +16,6 @@ LIMIT = 60
 #: none may grow
 ALLOWED: dict[str, int] = {
     "sim.analysis.complaint_iceberg": 64,
-    "sim.app.__init__.main": 71,
     "sim.app.figures.IndicatorFigure.__init__": 91,
     "sim.app.figures.NetworkFigure.__init__": 107,
     "sim.app.page.Control": 82,
