@@ -618,14 +618,9 @@ def main(argv: list[str] | None = None) -> int:
             raise TournamentError(str(exc)) from None
         # fail fast, before anything runs
         strat = _normalise_strategies(specs)
-        scs = _load_scenarios(
-            a.scenarios,
-            size=a.size,
-            replications=a.replications,
-            seed=a.seed,
-            periods=a.periods,
-            customers=a.customers,
-        )
+        load = {"replications": a.replications, "seed": a.seed, "periods": a.periods}
+        load["customers"] = a.customers
+        scs = _load_scenarios(a.scenarios, size=a.size, **load)
         _check_memory(scs, strat, a.size)
         print(
             f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
@@ -636,10 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             specs,
             a.scenarios,
             size=a.size,
-            replications=a.replications,
-            seed=a.seed,
-            periods=a.periods,
-            customers=a.customers,
+            **load,
             self_play=not a.no_self_play,
             seat_swap=not a.no_seat_swap,
             progress=not a.quiet,

@@ -45,7 +45,6 @@ ALLOWED: dict[str, int] = {
     "sim.report.__init__.build_report": 170,
     "sim.runner._write_folder": 69,
     "sim.runner.run_to_folder": 70,
-    "sim.tournament.main": 62,
     "sim.validation.main": 70,
     "sim.validation.repurchase_by_outcome": 68,
     "sim.validation.retention_economics": 61,
