@@ -277,17 +277,8 @@ class LogitMarket:
             )
             available = pop.aware & L["active"][None, :]
             weight = pop.purchase_prob * ((pop.status != LAPSED) & available.any(axis=1))
-        return cls(
-            base,
-            alpha,
-            weight,
-            pop.quantity,
-            L["unit_cost"],
-            purchase_cost,
-            outside,
-            available,
-            names,
-        )
+        costs = (L["unit_cost"], purchase_cost)
+        return cls(base, alpha, weight, pop.quantity, *costs, outside, available, names)
 
     @classmethod
     def from_params(cls, params, seed: int | None = None) -> LogitMarket:

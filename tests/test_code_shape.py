@@ -33,7 +33,6 @@ ALLOWED: dict[str, int] = {
     "sim.drivers.churn_drivers": 79,
     "sim.drivers.trace_losses": 167,
     "sim.economics.economics": 79,
-    "sim.equilibrium.LogitMarket.from_model": 62,
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
     "sim.experiments.sweep.Sweep.run": 61,
