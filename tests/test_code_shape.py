@@ -41,7 +41,6 @@ ALLOWED: dict[str, int] = {
     "sim.game.figures._draw": 62,
     "sim.game.page.DecisionForm": 76,
     "sim.game.page.InstructorView": 110,
-    "sim.report.__init__.build_report": 170,
     "sim.runner._write_folder": 69,
     "sim.runner.run_to_folder": 70,
     "sim.validation.main": 70,

@@ -21,6 +21,7 @@ import datetime as _dt
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,176 @@ def _cascade_table(events: pd.DataFrame, firms: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _run_summary(r: dict, run: Any) -> dict:
+    """The "what was run" row of one run folder."""
+    m = r["manifest"]
+    seeds = m.get("replication_seeds") or [m.get("seed")]
+    return {
+        "name": run.name,
+        "scenario": m["scenario"],
+        "title": m.get("title") or "",
+        "customers": m.get("customers"),
+        "periods": m.get("periods"),
+        "firms": ", ".join(m["firms"]),
+        "replications": len(seeds),
+        "seeds": f"{seeds[0]}" + (f" (+{len(seeds) - 1} spawned)" if len(seeds) > 1 else ""),
+        "folder": str(r["path"]),
+        "command": " ".join(m.get("command") or []),
+        "started": m.get("started_utc", ""),
+    }
+
+
+def _kpi_sections(res: dict, runs: list, raw: list[dict]) -> tuple[list, list]:
+    """The headline KPI tables of every run and the delta tables of runs after the first."""
+    all_firms = list(dict.fromkeys(sum((r["manifest"]["firms"] for r in raw), [])))
+    headline = []
+    for run in runs:
+        t = res["kpis"][res["kpis"]["run"] == run.name]
+        f_here = [f for f in all_firms if f in set(t["firm"])]
+        headline.append({"name": run.name, "firms": f_here, "rows": _kpi_rows(t, f_here)})
+    deltas = []
+    if len(runs) > 1:
+        for run in runs[1:]:
+            d = res["deltas"][res["deltas"]["run"] == run.name]
+            f_here = [f for f in all_firms if f in set(d["firm"])]
+            deltas.append(
+                {
+                    "name": run.name,
+                    "firms": f_here,
+                    "rows": _kpi_rows(d, f_here, "delta", signed=True),
+                }
+            )
+    return headline, deltas
+
+
+def _driver_sections(base: dict, want: list[str], window: tuple[int, int], stories: int) -> list:
+    """Churn drivers and loss stories of each wanted firm (first run, replication 0)."""
+    from ..drivers import churn_drivers, loss_stories, replay_params, trace_losses
+
+    a, b = window
+    params, seed = replay_params(base, 0)
+    f0 = base["firms"]
+    f0 = f0[f0["replication"] == 0] if "replication" in f0 else f0
+    drivers = []
+    for f in want:
+        try:
+            tr = trace_losses(params, seed, f, a, b, check=f0)
+        except ValueError as exc:
+            raise ReportInputError(str(exc)) from None
+        t = tr.table
+        d = churn_drivers(tr)
+        drivers.append(
+            {
+                "firm": f,
+                "cohort": len(t),
+                "lost": int(t["lost"].sum()),
+                "table": _records(d, 3),
+                "stories": loss_stories(tr, limit=stories),
+            }
+        )
+    return drivers
+
+
+def _econ_sections(raw: list[dict], runs: list, counterfactuals: bool) -> list:
+    """Each run's economics table, one column per firm."""
+    from ..drivers import replay_params
+    from ..economics import economics
+
+    econ = []
+    for i, (r, run) in enumerate(zip(raw, runs, strict=True)):
+        p, _ = replay_params(r, 0) if counterfactuals else (None, None)
+        baseline = None
+        if i > 0 and run.seeds == runs[0].seeds:
+            baseline = raw[0]["firms"]
+        e = economics(
+            r["firms"], params=p, seeds=run.seeds if counterfactuals else None, baseline=baseline
+        )
+        wide = []
+        for measure in dict.fromkeys(e["measure"]):
+            row = {"measure": measure}
+            for f in r["manifest"]["firms"]:
+                x = e[(e["measure"] == measure) & (e["firm"] == f)]
+                row[f] = _cell(x.iloc[0], "mean", 2) if len(x) else "—"
+            wide.append(row)
+        econ.append({"name": run.name, "table": _records(pd.DataFrame(wide))})
+    return econ
+
+
+def _check_request(
+    base: dict, firms: list[str] | None, lost_between: tuple[int, int] | None
+) -> tuple[list[str], tuple[int, int]]:
+    """The firms to explain and the window of months, checked against the first run.
+
+    Raises:
+        ReportInputError: an unknown firm or a window outside the run.
+    """
+    firm_names = list(base["manifest"]["firms"])
+    T = int(base["manifest"].get("periods") or base["firms"]["period"].max())
+    want = firms or firm_names
+    for f in want:
+        if f not in firm_names:
+            raise ReportInputError(f"--firm {f}: unknown; firms: {', '.join(firm_names)}")
+    a, b = lost_between or (max(1, T - 11), T)
+    if not 1 <= a <= b <= T:
+        raise ReportInputError(f"--lost-between {a} {b}: need 1 ≤ a ≤ b ≤ {T}")
+    return want, (a, b)
+
+
+def _calibration_notes(runs: list) -> list[str]:
+    """One note per run whose scenario says it is calibrated."""
+    return [
+        f"{run.name}: {run.scenario.get('scenario', {}).get('description', '')}"
+        for run in runs
+        if "calibrated" in str(run.scenario.get("scenario", {}).get("description", ""))
+    ]
+
+
+def _render(**context: Any) -> str:
+    """The report template rendered with ``context``."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("sim.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _differences(diff: pd.DataFrame) -> tuple[list[str], list[list[str]]] | None:
+    """The table of scenario differences between the runs (None when they do not differ)."""
+    return _records(diff.astype(str)) if len(diff) else None
+
+
+def _kpi_plot(res: dict, names: list[str]) -> str:
+    """The KPI intervals figure of every run, as a PNG data string."""
+    from ..plots import plot_kpi_intervals
+
+    return _png(
+        plot_kpi_intervals(
+            res["kpis"],
+            ["final_share", "annual_churn", "satisfaction_last12", "profit_total"],
+            names,
+        )
+    )
+
+
+def _lorenz(base: dict, firm_names: list[str]) -> str | None:
+    """The Lorenz curve of customer value of the first run (None without customers)."""
+    from ..plots import plot_lorenz
+
+    if base["customers"].empty:
+        return None
+    return _png(plot_lorenz(base["customers"], firm_names))
+
+
+def _stories(runs: list) -> list[dict]:
+    """Each run's story figure (share, satisfaction, churn, profit) as a PNG data string."""
+    from ..plots import plot_story
+
+    return [{"name": run.name, "img": _png(plot_story(run.firms, run.name))} for run in runs]
+
+
 def build_report(
     folders: list[str | Path],
     *,
@@ -149,160 +320,42 @@ def build_report(
         RunFolderError: a folder is not a run folder.
         ReportInputError: an unknown firm or a window outside the run.
     """
-    import jinja2
-
     from .. import __version__
     from ..compare import compare, load_compared
-    from ..drivers import churn_drivers, loss_stories, replay_params, trace_losses
-    from ..economics import economics
     from ..kpis import KPIS
-    from ..plots import plot_kpi_intervals, plot_lorenz, plot_story
     from ..runner import read_run
 
     raw = [read_run(f) for f in folders]
     base = raw[0]
     firm_names = list(base["manifest"]["firms"])
-    all_firms = list(dict.fromkeys(sum((r["manifest"]["firms"] for r in raw), [])))
-    T = int(base["manifest"].get("periods") or base["firms"]["period"].max())
-    want = firms or firm_names  # bad input fails before any work
-    for f in want:
-        if f not in firm_names:
-            raise ReportInputError(f"--firm {f}: unknown; firms: {', '.join(firm_names)}")
-    a, b = lost_between or (max(1, T - 11), T)
-    if not 1 <= a <= b <= T:
-        raise ReportInputError(f"--lost-between {a} {b}: need 1 ≤ a ≤ b ≤ {T}")
+    want, (a, b) = _check_request(base, firms, lost_between)  # before any work
     runs = [load_compared(f) for f in folders]
     res = compare(runs, 0)
     names = [r.name for r in runs]
 
-    what = []
-    for r, run in zip(raw, runs, strict=True):
-        m = r["manifest"]
-        seeds = m.get("replication_seeds") or [m.get("seed")]
-        what.append(
-            {
-                "name": run.name,
-                "scenario": m["scenario"],
-                "title": m.get("title") or "",
-                "customers": m.get("customers"),
-                "periods": m.get("periods"),
-                "firms": ", ".join(m["firms"]),
-                "replications": len(seeds),
-                "seeds": f"{seeds[0]}"
-                + (f" (+{len(seeds) - 1} spawned)" if len(seeds) > 1 else ""),
-                "folder": str(r["path"]),
-                "command": " ".join(m.get("command") or []),
-                "started": m.get("started_utc", ""),
-            }
-        )
-    diff = res["differences"]
-    differences = _records(diff.astype(str)) if len(diff) else None
-
-    headline = []
-    for run in runs:
-        t = res["kpis"][res["kpis"]["run"] == run.name]
-        f_here = [f for f in all_firms if f in set(t["firm"])]
-        headline.append({"name": run.name, "firms": f_here, "rows": _kpi_rows(t, f_here)})
-    deltas = []
-    if len(runs) > 1:
-        for run in runs[1:]:
-            d = res["deltas"][res["deltas"]["run"] == run.name]
-            f_here = [f for f in all_firms if f in set(d["firm"])]
-            deltas.append(
-                {
-                    "name": run.name,
-                    "firms": f_here,
-                    "rows": _kpi_rows(d, f_here, "delta", signed=True),
-                }
-            )
-    kpi_plot = _png(
-        plot_kpi_intervals(
-            res["kpis"],
-            ["final_share", "annual_churn", "satisfaction_last12", "profit_total"],
-            names,
-        )
-    )
-    story = [{"name": run.name, "img": _png(plot_story(run.firms, run.name))} for run in runs]
-
-    # churn drivers (first run)
-    params, seed = replay_params(base, 0)
-    f0 = base["firms"]
-    f0 = f0[f0["replication"] == 0] if "replication" in f0 else f0
-    drivers = []
-    for f in want:
-        try:
-            tr = trace_losses(params, seed, f, a, b, check=f0)
-        except ValueError as exc:
-            raise ReportInputError(str(exc)) from None
-        t = tr.table
-        d = churn_drivers(tr)
-        drivers.append(
-            {
-                "firm": f,
-                "cohort": len(t),
-                "lost": int(t["lost"].sum()),
-                "table": _records(d, 3),
-                "stories": loss_stories(tr, limit=stories),
-            }
-        )
-
-    cascades = _records(_cascade_table(base["events"], firm_names), 2)
-
-    econ = []
-    for i, (r, run) in enumerate(zip(raw, runs, strict=True)):
-        p, _ = replay_params(r, 0) if counterfactuals else (None, None)
-        baseline = None
-        if i > 0 and run.seeds == runs[0].seeds:
-            baseline = raw[0]["firms"]
-        e = economics(
-            r["firms"], params=p, seeds=run.seeds if counterfactuals else None, baseline=baseline
-        )
-        wide = []
-        for measure in dict.fromkeys(e["measure"]):
-            row = {"measure": measure}
-            for f in r["manifest"]["firms"]:
-                x = e[(e["measure"] == measure) & (e["firm"] == f)]
-                row[f] = _cell(x.iloc[0], "mean", 2) if len(x) else "—"
-            wide.append(row)
-        econ.append({"name": run.name, "table": _records(pd.DataFrame(wide))})
-
-    lorenz = None
-    if not base["customers"].empty:
-        lorenz = _png(plot_lorenz(base["customers"], firm_names))
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("sim.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    reps = sorted({len(r.seeds) for r in runs})
-    calibration = [
-        f"{run.name}: {run.scenario.get('scenario', {}).get('description', '')}"
-        for run in runs
-        if "calibrated" in str(run.scenario.get("scenario", {}).get("description", ""))
-    ]
-    return env.get_template("report.html.j2").render(
+    headline, deltas = _kpi_sections(res, runs, raw)
+    return _render(
         title="Market simulation report: " + " vs ".join(names),
         generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
-        what=what,
-        differences=differences,
+        what=[_run_summary(r, run) for r, run in zip(raw, runs, strict=True)],
+        differences=_differences(res["differences"]),
         paired=res["paired"],
         headline=headline,
         deltas=deltas,
         baseline=names[0],
-        kpi_plot=kpi_plot,
-        story=story,
-        drivers=drivers,
+        kpi_plot=_kpi_plot(res, names),
+        story=_stories(runs),
+        drivers=_driver_sections(base, want, (a, b), stories),
         window=(a, b),
-        cascades=cascades,
-        econ=econ,
+        cascades=_records(_cascade_table(base["events"], firm_names), 2),
+        econ=_econ_sections(raw, runs, counterfactuals),
         counterfactuals=counterfactuals,
-        lorenz=lorenz,
-        replications=reps,
+        lorenz=_lorenz(base, firm_names),
+        replications=sorted({len(r.seeds) for r in runs}),
         kpis=KPIS,
         versions=base["manifest"].get("versions", {}),
-        calibration=calibration,
+        calibration=_calibration_notes(runs),
     )
 
 
