@@ -147,6 +147,233 @@ def _value_tier(v: np.ndarray) -> np.ndarray:
     return np.where(v >= hi, "high", np.where(v >= lo, "middle", "low")).astype(object)
 
 
+#: the cohort's state at leaving, recorded for the lost (NaN for those who stayed)
+_AT_LEAVING = (
+    "satisfaction",
+    "satisfaction_after",
+    "performance",
+    "expectation",
+    "value_firm",
+    "value_best_rival",
+)
+
+
+def _check_window(p, firm: str, start: int, end: int) -> tuple[list[str], int]:
+    """The firms' names and the firm's index, after checking the firm and the window.
+
+    Raises:
+        ValueError: unknown firm or a window outside the run.
+    """
+    names = [f.name for f in p.firms]
+    if firm not in names:
+        raise ValueError(f"--firm {firm}: unknown; firms: {', '.join(names)}")
+    T = int(p.market.periods)
+    if not 1 <= start <= end <= T:
+        raise ValueError(f"--lost-between {start} {end}: need 1 ≤ a ≤ b ≤ {T} (the run's periods)")
+    return names, names.index(firm)
+
+
+def _cohort_table(m, p, j: int, cohort: np.ndarray, start: int) -> pd.DataFrame:
+    """The cohort's fixed factors at the start of the window (segment, value tier, tenure)."""
+    pop = m.pop
+    seg_names = np.array([s.name for s in p.market.segments], dtype=object)
+    price = float(m.firms[j].levers.price)
+    spend = pop.quantity[cohort] * pop.purchase_prob[cohort] * price
+    tab = pd.DataFrame(
+        {
+            "customer": cohort,
+            "segment": seg_names[pop.segment[cohort]],
+            "value_tier": _value_tier(spend),
+            "expected_spend": spend,
+            "tenure_months": (start - 1) - pop.since[cohort],
+            "satisfaction_start": pop.satisfaction[cohort].copy(),
+        }
+    )
+    tab["tenure"] = _tenure_band(tab["tenure_months"].to_numpy())
+    return tab
+
+
+def _destinations(pop, who: np.ndarray, names: list[str]) -> np.ndarray:
+    """Where the leavers went: a firm's name or ``out of market``."""
+    from .population import LAPSED
+
+    to = pop.firm[who]
+    out = (to < 0) | (pop.status[who] == LAPSED)
+    return np.where(out, "out of market", np.array(names, dtype=object)[np.maximum(to, 0)])
+
+
+def _values_at_leaving(
+    m, who: np.ndarray, pre: dict[str, np.ndarray], j: int, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The value the firm and the best known rival offered the leavers this month.
+
+    Computed with this month's levers and the leavers' state at the start of the month
+    (``pre``, put back for a moment).
+
+    Returns:
+        The firm's value, the best rival's value (NaN if none) and its name ("" if none).
+    """
+    pop = m.pop
+    L = m._lever_arrays()
+    now = {c: getattr(pop, c)[who].copy() for c in _CHOICE_STATE}
+    for c in _CHOICE_STATE:
+        getattr(pop, c)[who] = pre[c]
+    vv, _ = m._utilities(who, L, m._switching_cost(L))
+    for c in _CHOICE_STATE:
+        getattr(pop, c)[who] = now[c]
+    vv = np.asarray(vv)
+    rivals = vv.copy()
+    rivals[:, j] = -np.inf
+    known = pop.aware[who] & L["active"][None, :]
+    rivals[~known] = -np.inf
+    b = np.argmax(rivals, axis=1)
+    best = rivals[np.arange(who.size), b]
+    has = np.isfinite(best)
+    return (
+        vv[:, j],
+        np.where(has, best, np.nan),
+        np.where(has, np.array(names, dtype=object)[b], ""),
+    )
+
+
+def _check_replay(check: pd.DataFrame | None, firm: str, end: int, customers: int) -> None:
+    """Raise ValueError when the replay's customers of the firm at ``end`` differ from the run."""
+    if check is None or check.empty:
+        return
+    ff = check[(check["firm"] == firm) & (check["period"] == end)]
+    if len(ff) and int(ff["customers"].iloc[0]) != customers:
+        raise ValueError(
+            "the replay does not reproduce the run (customers of "
+            f"{firm} at month {end}: run {int(ff['customers'].iloc[0])}, replay "
+            f"{customers}); the run folder was made by another version"
+        )
+
+
+def _cohort_events(
+    ev: pd.DataFrame, j: int, cohort: np.ndarray, start: int, end: int, stop: np.ndarray
+) -> pd.DataFrame:
+    """The cohort's events with the firm in the window, up to each one's leaving (``stop``)."""
+    ev = ev[(ev["period"] >= start) & (ev["period"] <= end) & (ev["firm_index"] == j)]
+    ev = ev[ev["customer"].isin(cohort)]
+    stop_of = pd.Series(stop, index=cohort)
+    return ev[ev["period"].to_numpy() <= stop_of.reindex(ev["customer"]).to_numpy()]
+
+
+def _complaints_and_hearsay(
+    ev: pd.DataFrame, pos: np.ndarray, n: int, start: int, end: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cohort member and month: the worst complaint outcome so far (its rank) and
+    whether they have heard negative word of mouth so far."""
+    W = end - start + 1
+    comp = ev[ev["event"] == "complaint"]
+    rank = np.zeros((n, W), np.int8)
+    if len(comp):
+        ci = pos[comp["customer"].to_numpy()]
+        ti = comp["period"].to_numpy() - start
+        np.maximum.at(rank, (ci, ti), comp["detail"].map(_OUTCOME_RANK).to_numpy(np.int8))
+    rank = np.maximum.accumulate(rank, axis=1)
+    heard = np.zeros((n, W), bool)
+    neg = ev[(ev["event"] == "heard") & (ev["value"] < 0)]
+    if len(neg):
+        heard[pos[neg["customer"].to_numpy()], neg["period"].to_numpy() - start] = True
+    return rank, np.logical_or.accumulate(heard, axis=1)
+
+
+def _how_left(ev: pd.DataFrame, cohort: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """How each lost cohort member left (from their first switch or churn event; "" if stayed)."""
+    leave = ev[ev["event"].isin(["switch", "churn"])]
+    leave = leave.assign(
+        how=np.where(leave["event"] == "churn", "churn", leave["detail"].astype(str))
+    ).drop_duplicates("customer")
+    how = leave.set_index("customer")["how"].map(HOW).reindex(cohort).to_numpy()
+    return np.where(lost, pd.Series(how).fillna("").to_numpy(), "")
+
+
+def _watch(
+    m, j: int, names: list[str], cohort: np.ndarray, start: int, end: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Step the model through the window and record who of the cohort left, when, where
+    to and their state at leaving.
+
+    Returns:
+        Per cohort member: the month lost (−1 if stayed), the destination, the state at
+        leaving (by :data:`_AT_LEAVING`), the best rival's name; the satisfaction at the
+        start of each month of the window (cohort × months) and the position of each
+        customer in the cohort (−1 if not in it).
+    """
+    pop = m.pop
+    n = cohort.size
+    lost_at = np.full(n, -1, np.int64)
+    dest = np.full(n, "", dtype=object)
+    at_leave = {k: np.full(n, np.nan) for k in _AT_LEAVING}
+    best_rival = np.full(n, "", dtype=object)
+    pos = np.full(pop.n, -1, np.int64)
+    pos[cohort] = np.arange(n)
+    sat_m = np.full((n, end - start + 1), np.nan)  # satisfaction at the start of each month
+    for t in range(start, end + 1):
+        still = cohort[lost_at < 0]
+        still = still[pop.firm[still] == j]
+        pre = {c: getattr(pop, c)[still].copy() for c in _CHOICE_STATE}
+        sat_m[pos[still], t - start] = pre["satisfaction"]
+        pre_exp = pop.expect[still, j].copy()
+        m.step()
+        gone = pop.firm[still] != j
+        if not gone.any():
+            continue
+        who = still[gone]
+        i = pos[who]
+        lost_at[i] = t
+        dest[i] = _destinations(pop, who, names)
+        at_leave["satisfaction"][i] = pre["satisfaction"][gone]
+        # satisfaction with the firm after the month's experiences (if they still
+        # remember the firm: not when they bought from the new firm this month)
+        at_leave["satisfaction_after"][i] = np.where(
+            pop.last_firm[who] == j, pop.satisfaction[who], np.nan
+        )
+        at_leave["performance"][i] = pre["perf_memory"][gone]
+        at_leave["expectation"][i] = pre_exp[gone]
+        vf, vr, best_rival[i] = _values_at_leaving(m, who, {c: pre[c][gone] for c in pre}, j, names)
+        at_leave["value_firm"][i], at_leave["value_best_rival"][i] = vf, vr
+    return lost_at, dest, at_leave, best_rival, sat_m, pos
+
+
+def _levels(
+    tab: pd.DataFrame,
+    rank: np.ndarray,
+    heard: np.ndarray,
+    sat_m: np.ndarray,
+    stop: np.ndarray,
+    lost_at: np.ndarray,
+    cohort: np.ndarray,
+    start: int,
+    end: int,
+) -> pd.DataFrame:
+    """Put the time-varying factors' levels at leaving (or at the end) into ``tab`` and
+    return the customer-months at risk with their levels."""
+    n = cohort.size
+    inv = np.array([_OUTCOME_TEXT[k] for k in _OUTCOME_RANK], dtype=object)
+    yes_no = np.array(["no", "yes"], dtype=object)
+    last = stop - start
+    tab["complaint_outcome"] = inv[rank[np.arange(n), last]]
+    tab["heard_negative"] = yes_no[heard[np.arange(n), last].astype(int)]
+    tab["satisfaction_band"] = _sat_band(sat_m[np.arange(n), last])
+    # customer-months at risk: month t counts for everyone still with the firm at its
+    # start; time-varying factors take their level as of the end of month t
+    months = np.arange(start, end + 1)
+    ri, mi = np.nonzero(months[None, :] <= stop[:, None])
+    exposure = pd.DataFrame(
+        {
+            "customer": cohort[ri],
+            "period": months[mi],
+            "lost": lost_at[ri] == months[mi],
+            "complaint_outcome": inv[rank[ri, mi]],
+            "heard_negative": yes_no[heard[ri, mi].astype(int)],
+            "satisfaction_band": _sat_band(sat_m[ri, mi]),
+        }
+    )
+    return exposure
+
+
 def trace_losses(
     params, seed: int, firm: str, start: int, end: int, *, check: pd.DataFrame | None = None
 ) -> LossTrace:
@@ -169,157 +396,30 @@ def trace_losses(
         ValueError: unknown firm, a window outside the run, or a replay that differs.
     """
     from .model import MarketModel
-    from .population import LAPSED
 
     p = copy.deepcopy(params)
     p.record_events = True
-    names = [f.name for f in p.firms]
-    if firm not in names:
-        raise ValueError(f"--firm {firm}: unknown; firms: {', '.join(names)}")
-    T = int(p.market.periods)
-    if not 1 <= start <= end <= T:
-        raise ValueError(f"--lost-between {start} {end}: need 1 ≤ a ≤ b ≤ {T} (the run's periods)")
-    j = names.index(firm)
+    names, j = _check_window(p, firm, start, end)
     m = MarketModel(p, seed=seed)
     pop = m.pop
     for _ in range(start - 1):
         m.step()
     cohort = np.nonzero(pop.firm == j)[0]
     n = cohort.size
-    seg_names = np.array([s.name for s in p.market.segments], dtype=object)
-    price = float(m.firms[j].levers.price)
-    spend = pop.quantity[cohort] * pop.purchase_prob[cohort] * price
-    tab = pd.DataFrame(
-        {
-            "customer": cohort,
-            "segment": seg_names[pop.segment[cohort]],
-            "value_tier": _value_tier(spend),
-            "expected_spend": spend,
-            "tenure_months": (start - 1) - pop.since[cohort],
-            "satisfaction_start": pop.satisfaction[cohort].copy(),
-        }
-    )
-    tab["tenure"] = _tenure_band(tab["tenure_months"].to_numpy())
-    lost_at = np.full(n, -1, np.int64)
-    dest = np.full(n, "", dtype=object)
-    at_leave = {
-        k: np.full(n, np.nan)
-        for k in (
-            "satisfaction",
-            "satisfaction_after",
-            "performance",
-            "expectation",
-            "value_firm",
-            "value_best_rival",
-        )
-    }
-    best_rival = np.full(n, "", dtype=object)
-    pos = np.full(pop.n, -1, np.int64)
-    pos[cohort] = np.arange(n)
-    sat_m = np.full((n, end - start + 1), np.nan)  # satisfaction at the start of each month
-    for t in range(start, end + 1):
-        still = cohort[lost_at < 0]
-        still = still[pop.firm[still] == j]
-        pre = {c: getattr(pop, c)[still].copy() for c in _CHOICE_STATE}
-        sat_m[pos[still], t - start] = pre["satisfaction"]
-        pre_exp = pop.expect[still, j].copy()
-        m.step()
-        gone = pop.firm[still] != j
-        if not gone.any():
-            continue
-        who = still[gone]
-        i = pos[who]
-        lost_at[i] = t
-        to = pop.firm[who]
-        out = (to < 0) | (pop.status[who] == LAPSED)
-        dest[i] = np.where(out, "out of market", np.array(names, dtype=object)[np.maximum(to, 0)])
-        at_leave["satisfaction"][i] = pre["satisfaction"][gone]
-        # satisfaction with the firm after the month's experiences (if they still
-        # remember the firm: not when they bought from the new firm this month)
-        at_leave["satisfaction_after"][i] = np.where(
-            pop.last_firm[who] == j, pop.satisfaction[who], np.nan
-        )
-        at_leave["performance"][i] = pre["perf_memory"][gone]
-        at_leave["expectation"][i] = pre_exp[gone]
-        # the value each firm offered them this month: this month's levers, their state
-        # at the start of the month (put back for a moment)
-        L = m._lever_arrays()
-        now = {c: getattr(pop, c)[who].copy() for c in _CHOICE_STATE}
-        for c in _CHOICE_STATE:
-            getattr(pop, c)[who] = pre[c][gone]
-        vv, _ = m._utilities(who, L, m._switching_cost(L))
-        for c in _CHOICE_STATE:
-            getattr(pop, c)[who] = now[c]
-        vv = np.asarray(vv)
-        at_leave["value_firm"][i] = vv[:, j]
-        rivals = vv.copy()
-        rivals[:, j] = -np.inf
-        known = pop.aware[who] & L["active"][None, :]
-        rivals[~known] = -np.inf
-        b = np.argmax(rivals, axis=1)
-        has = np.isfinite(rivals[np.arange(who.size), b])
-        at_leave["value_best_rival"][i] = np.where(has, rivals[np.arange(who.size), b], np.nan)
-        best_rival[i] = np.where(has, np.array(names, dtype=object)[b], "")
-    if check is not None and not check.empty:
-        ff = check[(check["firm"] == firm) & (check["period"] == end)]
-        if len(ff) and int(ff["customers"].iloc[0]) != int((pop.firm == j).sum()):
-            raise ValueError(
-                "the replay does not reproduce the run (customers of "
-                f"{firm} at month {end}: run {int(ff['customers'].iloc[0])}, replay "
-                f"{int((pop.firm == j).sum())}); the run folder was made by another version"
-            )
-    ev = m.events()
-    ev = ev[(ev["period"] >= start) & (ev["period"] <= end) & (ev["firm_index"] == j)]
-    ev = ev[ev["customer"].isin(cohort)]
+    tab = _cohort_table(m, p, j, cohort, start)
+    lost_at, dest, at_leave, best_rival, sat_m, pos = _watch(m, j, names, cohort, start, end)
+    _check_replay(check, firm, end, int((pop.firm == j).sum()))
     stop = np.where(lost_at > 0, lost_at, end)
-    stop_of = pd.Series(stop, index=cohort)
-    ev = ev[ev["period"].to_numpy() <= stop_of.reindex(ev["customer"]).to_numpy()]
-    # customer-months at risk: month t counts for everyone still with the firm at its
-    # start; time-varying factors take their level as of the end of month t
-    W = end - start + 1
-    months = np.arange(start, end + 1)
-    comp = ev[ev["event"] == "complaint"]
-    rank = np.zeros((n, W), np.int8)
-    if len(comp):
-        ci = pos[comp["customer"].to_numpy()]
-        ti = comp["period"].to_numpy() - start
-        np.maximum.at(rank, (ci, ti), comp["detail"].map(_OUTCOME_RANK).to_numpy(np.int8))
-    rank = np.maximum.accumulate(rank, axis=1)
-    heard = np.zeros((n, W), bool)
-    neg = ev[(ev["event"] == "heard") & (ev["value"] < 0)]
-    if len(neg):
-        heard[pos[neg["customer"].to_numpy()], neg["period"].to_numpy() - start] = True
-    heard = np.logical_or.accumulate(heard, axis=1)
-    inv = np.array([_OUTCOME_TEXT[k] for k in _OUTCOME_RANK], dtype=object)
-    yes_no = np.array(["no", "yes"], dtype=object)
-    last = stop - start
-    tab["complaint_outcome"] = inv[rank[np.arange(n), last]]
-    tab["heard_negative"] = yes_no[heard[np.arange(n), last].astype(int)]
-    tab["satisfaction_band"] = _sat_band(sat_m[np.arange(n), last])
-    at_risk = months[None, :] <= stop[:, None]
-    ri, mi = np.nonzero(at_risk)
-    exposure = pd.DataFrame(
-        {
-            "customer": cohort[ri],
-            "period": months[mi],
-            "lost": lost_at[ri] == months[mi],
-            "complaint_outcome": inv[rank[ri, mi]],
-            "heard_negative": yes_no[heard[ri, mi].astype(int)],
-            "satisfaction_band": _sat_band(sat_m[ri, mi]),
-        }
-    )
+    ev = _cohort_events(m.events(), j, cohort, start, end, stop)
+    rank, heard = _complaints_and_hearsay(ev, pos, n, start, end)
+    exposure = _levels(tab, rank, heard, sat_m, stop, lost_at, cohort, start, end)
     tab["lost"] = lost_at > 0
     tab["lost_period"] = lost_at
     tab["destination"] = dest
     for k, arr in at_leave.items():
         tab[f"{k}_at_leaving" if k != "satisfaction_after" else "satisfaction_after_leaving"] = arr
     tab["best_rival"] = best_rival
-    leave = ev[ev["event"].isin(["switch", "churn"])]
-    leave = leave.assign(
-        how=np.where(leave["event"] == "churn", "churn", leave["detail"].astype(str))
-    ).drop_duplicates("customer")
-    how = leave.set_index("customer")["how"].map(HOW).reindex(cohort).to_numpy()
-    tab["how"] = np.where(tab["lost"], pd.Series(how).fillna("").to_numpy(), "")
+    tab["how"] = _how_left(ev, cohort, tab["lost"].to_numpy())
     return LossTrace(tab, firm, start, end, int(seed), names, exposure)
 
 
