@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,132 @@ def _number(src: str, where: str, v, *, empty_ok: bool) -> float:
     return x
 
 
+def _check_columns(df: pd.DataFrame, src: str) -> pd.DataFrame:
+    """The table with stripped column names, after checking it has rows and known columns.
+
+    Raises:
+        CalibrationError: no rows, an unknown column or a missing one.
+    """
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        raise CalibrationError(src, "", None, "the target table has no rows")
+    cols = [str(c).strip() for c in df.columns]
+    for c in cols:
+        if c not in TARGET_COLUMNS:
+            raise CalibrationError(
+                src, "columns", c, "unknown column; allowed: " + ", ".join(TARGET_COLUMNS)
+            )
+    for c in REQUIRED:
+        if c not in cols:
+            raise CalibrationError(src, "columns", cols, f"missing column {c!r}")
+    return df.set_axis(cols, axis=1)
+
+
+def _moment_firm(
+    src: str, line: str, kpi: str, firm: str, firms: list[str], period: float, p_raw: Any
+) -> str:
+    """The firm of a moment target ("" for market-wide), after checking firm and period.
+
+    Raises:
+        CalibrationError: a period given, or a firm the moment does not take.
+    """
+    mom = MOMENTS[kpi]
+    if not math.isnan(period):
+        raise CalibrationError(
+            src, f"{line} period", p_raw, f"{kpi} is a moment of the whole run; leave empty"
+        )
+    if firm == "market":
+        firm = ""
+    if mom.firm == "required" and firm not in firms:
+        raise CalibrationError(
+            src, f"{line} firm", firm, f"{kpi} needs a firm; firms: " + ", ".join(firms)
+        )
+    if mom.firm == "market" and firm:
+        raise CalibrationError(src, f"{line} firm", firm, f"{kpi} is market-wide; leave firm empty")
+    if firm and firm not in firms:
+        raise CalibrationError(
+            src, f"{line} firm", firm, "unknown firm; allowed: " + ", ".join(firms)
+        )
+    return firm
+
+
+def _indicator_kind(
+    src: str, line: str, kpi: str, firm: str, firms: list[str], catalogue: tuple
+) -> str:
+    """``firm`` or ``market``: the kind of an indicator target, after checking its firm.
+
+    Raises:
+        CalibrationError: an unknown firm, or a KPI without a value of that kind.
+    """
+    firm_kpis, market_kpis = catalogue
+    if firm == "market":
+        if kpi not in market_kpis:
+            raise CalibrationError(
+                src, f"{line} firm", firm, f"{kpi} has no market value; name a firm"
+            )
+        return "market"
+    if firm in firms:
+        if kpi not in firm_kpis:
+            raise CalibrationError(
+                src, f"{line} firm", firm, f"{kpi} is a market KPI; use firm = market"
+            )
+        return "firm"
+    raise CalibrationError(
+        src,
+        f"{line} firm",
+        firm,
+        "unknown firm; allowed: " + ", ".join([*firms, "market"]),
+    )
+
+
+def _check_period(src: str, line: str, period: float, p_raw: Any, periods: int) -> None:
+    """Raise CalibrationError unless the period is empty or an integer month within the run."""
+    if math.isnan(period):
+        return
+    if period != int(period) or period < 0:
+        raise CalibrationError(
+            src, f"{line} period", p_raw, "must be an integer month ≥ 0 (or empty)"
+        )
+    if period > periods:
+        raise CalibrationError(
+            src,
+            f"{line} period",
+            int(period),
+            f"mismatched lengths: the observed series runs past the scenario's "
+            f"{periods} periods (market.periods)",
+        )
+
+
+def _value_se_weight(src: str, line: str, r: dict) -> tuple[float, float, float]:
+    """A row's value, standard error (NaN if empty) and weight (1 if empty), checked.
+
+    Raises:
+        CalibrationError: a non-number, se ≤ 0 or a negative weight.
+    """
+    value = _number(src, f"{line} value", r["value"], empty_ok=False)
+    se = _number(src, f"{line} se", r.get("se", ""), empty_ok=True)
+    if not math.isnan(se) and se <= 0:
+        raise CalibrationError(src, f"{line} se", r.get("se"), "must be > 0 (or empty)")
+    w_raw = r.get("weight", "")
+    w = _number(src, f"{line} weight", w_raw, empty_ok=True)
+    w = 1.0 if math.isnan(w) else w
+    if w < 0:
+        raise CalibrationError(src, f"{line} weight", w_raw, "must be ≥ 0")
+    return value, se, w
+
+
+def _check_duplicates(out: pd.DataFrame, src: str) -> None:
+    """Raise CalibrationError naming the first duplicate (kpi, firm, period) target."""
+    dup = out.duplicated(["kpi", "firm", "period"], keep=False)
+    if dup.any():
+        r = out[dup].iloc[0]
+        raise CalibrationError(
+            src,
+            f"row {int(np.flatnonzero(dup.to_numpy())[0]) + 2}",
+            f"{r.kpi}/{r.firm or '-'}/{r.period if r.period >= 0 else 'mean'}",
+            "duplicate target (same kpi, firm and period)",
+        )
+
+
 def check_targets(
     df: pd.DataFrame, firms: list[str], periods: int, source: str = "targets"
 ) -> pd.DataFrame:
@@ -102,18 +229,7 @@ def check_targets(
             beyond the run (mismatched lengths); a duplicate row; a bad se or weight.
     """
     src = source
-    if not isinstance(df, pd.DataFrame) or df.empty:
-        raise CalibrationError(src, "", None, "the target table has no rows")
-    cols = [str(c).strip() for c in df.columns]
-    for c in cols:
-        if c not in TARGET_COLUMNS:
-            raise CalibrationError(
-                src, "columns", c, "unknown column; allowed: " + ", ".join(TARGET_COLUMNS)
-            )
-    for c in REQUIRED:
-        if c not in cols:
-            raise CalibrationError(src, "columns", cols, f"missing column {c!r}")
-    df = df.set_axis(cols, axis=1)
+    df = _check_columns(df, src)
     firm_kpis, market_kpis = indicator_catalogue()
     known = dict.fromkeys([*firm_kpis, *market_kpis, *MOMENTS])
     rows = []
@@ -130,68 +246,12 @@ def check_targets(
         p_raw = r.get("period", "")
         period = _number(src, f"{line} period", p_raw, empty_ok=True)
         if kpi in MOMENTS:
-            mom = MOMENTS[kpi]
             kind = "moment"
-            if not math.isnan(period):
-                raise CalibrationError(
-                    src, f"{line} period", p_raw, f"{kpi} is a moment of the whole run; leave empty"
-                )
-            if firm == "market":
-                firm = ""
-            if mom.firm == "required" and firm not in firms:
-                raise CalibrationError(
-                    src, f"{line} firm", firm, f"{kpi} needs a firm; firms: " + ", ".join(firms)
-                )
-            if mom.firm == "market" and firm:
-                raise CalibrationError(
-                    src, f"{line} firm", firm, f"{kpi} is market-wide; leave firm empty"
-                )
-            if firm and firm not in firms:
-                raise CalibrationError(
-                    src, f"{line} firm", firm, "unknown firm; allowed: " + ", ".join(firms)
-                )
+            firm = _moment_firm(src, line, kpi, firm, firms, period, p_raw)
         else:
-            if firm == "market":
-                kind = "market"
-                if kpi not in market_kpis:
-                    raise CalibrationError(
-                        src, f"{line} firm", firm, f"{kpi} has no market value; name a firm"
-                    )
-            elif firm in firms:
-                kind = "firm"
-                if kpi not in firm_kpis:
-                    raise CalibrationError(
-                        src, f"{line} firm", firm, f"{kpi} is a market KPI; use firm = market"
-                    )
-            else:
-                raise CalibrationError(
-                    src,
-                    f"{line} firm",
-                    firm,
-                    "unknown firm; allowed: " + ", ".join([*firms, "market"]),
-                )
-            if not math.isnan(period):
-                if period != int(period) or period < 0:
-                    raise CalibrationError(
-                        src, f"{line} period", p_raw, "must be an integer month ≥ 0 (or empty)"
-                    )
-                if period > periods:
-                    raise CalibrationError(
-                        src,
-                        f"{line} period",
-                        int(period),
-                        f"mismatched lengths: the observed series runs past the scenario's "
-                        f"{periods} periods (market.periods)",
-                    )
-        value = _number(src, f"{line} value", r["value"], empty_ok=False)
-        se = _number(src, f"{line} se", r.get("se", ""), empty_ok=True)
-        if not math.isnan(se) and se <= 0:
-            raise CalibrationError(src, f"{line} se", r.get("se"), "must be > 0 (or empty)")
-        w_raw = r.get("weight", "")
-        w = _number(src, f"{line} weight", w_raw, empty_ok=True)
-        w = 1.0 if math.isnan(w) else w
-        if w < 0:
-            raise CalibrationError(src, f"{line} weight", w_raw, "must be ≥ 0")
+            kind = _indicator_kind(src, line, kpi, firm, firms, (firm_kpis, market_kpis))
+            _check_period(src, line, period, p_raw, periods)
+        value, se, w = _value_se_weight(src, line, r)
         rows.append(
             {
                 "kpi": kpi,
@@ -204,15 +264,7 @@ def check_targets(
             }
         )
     out = pd.DataFrame(rows)
-    dup = out.duplicated(["kpi", "firm", "period"], keep=False)
-    if dup.any():
-        r = out[dup].iloc[0]
-        raise CalibrationError(
-            src,
-            f"row {int(np.flatnonzero(dup.to_numpy())[0]) + 2}",
-            f"{r.kpi}/{r.firm or '-'}/{r.period if r.period >= 0 else 'mean'}",
-            "duplicate target (same kpi, firm and period)",
-        )
+    _check_duplicates(out, src)
     return out
 
 
