@@ -166,11 +166,15 @@ def _serve(host: str, port: int, path: Any, open_browser: bool) -> int:
     env = dict(os.environ)
     env[ENV_SCENARIO] = str(path)
     env.update(SERVER_ENV)
+    return _run_server(server_command(host, port, open_browser=open_browser), env, "sim dashboard")
+
+
+def _run_server(cmd: list[str], env: dict[str, str], label: str) -> int:
+    """Run a server command until it stops or Ctrl-C / SIGTERM (``label`` names the
+    command in the stop message); the server never outlives this process."""
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     proc = subprocess.Popen(
-        server_command(host, port, open_browser=open_browser),
-        env=env,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None
     )
     try:
         return _exit_code(proc.wait())
@@ -181,7 +185,7 @@ def _serve(host: str, port: int, path: Any, open_browser: bool) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        print("sim dashboard: stopped", file=sys.stderr)
+        print(f"{label}: stopped", file=sys.stderr)
         return 0
     finally:
         if proc.poll() is None:

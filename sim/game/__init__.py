@@ -18,10 +18,9 @@ import argparse
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from .engine import ENTRANT, EVENTS, TEAM_NAMES, Game, GameError, GameRegistry, replay
 
@@ -137,49 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise _ArgError(f"--replay {exc}") from None
             print(text)
             return 0 if same else 1
-        if a.teams is None:
-            raise _ArgError("--teams N is required (1–12)")
-        if not 0 <= a.port <= 65535:
-            raise _ArgError(f"--port {a.port}: must lie in 0..65535")
-        from ..app import _free_port, _port_free
-        from ..app.session import resolve_scenario
-        from ..cli import _check_out
-        from ..scenario import ScenarioError, load_scenario
-
-        try:
-            path = resolve_scenario(a.scenario)
-            sc = load_scenario(path, list(a.set or []))
-        except (FileNotFoundError, ScenarioError) as exc:
-            raise _ArgError(str(exc)) from None
-        spec = {
-            "scenario": str(path),
-            "set": list(a.set or []),
-            "teams": a.teams,
-            "rounds": a.rounds,
-            "round_months": a.round_months,
-            "timer": a.timer,
-            "id": secrets.token_hex(3),
-            "key": secrets.token_hex(4),
-            "codes": {
-                t: f"{secrets.randbelow(9000) + 1000}" for t in TEAM_NAMES[: max(a.teams, 0)]
-            },
-            "out": str(_check_out("--out", a.out)),
-        }
-        try:
-            game = game_from_spec(spec, sc)  # every setting checked before the server starts
-        except GameError as exc:
-            raise _ArgError(str(exc)) from None
-        try:
-            import solara  # noqa: F401
-        except ModuleNotFoundError:
-            raise _ArgError(
-                "the game needs solara==1.58.2 and solara-assets==1.58.2 (scripts/setup.sh installs them)"
-            ) from None
-        port = a.port or _free_port(a.host)
-        if not _port_free(a.host, port):
-            raise _ArgError(
-                f"--port {port}: already in use on {a.host}; pick another (or --port 0)"
-            )
+        sc, spec, game, port = _checked(a)
     except _ArgError as exc:
         print(f"sim game: error: {exc}", file=sys.stderr)
         return 2
@@ -197,44 +154,68 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  saved at the end in {Path(spec['out']) / 'game' / game.id}", flush=True)
     if a.check:
         return 0
-    from ..app import (
-        SERVER_ENV,
-        _die_with_parent,
-        _exit_code,
-        _main_thread,
-        _terminate,
-        server_command,
-    )
+    return _serve(a.host, port, spec)
+
+
+def _checked(a: argparse.Namespace) -> tuple[Any, dict, Game, int]:
+    """The scenario, the game's settings, the game and the port, every setting checked
+    before the server starts.
+
+    Raises:
+        _ArgError: a bad option, scenario or setting, no Solara, or a port in use.
+    """
+    if a.teams is None:
+        raise _ArgError("--teams N is required (1–12)")
+    if not 0 <= a.port <= 65535:
+        raise _ArgError(f"--port {a.port}: must lie in 0..65535")
+    from ..app import _free_port, _port_free
+    from ..app.session import resolve_scenario
+    from ..cli import _check_out
+    from ..scenario import ScenarioError, load_scenario
+
+    try:
+        path = resolve_scenario(a.scenario)
+        sc = load_scenario(path, list(a.set or []))
+    except (FileNotFoundError, ScenarioError) as exc:
+        raise _ArgError(str(exc)) from None
+    spec = {
+        "scenario": str(path),
+        "set": list(a.set or []),
+        "teams": a.teams,
+        "rounds": a.rounds,
+        "round_months": a.round_months,
+        "timer": a.timer,
+        "id": secrets.token_hex(3),
+        "key": secrets.token_hex(4),
+        "codes": {t: f"{secrets.randbelow(9000) + 1000}" for t in TEAM_NAMES[: max(a.teams, 0)]},
+        "out": str(_check_out("--out", a.out)),
+    }
+    try:
+        game = game_from_spec(spec, sc)  # every setting checked before the server starts
+    except GameError as exc:
+        raise _ArgError(str(exc)) from None
+    try:
+        import solara  # noqa: F401
+    except ModuleNotFoundError:
+        raise _ArgError(
+            "the game needs solara==1.58.2 and solara-assets==1.58.2 (scripts/setup.sh installs them)"
+        ) from None
+    port = a.port or _free_port(a.host)
+    if not _port_free(a.host, port):
+        raise _ArgError(f"--port {port}: already in use on {a.host}; pick another (or --port 0)")
+    return sc, spec, game, port
+
+
+def _serve(host: str, port: int, spec: dict) -> int:
+    """Run the game's Solara server until it stops or Ctrl-C / SIGTERM."""
+    from ..app import SERVER_ENV, _run_server, server_command
 
     env = dict(os.environ)
     env.update(SERVER_ENV)
     env["SOLARA_THEME_TITLE"] = "sim market game"
     env[ENV_GAME] = json.dumps(spec)
-    cmd = [("sim.game.page" if c == "sim.app.page" else c) for c in server_command(a.host, port)]
-    previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
-    proc = subprocess.Popen(
-        cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None
-    )
-    try:
-        return _exit_code(proc.wait())
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        print("sim game: stopped", file=sys.stderr)
-        return 0
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    cmd = [("sim.game.page" if c == "sim.app.page" else c) for c in server_command(host, port)]
+    return _run_server(cmd, env, "sim game")
 
 
 def game_from_spec(spec: dict, scenario=None) -> Game:
