@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -679,13 +680,8 @@ def cmd_cascades(a) -> int:
 
 
 # ---------------------------------------------------------------- main
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    ap = OneLineParser(prog="sim", description="Agent-based simulation of customer markets.")
-    ap.add_argument("--version", action="version", version=f"sim {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-
+def _add_run(sub: Any) -> None:
+    """Add `sim run` and its options to the subcommands ``sub``."""
     r = sub.add_parser("run", help="run a scenario and write a run folder")
     r.add_argument("scenario", help="scenario TOML file")
     r.add_argument("--seed", type=int, help="root seed (overrides scenario.seed)")
@@ -711,11 +707,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
+
+def _add_validate(sub: Any) -> None:
+    """Add `sim validate` and its options to the subcommands ``sub``."""
     v = sub.add_parser("validate", help="check a scenario file without running it")
     v.add_argument("scenario")
     v.add_argument("--set", action="append", metavar="KEY.PATH=VALUE")
     v.set_defaults(func=cmd_validate)
 
+
+def _add_compare(sub: Any) -> None:
+    """Add `sim compare` and its options to the subcommands ``sub``."""
     c = sub.add_parser(
         "compare", help="paired comparison of runs: deltas with 95%% intervals, inputs that differ"
     )
@@ -738,6 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(func=cmd_compare)
 
+
+def _add_explain(sub: Any) -> None:
+    """Add `sim explain` and its options to the subcommands ``sub``."""
     e = sub.add_parser(
         "explain", help="one customer's story, or whom a firm lost in a window and why"
     )
@@ -756,6 +761,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="CSV file for the cohort table (one row per customer)")
     e.set_defaults(func=cmd_explain)
 
+
+def _add_economics(sub: Any) -> None:
+    """Add `sim economics` and its options to the subcommands ``sub``."""
     ec = sub.add_parser(
         "economics",
         help="acquisition cost by channel, retention and complaint costs, programme ROI, CLV",
@@ -770,6 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     ec.add_argument("--out", help="CSV file for the table")
     ec.set_defaults(func=cmd_economics)
 
+
+def _add_report(sub: Any) -> None:
+    """Add `sim report` and its options to the subcommands ``sub``."""
     rp = sub.add_parser("report", help="one self-contained HTML report of one or more runs")
     rp.add_argument("runs", nargs="+", help="run folders (the first is the baseline)")
     rp.add_argument(
@@ -790,15 +801,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.set_defaults(func=cmd_report)
 
+
+def _add_cascades(sub: Any) -> None:
+    """Add `sim cascades` and its options to the subcommands ``sub``."""
     k = sub.add_parser("cascades", help="referral cascade statistics of a run")
     k.add_argument("run", help="run folder")
     k.set_defaults(func=cmd_cascades)
 
+
+def _add_delegated(sub: Any) -> None:
+    """Add the commands that parse their own arguments (:data:`DELEGATED`) to ``sub``."""
     # features that own their argument parsing: `sim NAME ARGS...` → module.main(ARGS)
     for name, module, text in DELEGATED:
         d = sub.add_parser(name, help=text, add_help=False)
         d.add_argument("args", nargs=argparse.REMAINDER)
         d.set_defaults(func=_delegate(module))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = OneLineParser(prog="sim", description="Agent-based simulation of customer markets.")
+    ap.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    _add_run(sub)
+    _add_validate(sub)
+    _add_compare(sub)
+    _add_explain(sub)
+    _add_economics(sub)
+    _add_report(sub)
+    _add_cascades(sub)
+    _add_delegated(sub)
     return ap
 
 

@@ -25,7 +25,6 @@ ALLOWED: dict[str, int] = {
     "sim.calibration.fit.fit": 81,
     "sim.calibration.fit.posterior": 70,
     "sim.calibration.synthetic.synthetic_targets": 62,
-    "sim.cli.build_parser": 111,
     "sim.cli.cascade_report": 65,
     "sim.cli.cmd_compare": 78,
     "sim.cli.cmd_run": 74,
