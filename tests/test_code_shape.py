@@ -36,7 +36,6 @@ ALLOWED: dict[str, int] = {
     "sim.game.engine.Game.validate": 85,
     "sim.game.figures._draw": 62,
     "sim.game.page.DecisionForm": 76,
-    "sim.game.page.InstructorView": 110,
     "sim.runner._write_folder": 69,
     "sim.runner.run_to_folder": 70,
     "sim.validation.main": 70,

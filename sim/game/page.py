@@ -356,6 +356,100 @@ def TeamPage(game: Game, version: int = 0):
 
 
 # ---------------------------------------------------------------- instructor
+def _round_controls(game: Game, act) -> None:
+    """Pause or resume, end the round now, show the leaderboard to the teams."""
+    solara.HTML(tag="h3", unsafe_innerHTML="Round")
+    with solara.Row():
+        if game.paused:
+            solara.Button("Resume", on_click=act(game.resume), classes=["game-resume"])
+        else:
+            solara.Button("Pause", on_click=act(game.pause), classes=["game-pause"])
+        solara.Button(
+            "End round now",
+            on_click=act(game.advance, "instructor"),
+            color="primary",
+            classes=["game-end-round"],
+        )
+    solara.Switch(
+        label="Show the leaderboard to the teams",
+        value=game.leaderboard_shown,
+        on_value=game.show_leaderboard,
+        classes=["game-show-board"],
+    )
+
+
+def _event_controls(game: Game, act, outage_team: str, set_outage_team) -> None:
+    """Inject an outage, a new entrant or a recession from the next round; the pending ones."""
+    solara.HTML(tag="h3", unsafe_innerHTML="Events (from the next round)")
+    rv.Select(
+        label="Outage at",
+        items=list(game.teams),
+        v_model=outage_team,
+        on_v_model=set_outage_team,
+        dense=True,
+        hide_details=True,
+    )
+    with solara.Row():
+        solara.Button(
+            "Outage",
+            on_click=act(game.inject, "outage", outage_team),
+            classes=["game-ev-outage"],
+        )
+        solara.Button(
+            "New entrant",
+            on_click=act(game.inject, "entrant"),
+            classes=["game-ev-entrant"],
+        )
+        solara.Button(
+            "Recession",
+            on_click=act(game.inject, "recession"),
+            classes=["game-ev-recession"],
+        )
+    _html(
+        "<br>".join(f"<b>{k}</b>: {html.escape(v)}" for k, v in EVENTS.items()),
+        "game-muted",
+    )
+    if game.pending_events:
+        pend = ", ".join(
+            e["kind"] + (f" at {e['firm']}" if "firm" in e else "") for e in game.pending_events
+        )
+        _html(
+            f"Next round: {html.escape(pend)}",
+            "game-ok",
+            **{"data-pending": str(len(game.pending_events))},
+        )
+
+
+def _teams_card(game: Game) -> None:
+    """The teams, their join codes and whether they submitted this round."""
+    with solara.Div(classes=["game-card", "game-teams"]):
+        solara.HTML(tag="h3", unsafe_innerHTML="Teams")
+        rows = pd.DataFrame(
+            {
+                "team": game.teams,
+                "code": [game.codes[t] for t in game.teams],
+                "submitted": ["yes" if t in game.submitted else "–" for t in game.teams],
+            }
+        )
+        _html(table_html(rows, text=("team", "code", "submitted")))
+        _html(
+            f"Teams join at <code>/?game={html.escape(game.id)}</code> with their code.",
+            "game-muted",
+        )
+
+
+def _levers_card(game: Game) -> None:
+    """Every active firm's levers now."""
+    with solara.Div(classes=["game-card", "game-levers"]):
+        solara.HTML(tag="h3", unsafe_innerHTML="Every firm's levers now")
+        firms = [f for f in game.model.firms if f.active]
+        lv = pd.DataFrame(
+            {"lever": [LEVER_LABELS[k] for k in GAME_LEVERS]}
+            | {f.name: [_lever_text(getattr(f.levers, k)) for k in GAME_LEVERS] for f in firms}
+        )
+        _html(table_html(lv, text=("lever",)))
+
+
 @solara.component
 def InstructorView(game: Game, version: int = 0):
     outage_team, set_outage_team = solara.use_state(game.teams[0])
@@ -379,92 +473,14 @@ def InstructorView(game: Game, version: int = 0):
     with solara.Columns([2, 3]):
         with solara.Div():
             with solara.Div(classes=["game-card", "game-controls"]):
-                solara.HTML(tag="h3", unsafe_innerHTML="Round")
-                with solara.Row():
-                    if game.paused:
-                        solara.Button("Resume", on_click=act(game.resume), classes=["game-resume"])
-                    else:
-                        solara.Button("Pause", on_click=act(game.pause), classes=["game-pause"])
-                    solara.Button(
-                        "End round now",
-                        on_click=act(game.advance, "instructor"),
-                        color="primary",
-                        classes=["game-end-round"],
-                    )
-                solara.Switch(
-                    label="Show the leaderboard to the teams",
-                    value=game.leaderboard_shown,
-                    on_value=game.show_leaderboard,
-                    classes=["game-show-board"],
-                )
-                solara.HTML(tag="h3", unsafe_innerHTML="Events (from the next round)")
-                rv.Select(
-                    label="Outage at",
-                    items=list(game.teams),
-                    v_model=outage_team,
-                    on_v_model=set_outage_team,
-                    dense=True,
-                    hide_details=True,
-                )
-                with solara.Row():
-                    solara.Button(
-                        "Outage",
-                        on_click=act(game.inject, "outage", outage_team),
-                        classes=["game-ev-outage"],
-                    )
-                    solara.Button(
-                        "New entrant",
-                        on_click=act(game.inject, "entrant"),
-                        classes=["game-ev-entrant"],
-                    )
-                    solara.Button(
-                        "Recession",
-                        on_click=act(game.inject, "recession"),
-                        classes=["game-ev-recession"],
-                    )
-                _html(
-                    "<br>".join(f"<b>{k}</b>: {html.escape(v)}" for k, v in EVENTS.items()),
-                    "game-muted",
-                )
-                if game.pending_events:
-                    pend = ", ".join(
-                        e["kind"] + (f" at {e['firm']}" if "firm" in e else "")
-                        for e in game.pending_events
-                    )
-                    _html(
-                        f"Next round: {html.escape(pend)}",
-                        "game-ok",
-                        **{"data-pending": str(len(game.pending_events))},
-                    )
+                _round_controls(game, act)
+                _event_controls(game, act, outage_team, set_outage_team)
                 if error:
                     _html(html.escape(error), "game-error")
-            with solara.Div(classes=["game-card", "game-teams"]):
-                solara.HTML(tag="h3", unsafe_innerHTML="Teams")
-                rows = pd.DataFrame(
-                    {
-                        "team": game.teams,
-                        "code": [game.codes[t] for t in game.teams],
-                        "submitted": ["yes" if t in game.submitted else "–" for t in game.teams],
-                    }
-                )
-                _html(table_html(rows, text=("team", "code", "submitted")))
-                _html(
-                    f"Teams join at <code>/?game={html.escape(game.id)}</code> with their code.",
-                    "game-muted",
-                )
+            _teams_card(game)
         with solara.Div():
             Leaderboard(game, version=version)
-            with solara.Div(classes=["game-card", "game-levers"]):
-                solara.HTML(tag="h3", unsafe_innerHTML="Every firm's levers now")
-                firms = [f for f in game.model.firms if f.active]
-                lv = pd.DataFrame(
-                    {"lever": [LEVER_LABELS[k] for k in GAME_LEVERS]}
-                    | {
-                        f.name: [_lever_text(getattr(f.levers, k)) for k in GAME_LEVERS]
-                        for f in firms
-                    }
-                )
-                _html(table_html(lv, text=("lever",)))
+            _levers_card(game)
             with solara.Div(classes=["game-card", "game-live"]):
                 solara.HTML(tag="h3", unsafe_innerHTML="The game so far")
                 GameFigure(game, version=version)
