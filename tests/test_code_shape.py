@@ -17,7 +17,6 @@ LIMIT = 60
 ALLOWED: dict[str, int] = {
     "sim.analysis.complaint_iceberg": 64,
     "sim.app.figures.IndicatorFigure.__init__": 91,
-    "sim.app.figures.NetworkFigure.__init__": 107,
     "sim.app.page.Control": 82,
     "sim.app.page.NetworkView": 71,
     "sim.calibration.cli._run": 78,

@@ -375,6 +375,69 @@ def cascade_positions(
     return out
 
 
+def _draw_ties(ax, pos: np.ndarray, edges: np.ndarray) -> None:
+    """The network's ties (drawn once) and the axes' limits around every customer."""
+    if edges.size:
+        seg = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
+        ax.add_collection(
+            LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1)
+        )
+    lo = pos.min(axis=0) if pos.size else np.zeros(2)
+    hi = pos.max(axis=0) if pos.size else np.ones(2)
+    pad = 0.06 * (hi - lo) + 1e-9
+    ax.update_datalim(np.array([lo - pad, hi + pad]))
+    ax.autoscale_view()
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def _legend(fig, ax, firm_names, color_by: str, norm: Normalize) -> None:
+    """The network view's legend (firms or a satisfaction colour bar, the cascade)."""
+    if color_by == "satisfaction":
+        import matplotlib.cm as cm
+
+        sm = cm.ScalarMappable(norm=norm, cmap=_cmap(SAT_CMAP))
+        cb = fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.01)
+        cb.set_label("remembered satisfaction")
+        handles = [Line2D([], [], marker="o", ls="", color=NO_FIRM, label="no firm")]
+    else:
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                color=firm_color(j),
+                markersize=8,
+                label=f"customer of {name}",
+            )
+            for j, name in enumerate(firm_names)
+        ]
+        handles.append(
+            Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm")
+        )
+    handles.append(Line2D([], [], color="#1a202c", lw=2.4, label="latest referral cascade"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            ls="",
+            color="#f6e05e",
+            markeredgecolor="#1a202c",
+            markersize=13,
+            label="its first referrer",
+        )
+    )
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=8.5,
+        frameon=True,
+        framealpha=0.85,
+        bbox_to_anchor=(0.0, 1.0),
+    )
+
+
 class NetworkFigure:
     """The friendship network view of one layout and one colouring, built once.
 
@@ -402,96 +465,48 @@ class NetworkFigure:
         with _rc():
             self.ax = ax = fig.subplots()
             ax.set_axis_off()
-            if edges.size:
-                seg = np.stack([pos[edges[:, 0]], pos[edges[:, 1]]], axis=1)
-                ax.add_collection(
-                    LineCollection(seg, colors="#a0aec0", linewidths=0.5, alpha=0.45, zorder=1)
-                )
-            lo = pos.min(axis=0) if pos.size else np.zeros(2)
-            hi = pos.max(axis=0) if pos.size else np.ones(2)
-            pad = 0.06 * (hi - lo) + 1e-9
-            ax.update_datalim(np.array([lo - pad, hi + pad]))
-            ax.autoscale_view()
-            ax.set_aspect("equal", adjustable="datalim")
-            empty = np.zeros((0, 2))
-            kw = {"animated": True}
-            self.dots = ax.scatter(
-                pos[:, 0], pos[:, 1], s=22, linewidths=0.3, edgecolors="white", zorder=2, **kw
-            )
-            self.links = LineCollection([], colors="#1a202c", linewidths=2.4, zorder=3, **kw)
-            ax.add_collection(self.links)
-            self.members = ax.scatter(
-                empty[:, 0], empty[:, 1], s=70, edgecolors="#1a202c", linewidths=1.6, zorder=4, **kw
-            )
-            self.root = ax.scatter(
-                empty[:, 0],
-                empty[:, 1],
-                s=260,
-                marker="*",
-                c="#f6e05e",
-                edgecolors="#1a202c",
-                linewidths=1.2,
-                zorder=5,
-                **kw,
-            )
-            self.ring = ax.scatter(
-                empty[:, 0],
-                empty[:, 1],
-                s=220,
-                facecolors="none",
-                edgecolors="#e53e3e",
-                linewidths=2.5,
-                zorder=6,
-                **kw,
-            )
-            if color_by == "satisfaction":
-                import matplotlib.cm as cm
-
-                sm = cm.ScalarMappable(norm=self.norm, cmap=_cmap(SAT_CMAP))
-                cb = fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.01)
-                cb.set_label("remembered satisfaction")
-                handles = [Line2D([], [], marker="o", ls="", color=NO_FIRM, label="no firm")]
-            else:
-                handles = [
-                    Line2D(
-                        [],
-                        [],
-                        marker="o",
-                        ls="",
-                        color=firm_color(j),
-                        markersize=8,
-                        label=f"customer of {name}",
-                    )
-                    for j, name in enumerate(firm_names)
-                ]
-                handles.append(
-                    Line2D([], [], marker="o", ls="", color=NO_FIRM, markersize=8, label="no firm")
-                )
-            handles.append(Line2D([], [], color="#1a202c", lw=2.4, label="latest referral cascade"))
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="*",
-                    ls="",
-                    color="#f6e05e",
-                    markeredgecolor="#1a202c",
-                    markersize=13,
-                    label="its first referrer",
-                )
-            )
-            ax.legend(
-                handles=handles,
-                loc="upper left",
-                fontsize=8.5,
-                frameon=True,
-                framealpha=0.85,
-                bbox_to_anchor=(0.0, 1.0),
-            )
+            _draw_ties(ax, pos, edges)
+            self._add_overlays(ax, pos)
+            _legend(fig, ax, firm_names, color_by, self.norm)
             fig.canvas.draw()  # lays out the figure once; later frames reuse it
             fig.set_layout_engine("none")
             self._bg = fig.canvas.copy_from_bbox(fig.bbox)
             self.fractions = network_layout_fractions(fig, ax, pos)
+
+    def _add_overlays(self, ax, pos: np.ndarray) -> None:
+        """The animated artists redrawn each month: customers, the latest cascade's links,
+        its members and first referrer, and the ring around a picked customer."""
+        empty = np.zeros((0, 2))
+        kw = {"animated": True}
+        self.dots = ax.scatter(
+            pos[:, 0], pos[:, 1], s=22, linewidths=0.3, edgecolors="white", zorder=2, **kw
+        )
+        self.links = LineCollection([], colors="#1a202c", linewidths=2.4, zorder=3, **kw)
+        ax.add_collection(self.links)
+        self.members = ax.scatter(
+            empty[:, 0], empty[:, 1], s=70, edgecolors="#1a202c", linewidths=1.6, zorder=4, **kw
+        )
+        self.root = ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            s=260,
+            marker="*",
+            c="#f6e05e",
+            edgecolors="#1a202c",
+            linewidths=1.2,
+            zorder=5,
+            **kw,
+        )
+        self.ring = ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            s=220,
+            facecolors="none",
+            edgecolors="#e53e3e",
+            linewidths=2.5,
+            zorder=6,
+            **kw,
+        )
 
     def _colors(self, customers, firm_of, sat) -> np.ndarray:
         firm = firm_of[customers].astype(int)
