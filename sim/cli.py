@@ -303,10 +303,11 @@ def cmd_compare(a) -> int:
 
 
 # ---------------------------------------------------------------- explain
+_STATUS = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
+
+
 def explain_customer(run: dict, cid: int) -> str:
     """The story of one customer from a run folder's tables (first replication)."""
-    from .drivers import HOW
-
     cust = run["customers"]
     if cust.empty or cid < 0 or cid >= len(cust):
         raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
@@ -340,14 +341,29 @@ def explain_customer(run: dict, cid: int) -> str:
         f"Customer {cid}: segment {seg_text}, buys {row['quantity']:.2f} units a purchase, "
         f"price weight {row['beta_price']:.2f}, performance weight {row['beta_perf']:.2f}."
     ]
-    status = {0: "a prospect (no firm)", 1: "a customer", 2: "out of the market (lapsed)"}
     if not path.empty:
-        p0 = path.iloc[0]
-        lines.append(
-            f"Period {int(p0['period'])}: {status[int(p0['status'])]}"
-            + (f" of {fname(p0['firm'])}" if int(p0["firm"]) >= 0 else "")
-            + f", satisfaction {p0['satisfaction']:+.2f}."
-        )
+        lines.append(f"Period {int(path.iloc[0]['period'])}: {_panel_state(path.iloc[0], fname)}.")
+    lines += _event_lines(mine, cid, fname)
+    lines += _path_lines(path, fname)
+    if len(lines) <= 3:
+        lines.append("Nothing else happened to this customer in the event log.")
+    if params is not None:
+        lines += _replayed_lines(params, seed, cid, int(run["manifest"].get("periods", 0)) or None)
+    return "\n".join(lines)
+
+
+def _panel_state(p, fname) -> str:
+    """A panel row as "a customer of B, satisfaction +0.31"."""
+    return (
+        f"{_STATUS[int(p['status'])]}"
+        + (f" of {fname(p['firm'])}" if int(p["firm"]) >= 0 else "")
+        + f", satisfaction {p['satisfaction']:+.2f}"
+    )
+
+
+def _event_lines(mine: pd.DataFrame, cid: int, fname) -> list[str]:
+    """One line per event of the customer, in period order; what it heard in a period on
+    one line."""
     heard_by_period = {}
     for per, g in mine[(mine["event"] == "heard") & (mine["customer"] == cid)].groupby("period"):
         parts = []
@@ -355,93 +371,100 @@ def explain_customer(run: dict, cid: int) -> str:
             who = ", ".join(str(int(x)) for x in gg["other"].tolist()[:5])
             parts.append(f"{'good' if v > 0 else 'bad'} things about {fname(f)} from {who}")
         heard_by_period[int(per)] = "; ".join(parts)
+    lines = []
     for _, e in mine.sort_values(["period"], kind="stable").iterrows():
         t, kind = int(e["period"]), str(e["event"])
         if kind == "heard":
             if e["customer"] == cid and t in heard_by_period:
                 lines.append(f"Period {t}: heard {heard_by_period.pop(t)}.")
             continue
-        f, of = fname(e["firm"]), fname(e["other_firm"])
-        other = int(e["other"]) if not pd.isna(e["other"]) else -1
-        if kind == "acquire":
-            how = str(e["detail"])
-            src = {
-                "known": "a firm it already knew",
-                "marketing": "after hearing of it through marketing",
-                "imitation": "after seeing friends use it",
-                "wom": "after what friends said",
-                "referral": f"referred by customer {other}",
-                "switch": f"switching from {of}",
-                "winback": "won back",
-            }.get(how, how)
-            lines.append(f"Period {t}: became a customer of {f} ({src}).")
-        elif kind == "complaint":
-            out = {
-                "resolved_quick": "resolved quickly",
-                "resolved_late": "to be resolved late",
-                "unresolved": "left unresolved",
-            }.get(str(e["detail"]), str(e["detail"]))
-            lines.append(
-                f"Period {t}: complained to {f} about a shortfall of {e['value']:.2f} — {out}."
-            )
-        elif kind == "problem":
-            lines.append(
-                f"Period {t}: {f} fell short of what they expected by {e['value']:.2f}; "
-                "they did not complain."
-            )
-        elif kind == "resolved_late":
-            lines.append(f"Period {t}: {f} resolved the complaint, late.")
-        elif kind == "referral":
-            if e["customer"] == cid:
-                lines.append(f"Period {t}: customer {other} recommended {f}; came on referral.")
-            else:
-                lines.append(f"Period {t}: referred customer {int(e['customer'])} to {f}.")
-        elif kind == "switch":
-            why = HOW.get(str(e["detail"]), str(e["detail"]))
-            neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
-            lines.append(f"Period {t}: left {f} for {of} ({why}{neg}).")
-        elif kind == "churn":
-            neg = f", after bad word from customer {other}" if other >= 0 else ""
-            lines.append(f"Period {t}: left {f} and the market ({HOW['churn']}{neg}).")
-        elif kind == "winback":
-            lines.append(f"Period {t}: {f} contacted them and won them back.")
-        elif kind == "return":
-            lines.append(f"Period {t}: came back into the market.")
-    if not path.empty:
-        s = path["satisfaction"].to_numpy()
-        lines.append("Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s))
-        last = path.iloc[-1]
-        lines.append(
-            f"At the end (period {int(last['period'])}): {status[int(last['status'])]}"
-            + (f" of {fname(last['firm'])}" if int(last["firm"]) >= 0 else "")
-            + f", satisfaction {last['satisfaction']:+.2f}."
-        )
-    else:
-        lines.append(
-            "(This customer is not in the recorded panel, so the per-period satisfaction path is not available.)"
-        )
-    if len(lines) <= 3:
-        lines.append("Nothing else happened to this customer in the event log.")
-    if params is not None:
-        from .drivers import customer_story
+        text = _event_text(e, kind, cid, fname)
+        if text:
+            lines.append(f"Period {t}: {text}.")
+    return lines
 
-        story = customer_story(params, seed, cid, int(run["manifest"].get("periods", 0)) or None)
-        bought = story[story["bought"]]
+
+_ACQUIRED = {
+    "known": "a firm it already knew",
+    "marketing": "after hearing of it through marketing",
+    "imitation": "after seeing friends use it",
+    "wom": "after what friends said",
+    "winback": "won back",
+}
+_COMPLAINT_OUTCOME = {
+    "resolved_quick": "resolved quickly",
+    "resolved_late": "to be resolved late",
+    "unresolved": "left unresolved",
+}
+
+
+def _event_text(e, kind: str, cid: int, fname) -> str | None:
+    """What one event (other than hearing) says about the customer, or None."""
+    from .drivers import HOW
+
+    f, of = fname(e["firm"]), fname(e["other_firm"])
+    other = int(e["other"]) if not pd.isna(e["other"]) else -1
+    detail = str(e["detail"])
+    if kind == "acquire":
+        how = {"referral": f"referred by customer {other}", "switch": f"switching from {of}"}
+        return f"became a customer of {f} ({how.get(detail, _ACQUIRED.get(detail, detail))})"
+    if kind == "complaint":
+        out = _COMPLAINT_OUTCOME.get(detail, detail)
+        return f"complained to {f} about a shortfall of {e['value']:.2f} — {out}"
+    if kind == "problem":
+        return f"{f} fell short of what they expected by {e['value']:.2f}; they did not complain"
+    if kind == "referral":
+        if e["customer"] == cid:
+            return f"customer {other} recommended {f}; came on referral"
+        return f"referred customer {int(e['customer'])} to {f}"
+    if kind == "switch":
+        neg = f", after bad word about {f} from customer {other}" if other >= 0 else ""
+        return f"left {f} for {of} ({HOW.get(detail, detail)}{neg})"
+    if kind == "churn":
+        neg = f", after bad word from customer {other}" if other >= 0 else ""
+        return f"left {f} and the market ({HOW['churn']}{neg})"
+    return {
+        "resolved_late": f"{f} resolved the complaint, late",
+        "winback": f"{f} contacted them and won them back",
+        "return": "came back into the market",
+    }.get(kind)
+
+
+def _path_lines(path: pd.DataFrame, fname) -> list[str]:
+    """The satisfaction path and the state at the end, from the panel."""
+    if path.empty:
+        return [
+            "(This customer is not in the recorded panel, so the per-period satisfaction path is not available.)"
+        ]
+    s = path["satisfaction"].to_numpy()
+    last = path.iloc[-1]
+    return [
+        "Satisfaction path (every period, −1…1): " + " ".join(f"{v:+.2f}" for v in s),
+        f"At the end (period {int(last['period'])}): {_panel_state(last, fname)}.",
+    ]
+
+
+def _replayed_lines(params, seed, cid: int, periods: int | None) -> list[str]:
+    """The customer's own purchases, replayed: performance against expectation."""
+    from .drivers import customer_story
+
+    story = customer_story(params, seed, cid, periods)
+    bought = story[story["bought"]]
+    lines = [
+        "Own experiences (replayed; performance and expectation on the 0–1 scale, "
+        "satisfaction −1…1):"
+    ]
+    if bought.empty:
+        lines.append("  no purchase in the run.")
+    for _, s in bought.iterrows():
+        gap = s["performance"] - s["expectation"]
         lines.append(
-            "Own experiences (replayed; performance and expectation on the 0–1 scale, "
-            "satisfaction −1…1):"
+            f"  period {int(s['period'])}: bought from {s['bought_from']}: remembered "
+            f"performance {s['performance']:.2f} against an expectation of "
+            f"{s['expectation']:.2f} ({gap:+.2f}); satisfaction with the purchase "
+            f"{s['transaction_satisfaction']:+.2f}, remembered {s['satisfaction']:+.2f}."
         )
-        if bought.empty:
-            lines.append("  no purchase in the run.")
-        for _, s in bought.iterrows():
-            gap = s["performance"] - s["expectation"]
-            lines.append(
-                f"  period {int(s['period'])}: bought from {s['bought_from']}: remembered "
-                f"performance {s['performance']:.2f} against an expectation of "
-                f"{s['expectation']:.2f} ({gap:+.2f}); satisfaction with the purchase "
-                f"{s['transaction_satisfaction']:+.2f}, remembered {s['satisfaction']:+.2f}."
-            )
-    return "\n".join(lines)
+    return lines
 
 
 def lost_report(run: dict, firm: str, a: int, b: int, replication: int = 0, stories: int = 5):

@@ -277,17 +277,8 @@ class LogitMarket:
             )
             available = pop.aware & L["active"][None, :]
             weight = pop.purchase_prob * ((pop.status != LAPSED) & available.any(axis=1))
-        return cls(
-            base,
-            alpha,
-            weight,
-            pop.quantity,
-            L["unit_cost"],
-            purchase_cost,
-            outside,
-            available,
-            names,
-        )
+        costs = (L["unit_cost"], purchase_cost)
+        return cls(base, alpha, weight, pop.quantity, *costs, outside, available, names)
 
     @classmethod
     def from_params(cls, params, seed: int | None = None) -> LogitMarket:
@@ -353,6 +344,64 @@ class EquilibriumResult:
         return head + "\n" + self.table().to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
+def _zeta_fixed_point(
+    market: LogitMarket, p: np.ndarray, tol: float, max_iter: int
+) -> tuple[np.ndarray, int, bool]:
+    """The ζ fixed point of the first-order conditions from prices ``p``: (prices,
+    iterations, converged); stops early on a non-finite update."""
+    w, q, al = market.weight, market.quantity, market.alpha
+    c, f = market.unit_cost, market.purchase_cost
+    converged = False
+    it = 0
+    while it < max_iter:
+        it += 1
+        s = market.shares(p)
+        m = market.margins(p)
+        wa_s = (w * al)[:, None] * s
+        den = (wa_s * q[:, None]).sum(axis=0)
+        num = (
+            (w[:, None] * s * q[:, None]).sum(axis=0)
+            + f * wa_s.sum(axis=0)
+            + (wa_s * s * m).sum(axis=0)
+        )
+        new = np.where(den > 0, c + num / np.where(den > 0, den, 1.0), p)
+        if not np.all(np.isfinite(new)):
+            break
+        step = np.max(np.abs(new - p))
+        p = new
+        if step < tol:
+            converged = True
+            break
+    return p, it, converged
+
+
+def _damped_best_responses(
+    market: LogitMarket, p: np.ndarray, tol: float, max_iter: int
+) -> tuple[np.ndarray, int, bool]:
+    """Damped simultaneous best responses from prices ``p``: (prices, iterations,
+    converged)."""
+    it = 0
+    for _ in range(max_iter):
+        it += 1
+        br = np.array([market.best_response(j, p) for j in range(market.n_firms)])
+        step = np.max(np.abs(br - p))
+        p = 0.5 * p + 0.5 * br
+        if step < tol:
+            return p, it, True
+    return p, it, False
+
+
+def _max_gain(market: LogitMarket, p: np.ndarray, prof: np.ndarray) -> float:
+    """The largest relative profit gain of a firm's best unilateral deviation from ``p``."""
+    gain = 0.0
+    for j in range(market.n_firms):
+        dev = p.copy()
+        dev[j] = market.best_response(j, p)
+        g = market.profits(dev)[j] - prof[j]
+        gain = max(gain, g / max(abs(prof[j]), 1e-12))
+    return gain
+
+
 def nash_prices(
     market: LogitMarket, *, start=None, tol: float = 1e-10, max_iter: int = 5000, check: bool = True
 ) -> EquilibriumResult:
@@ -378,44 +427,12 @@ def nash_prices(
         if start is not None
         else c + f / qbar + 1.0 / float(np.average(al, weights=w if w.sum() > 0 else None))
     )
-    converged = False
-    it = 0
-    while it < max_iter:
-        it += 1
-        s = market.shares(p)
-        m = market.margins(p)
-        wa_s = (w * al)[:, None] * s
-        den = (wa_s * q[:, None]).sum(axis=0)
-        num = (
-            (w[:, None] * s * q[:, None]).sum(axis=0)
-            + f * wa_s.sum(axis=0)
-            + (wa_s * s * m).sum(axis=0)
-        )
-        new = np.where(den > 0, c + num / np.where(den > 0, den, 1.0), p)
-        if not np.all(np.isfinite(new)):
-            break
-        step = np.max(np.abs(new - p))
-        p = new
-        if step < tol:
-            converged = True
-            break
+    p, it, converged = _zeta_fixed_point(market, p, tol, max_iter)
     if not converged:  # damped best responses
-        for _ in range(max_iter):
-            it += 1
-            br = np.array([market.best_response(j, p) for j in range(k)])
-            step = np.max(np.abs(br - p))
-            p = 0.5 * p + 0.5 * br
-            if step < tol:
-                converged = True
-                break
+        p, more, converged = _damped_best_responses(market, p, tol, max_iter)
+        it += more
     prof = market.profits(p)
-    gain = 0.0
-    if check:
-        for j in range(k):
-            dev = p.copy()
-            dev[j] = market.best_response(j, p)
-            g = market.profits(dev)[j] - prof[j]
-            gain = max(gain, g / max(abs(prof[j]), 1e-12))
+    gain = _max_gain(market, p, prof) if check else 0.0
     pur = market.purchases(p)
     occ = float(w.sum())
     share = pur / occ if occ > 0 else np.zeros(k)

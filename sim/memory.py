@@ -173,6 +173,7 @@ def check_memory(
     streamed: bool = True,
     available: int | None = None,
     copies: int = 1,
+    base: bool = True,
 ) -> MemoryEstimate:
     """Refuse, before any allocation, a run that would not fit in the available memory.
 
@@ -183,6 +184,8 @@ def check_memory(
         streamed: see :func:`estimate`.
         available: bytes available (default: :func:`available_bytes`).
         copies: runs held at the same time (a sweep's worker processes).
+        base: count the interpreter and imports (False for a model built inside a
+            process that already holds them, e.g. ``MarketModel`` from Python).
 
     Returns:
         The estimate, when the run fits.
@@ -192,7 +195,9 @@ def check_memory(
             is available and what to change.
     """
     est = estimate(p, replications, streamed=streamed)
-    est = MemoryEstimate({k: v * max(int(copies), 1) for k, v in est.parts.items()})
+    est = MemoryEstimate(
+        {k: v * max(int(copies), 1) for k, v in est.parts.items() if base or k != "base"}
+    )
     avail = available_bytes() if available is None else int(available)
     if est.total <= HEADROOM * avail:
         return est

@@ -53,6 +53,7 @@ from .expectations import ExpectationStage
 from .experience import ExperienceStage, composite
 from .levers import LeverStage, lever_arrays
 from .loyalty import switching_costs
+from .memory import check_memory
 from .network import build_network
 from .params import ModelParams
 from .population import CUSTOMER, VIA_INITIAL, VIA_NAMES, Population
@@ -146,6 +147,8 @@ class MarketModel(mesa.Model):
 
     Raises:
         sim.checks.ParamError: a parameter is out of its documented range.
+        sim.memory.MemoryRefused: the model would not fit in the available memory
+            (checked before anything is allocated).
 
     Examples:
         >>> from sim import MarketModel, ModelParams
@@ -170,6 +173,7 @@ class MarketModel(mesa.Model):
         from .checks import validate_params
 
         validate_params(params, "ModelParams")
+        check_memory(params, source="ModelParams", base=False)
         super().__init__(rng=int(params.seed))
         self.params = params
         seqs = np.random.SeedSequence(int(params.seed)).spawn(len(STREAMS))

@@ -53,6 +53,7 @@ def P(
     choices=None,
     lever: str | None = None,
     symbol: str = "",
+    control: dict | None = None,
 ) -> Any:
     """A documented parameter: default, unit, allowed range [lo, hi], source, meaning.
 
@@ -67,6 +68,9 @@ def P(
         lever: for a firm parameter that timeline events and policies may change: its kind,
             ``"recorded"`` (also a column of the firm table), ``"decision"`` or ``"cost"``.
         symbol: its symbol in docs/model.md and the docstrings (one symbol, one thing).
+        control: for a lever shown in the dashboard: its slider, as keyword arguments of
+            :class:`sim.app.session.Control` (``label``; optional ``lo``, ``hi``, ``step``,
+            ``scale``, ``none_label``); the tooltip is ``doc``.
     """
     meta = {
         "unit": unit,
@@ -76,6 +80,7 @@ def P(
         "choices": choices,
         "lever": lever,
         "symbol": symbol,
+        "control": control,
     }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
@@ -332,6 +337,7 @@ class FirmParams:
         "assumption (the reference price)",
         "Posted price.",
         lever="recorded",
+        control={"label": "Price", "lo": 0.3, "hi": 2.0, "scale": "price"},
     )
     unit_cost: float = P(
         0.5, "cu per unit", 0.0, 1e9, "assumption", "Variable cost per unit sold.", lever="cost"
@@ -344,6 +350,7 @@ class FirmParams:
         "assumption",
         "Product quality level delivered.",
         lever="recorded",
+        control={"label": "Quality"},
     )
     service: float = P(
         0.7,
@@ -353,6 +360,7 @@ class FirmParams:
         "assumption",
         "Service level delivered (personnel, speed, attitude).",
         lever="recorded",
+        control={"label": "Service level"},
     )
     service_cost: float = P(
         0.2,
@@ -397,6 +405,7 @@ class FirmParams:
         "seed 000: 'sell the future'",
         "Advertised performance level. None = honest (the firm's true mean composite performance).",
         lever="recorded",
+        control={"label": "Promise", "none_label": "honest"},
     )
     capacity: float | None = P(
         None,
@@ -406,6 +415,13 @@ class FirmParams:
         "seed 004 warranty value",
         "Purchases the firm can serve per period without degradation. None = unlimited.",
         lever="recorded",
+        control={
+            "label": "Capacity",
+            "hi": 0.6,
+            "step": 0.005,
+            "none_label": "unlimited",
+            "scale": "customers",
+        },
     )
     capacity_cost: float = P(
         0.05,
@@ -424,6 +440,7 @@ class FirmParams:
         "How easy the firm makes complaining (scales complaint probability).",
         lever="recorded",
         symbol="e_j",
+        control={"label": "Complaint ease"},
     )
     resolve_share: float = P(
         0.5,
@@ -433,6 +450,7 @@ class FirmParams:
         "assumption",
         "Share of complaints the firm resolves.",
         lever="recorded",
+        control={"label": "Complaints resolved"},
     )
     resolve_speed: float = P(
         0.5,
@@ -442,6 +460,7 @@ class FirmParams:
         "assumption",
         "Share of resolved complaints resolved quickly (within the period); the rest are resolved late.",
         lever="recorded",
+        control={"label": "Resolved quickly"},
     )
     complaint_cost: float = P(
         0.3,
@@ -467,6 +486,7 @@ class FirmParams:
         "assumption per month; Bass p ≈ 0.03 per year (Sultan, Farley & Lehmann 1990)",
         "Reach of marketing: probability per period that a person unaware of the firm learns of it (external influence).",
         lever="recorded",
+        control={"label": "Marketing reach", "hi": 0.3, "step": 0.005},
     )
     marketing_cost: float = P(
         0.02,
@@ -493,6 +513,7 @@ class FirmParams:
         "seed 000/002 loyalty programmes",
         "Loyalty programme on or off.",
         lever="recorded",
+        control={"label": "Loyalty programme"},
     )
     loyalty_discount: float = P(
         0.05,
@@ -503,6 +524,7 @@ class FirmParams:
         "Discount (or points value) a member gets on repeat purchases.",
         lever="decision",
         symbol="δ_L",
+        control={"label": "Member discount", "hi": 0.3},
     )
     loyalty_fixed_cost: float = P(
         0.0,
@@ -520,6 +542,7 @@ class FirmParams:
         "seed 001/002 rewards for referrals",
         "Reward paid to the referrer for each referred customer.",
         lever="recorded",
+        control={"label": "Referral reward", "hi": 2.0, "step": 0.05, "scale": "price"},
     )
     winback: float = P(
         0.0,

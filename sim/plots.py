@@ -6,12 +6,16 @@ serve the CLI, notebooks and the dashboard.
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .params import FirmParams, levers  # noqa: E402
 
 __all__ = [
     "short_text",
@@ -313,15 +317,13 @@ def plot_marketing(ax, firms: pd.DataFrame) -> None:
     ax.set_ylim(0.0, max(1.25 * top, 0.05))
 
 
-#: lever columns of the firm table shown by :func:`plot_levers`
-LEVER_COLUMNS = (
-    "price",
-    "service",
-    "quality",
-    "complaint_ease",
-    "resolve_share",
-    "resolve_speed",
-    "marketing",
+#: lever columns of the firm table whose value a firm sets (the ``recorded`` levers of the
+#: parameter metadata, except optional ones such as ``promise``: their column holds the
+#: effective value, which moves with performance when the lever is None)
+LEVER_COLUMNS = tuple(
+    f.name
+    for f in dataclasses.fields(FirmParams)
+    if f.name in levers("recorded") and f.default is not None
 )
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .memory import MemoryRefused, check_memory
 from .model import MarketModel
 from .scenario import (
     Scenario,
@@ -132,7 +133,12 @@ def _matchups(
         if seat_swap
         else itertools.combinations_with_replacement(labels, size)
     )
-    return [m for m in gen if self_play or len(set(m)) == len(m)]
+    out = [m for m in gen if self_play or len(set(m)) == len(m)]
+    if not out:
+        raise TournamentError(
+            f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
+        )
+    return out
 
 
 # ---------------------------------------------------------------- running
@@ -196,30 +202,39 @@ def run_tournament(
         A :class:`TournamentResult`. The same arguments give identical tables.
 
     Raises:
-        TournamentError: bad strategies, sizes or counts. ScenarioError: a bad scenario.
+        TournamentError: bad strategies, sizes or counts, or a match that would not fit in
+            memory. ScenarioError: a bad scenario.
     """
     t0 = time.perf_counter()
     strat = _normalise_strategies(strategies)
     _check_counts(size, replications)
-    scs = _load_scenarios(
-        scenarios,
-        size=size,
-        replications=replications,
-        seed=seed,
-        periods=periods,
-        customers=customers,
-    )
+    load = dict(replications=replications, seed=seed, periods=periods, customers=customers)
+    scs = _load_scenarios(scenarios, size=size, **load)
     labels = list(strat)
     matchups = _matchups(labels, size, self_play, seat_swap)
-    if not matchups:
-        raise TournamentError(
-            f"no match-ups: {len(labels)} strategies cannot fill {size} seats without self-play"
-        )
-    total = len(scs) * replications * len(matchups)
+    _check_memory(scs, strat, size)
+    rows, seeds = _play_all(scs, matchups, strat, size, replications, progress)
+    matches = pd.DataFrame(rows)
+    by_scenario, ranking, payoff = _summaries(matches, labels, size)
+    sources = [sc.source for sc in scs]
+    settings = {**load, "self_play": self_play, "seat_swap": seat_swap, "scenario_sources": sources}
+    names = [sc.name for sc in scs]
+    wall = time.perf_counter() - t0
+    return TournamentResult(
+        matches, ranking, by_scenario, payoff, strat, names, size, seeds, wall, settings
+    )
+
+
+def _play_all(
+    scs: list[Scenario], matchups: list, strat: dict, size: int, replications: int, progress: bool
+) -> tuple[list[dict], dict[str, list[int]]]:
+    """Every match of every scenario and replication, in order: (one row per seat, the
+    replication seeds by scenario)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
+        total = len(scs) * replications * len(matchups)
         bar = tqdm(total=total, desc="tournament", unit="run", file=sys.stderr)
     rows = []
     seeds: dict[str, list[int]] = {}
@@ -232,28 +247,7 @@ def run_tournament(
                     bar.update(1)
     if bar is not None:
         bar.close()
-    matches = pd.DataFrame(rows)
-    by_scenario, ranking, payoff = _summaries(matches, labels, size)
-    return TournamentResult(
-        matches,
-        ranking,
-        by_scenario,
-        payoff,
-        strat,
-        [sc.name for sc in scs],
-        size,
-        seeds,
-        time.perf_counter() - t0,
-        {
-            "replications": replications,
-            "seed": seed,
-            "periods": periods,
-            "customers": customers,
-            "self_play": self_play,
-            "seat_swap": seat_swap,
-            "scenario_sources": [sc.source for sc in scs],
-        },
-    )
+    return rows, seeds
 
 
 def _check_counts(size: Any, replications: Any) -> None:
@@ -265,6 +259,26 @@ def _check_counts(size: Any, replications: Any) -> None:
         or not 1 <= replications <= 1000
     ):
         raise TournamentError(f"replications = {replications!r}: must be an integer in [1, 1000]")
+
+
+def _check_memory(scs: list[Scenario], strat: dict, size: int) -> None:
+    """Refuse, before any match runs, a tournament whose largest match would not fit in
+    memory (each strategy in turn takes the first seats, as in :func:`_play`).
+
+    Raises:
+        TournamentError: one line from :func:`sim.memory.check_memory`.
+    """
+    for sc in scs:
+        for spec in strat.values():
+            params = copy.deepcopy(sc.params)
+            params.record_events = False
+            params.panel_size = 0
+            for i in range(size):
+                params.firms[i].policy = copy.deepcopy(spec)
+            try:
+                check_memory(params, source=sc.source or sc.name)
+            except MemoryRefused as exc:
+                raise TournamentError(str(exc)) from None
 
 
 def _play(sc: Scenario, r: int, s: int, mi: int, mu: tuple, strat: dict, size: int) -> list[dict]:
@@ -603,15 +617,11 @@ def main(argv: list[str] | None = None) -> int:
         except OutFolderError as exc:
             raise TournamentError(str(exc)) from None
         # fail fast, before anything runs
-        _normalise_strategies(specs)
-        _load_scenarios(
-            a.scenarios,
-            size=a.size,
-            replications=a.replications,
-            seed=a.seed,
-            periods=a.periods,
-            customers=a.customers,
-        )
+        strat = _normalise_strategies(specs)
+        load = {"replications": a.replications, "seed": a.seed, "periods": a.periods}
+        load["customers"] = a.customers
+        scs = _load_scenarios(a.scenarios, size=a.size, **load)
+        _check_memory(scs, strat, a.size)
         print(
             f"sim tournament: {len(specs)} strategies, {len(a.scenarios)} scenario(s), size {a.size}, "
             f"{a.replications} replication(s)",
@@ -621,10 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             specs,
             a.scenarios,
             size=a.size,
-            replications=a.replications,
-            seed=a.seed,
-            periods=a.periods,
-            customers=a.customers,
+            **load,
             self_play=not a.no_self_play,
             seat_swap=not a.no_seat_swap,
             progress=not a.quiet,

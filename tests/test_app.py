@@ -440,3 +440,21 @@ def test_clicking_the_network_picks_a_customer_and_tells_their_story(page):
     story = find(box, "sim-story")
     assert story.attributes["data-customer"] == str(nodes[i])
     assert f"Customer {nodes[i]}" in story.unsafe_innerHTML and "Month" in story.unsafe_innerHTML
+
+
+def test_firm_controls_and_lever_columns_come_from_the_parameter_metadata():
+    """One source: each dashboard firm control is a lever whose ``control`` metadata it
+    carries, with the field's doc as its help; the plotted lever columns are recorded
+    levers (columns of the firm table)."""
+    import dataclasses
+
+    from sim.params import FirmParams, levers
+    from sim.plots import LEVER_COLUMNS
+
+    meta = {f.name: f.metadata for f in dataclasses.fields(FirmParams)}
+    shown = [k for k, m in meta.items() if m.get("control")]
+    assert [c.key for c in FIRM_CONTROLS] == shown and len(shown) >= 10
+    for c in FIRM_CONTROLS:
+        assert c.key in levers() and c.help == meta[c.key]["doc"]
+        assert c.label == meta[c.key]["control"]["label"]
+    assert set(LEVER_COLUMNS) <= set(levers("recorded")) and "price" in LEVER_COLUMNS

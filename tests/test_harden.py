@@ -306,6 +306,37 @@ def test_memory_refusal_is_one_line_before_any_work(tmp_path, capsys, monkeypatc
     assert not (tmp_path / "sw").exists()
 
 
+def test_memory_refused_from_python_tournament_and_calibrate(tmp_path, capsys, monkeypatch):
+    """The estimate also guards MarketModel built from Python, ``sim tournament`` and
+    ``sim calibrate``: one line, before anything runs or is written; with enough memory
+    the same inputs pass the check."""
+    from sim import MarketModel, ModelParams
+    from sim import model as model_mod
+
+    built = []
+    real_build = model_mod.MarketModel._build
+    monkeypatch.setattr(model_mod.MarketModel, "_build", lambda self: built.append(self))
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * memory.MB)
+    big = ModelParams()
+    big.market.n_customers = 2_000_000
+    with pytest.raises(memory.MemoryRefused, match=r"^ModelParams: this run needs about"):
+        MarketModel(big)
+    assert built == []
+    assert sim("tournament", BASE, "--strategies", "fixed,cost_plus", "--out", tmp_path / "t") == 2
+    assert "needs about" in one_line(capsys)
+    assert not (tmp_path / "t").exists()
+    cal = ROOT / "calibrations" / "example.toml"
+    assert sim("calibrate", cal, "--workers", "0", "--out", tmp_path / "c", "--quiet") == 2
+    assert "needs about" in one_line(capsys)
+    assert not (tmp_path / "c").exists()
+    # the limit, not the check itself, refuses: with memory to spare the model builds
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 * memory.GB)
+    monkeypatch.setattr(model_mod.MarketModel, "_build", real_build)
+    p = ModelParams()
+    p.market.n_customers = 300
+    assert MarketModel(p, seed=1).run(2).period == 2
+
+
 def test_schema_sizes_this_machine_cannot_hold_are_refused(capsys):
     """Sizes the issue found crashing: refused by the estimate, whatever the machine
     (each needs far more than 24 GB; the check is against what is available)."""

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+from typing import Any
 
 __all__ = ["main", "server_command", "SERVER_ENV"]
 
@@ -112,46 +113,62 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         a = ap.parse_args(argv)
-        if not 0 <= a.port <= 65535:
-            raise _ArgError(f"--port {a.port}: must lie in 0..65535")
-        from .session import ENV_SCENARIO, load, resolve_scenario
-
-        try:
-            path = resolve_scenario(a.scenario)
-        except FileNotFoundError as exc:
-            raise _ArgError(str(exc)) from None
-        try:
-            scenario = load(path)
-        except ValueError as exc:  # ScenarioError: names the file, key and what is allowed
-            raise _ArgError(str(exc)) from None
-        try:
-            import solara  # noqa: F401
-        except ModuleNotFoundError:
-            raise _ArgError(
-                "the dashboard needs solara==1.58.2 and solara-assets==1.58.2 "
-                "(scripts/setup.sh installs them)"
-            ) from None
-        port = a.port or _free_port(a.host)
-        if not _port_free(a.host, port):
-            raise _ArgError(
-                f"--port {port}: already in use on {a.host}; pick another (or --port 0)"
-            )
+        path, scenario, port = _checked(a)
     except _ArgError as exc:
         print(f"sim dashboard: error: {exc}", file=sys.stderr)
         return 2
     if a.check:
         print(f"sim dashboard: ok: {scenario.name} ({path or 'documented defaults'})")
         return 0
-    env = dict(os.environ)
-    env[ENV_SCENARIO] = str(path)
-    env.update(SERVER_ENV)
     url = f"http://{a.host}:{port}/"
     print(
         f"sim dashboard: {scenario.title or scenario.name} at {url}  (Ctrl-C to stop)", flush=True
     )
+    return _serve(a.host, port, path, a.open)
+
+
+def _checked(a: argparse.Namespace) -> tuple[Any, Any, int]:
+    """The scenario's path, the scenario and the port, once every argument is checked.
+
+    Raises:
+        _ArgError: one line naming the bad argument or file.
+    """
+    if not 0 <= a.port <= 65535:
+        raise _ArgError(f"--port {a.port}: must lie in 0..65535")
+    from .session import load, resolve_scenario
+
+    try:
+        path = resolve_scenario(a.scenario)
+    except FileNotFoundError as exc:
+        raise _ArgError(str(exc)) from None
+    try:
+        scenario = load(path)
+    except ValueError as exc:  # ScenarioError: names the file, key and what is allowed
+        raise _ArgError(str(exc)) from None
+    try:
+        import solara  # noqa: F401
+    except ModuleNotFoundError:
+        raise _ArgError(
+            "the dashboard needs solara==1.58.2 and solara-assets==1.58.2 "
+            "(scripts/setup.sh installs them)"
+        ) from None
+    port = a.port or _free_port(a.host)
+    if not _port_free(a.host, port):
+        raise _ArgError(f"--port {port}: already in use on {a.host}; pick another (or --port 0)")
+    return path, scenario, port
+
+
+def _serve(host: str, port: int, path: Any, open_browser: bool) -> int:
+    """Run the Solara server for the scenario at ``path`` until it stops or Ctrl-C /
+    SIGTERM; the server never outlives this process."""
+    from .session import ENV_SCENARIO
+
+    env = dict(os.environ)
+    env[ENV_SCENARIO] = str(path)
+    env.update(SERVER_ENV)
     previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
     proc = subprocess.Popen(
-        server_command(a.host, port, open_browser=a.open),
+        server_command(host, port, open_browser=open_browser),
         env=env,
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )

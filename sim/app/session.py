@@ -15,6 +15,7 @@ dragged through many values logs one change, with the value it was left at.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import threading
 import time
@@ -29,7 +30,7 @@ import pandas as pd
 from ..analysis import complaint_iceberg, referral_cascades
 from ..checks import check_lever, check_path
 from ..model import MarketModel
-from ..params import ModelParams
+from ..params import FirmParams, ModelParams
 from ..scenario import Scenario, load_scenario
 
 __all__ = [
@@ -78,80 +79,20 @@ class Control:
     scale: str = ""
 
 
-#: firm levers shown for every firm, in this order
-FIRM_CONTROLS: tuple[Control, ...] = (
-    Control(
-        "price",
-        "Price",
-        0.3,
-        2.0,
-        0.01,
-        scale="price",
-        help="Posted price (the reference price is 1). Enters perceived value and satisfaction.",
-    ),
-    Control("quality", "Quality", help="Product quality delivered (0–1)."),
-    Control(
-        "service", "Service level", help="Service delivered (0–1): personnel, speed, attitude."
-    ),
-    Control(
-        "promise",
-        "Promise",
-        none_label="honest",
-        help="Advertised performance; expectations are pulled towards it. Honest = what the firm delivers.",
-    ),
-    Control(
-        "complaint_ease",
-        "Complaint ease",
-        help="How easy complaining is (scales the complaint probability).",
-    ),
-    Control("resolve_share", "Complaints resolved", help="Share of complaints the firm resolves."),
-    Control(
-        "resolve_speed",
-        "Resolved quickly",
-        help="Share of resolutions made within the period (the rest arrive late).",
-    ),
-    Control(
-        "capacity",
-        "Capacity",
-        0.0,
-        0.6,
-        0.005,
-        none_label="unlimited",
-        scale="customers",
-        help="Purchases the firm can serve per period; above it service falls and queues form.",
-    ),
-    Control(
-        "loyalty",
-        "Loyalty programme",
-        kind="bool",
-        help="Points on each purchase raise the cost of switching; members get a discount.",
-    ),
-    Control(
-        "loyalty_discount",
-        "Member discount",
-        0.0,
-        0.3,
-        0.01,
-        help="Discount for members (fraction of price).",
-    ),
-    Control(
-        "referral_reward",
-        "Referral reward",
-        0.0,
-        2.0,
-        0.05,
-        scale="price",
-        help="Paid for each customer a customer brings; raises the referral probability.",
-    ),
-    Control(
-        "marketing",
-        "Marketing reach",
-        0.0,
-        0.3,
-        0.005,
-        help="Probability per period that a person unaware of the firm learns of it.",
-    ),
-)
+def _firm_controls() -> tuple[Control, ...]:
+    """The firm levers with ``control`` metadata in :class:`~sim.params.FirmParams`, in
+    field order: slider settings from that metadata, the tooltip from the field's doc."""
+    out = []
+    for f in dataclasses.fields(FirmParams):
+        ui = (f.metadata or {}).get("control")
+        if ui:
+            kind = "bool" if str(f.type) == "bool" else "float"
+            out.append(Control(f.name, kind=kind, help=f.metadata["doc"], **ui))
+    return tuple(out)
+
+
+#: firm levers shown for every firm (derived from the parameter metadata)
+FIRM_CONTROLS: tuple[Control, ...] = _firm_controls()
 
 #: mechanism parameters that can change while a run goes on (they are read every period)
 LIVE_PARAMS: tuple[Control, ...] = (
@@ -454,6 +395,29 @@ _LAYOUTS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 _LAYOUT_LOCK = threading.Lock()
 
 
+def _neighbourhoods(net: Any, size: int, rng: np.random.Generator, ball: int = 50) -> np.ndarray:
+    """About ``size`` customers (sorted ids) as breadth-first balls of about ``ball``
+    customers around random customers, following at most 4 random ties per customer."""
+    n = net.n
+    chosen: set[int] = set()
+    while len(chosen) < size:
+        start = int(rng.integers(n))
+        if start in chosen:
+            continue
+        frontier, got = [start], {start}
+        while frontier and len(got) < ball:
+            nxt = []
+            for u in frontier:
+                for v in rng.permutation(net.neighbors(u))[:4]:
+                    v = int(v)
+                    if v not in got and v not in chosen and len(got) < ball:
+                        got.add(v)
+                        nxt.append(v)
+            frontier = nxt
+        chosen |= got
+    return np.array(sorted(chosen)[:size])
+
+
 def network_sample(
     model: MarketModel, size: int = 400, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -489,27 +453,7 @@ def network_sample(
 
     n = net.n
     rng = np.random.default_rng(seed)
-    if n <= size:
-        nodes = np.arange(n)
-    else:
-        chosen: set[int] = set()
-        ball = 50
-        while len(chosen) < size:
-            start = int(rng.integers(n))
-            if start in chosen:
-                continue
-            frontier, got = [start], {start}
-            while frontier and len(got) < ball:
-                nxt = []
-                for u in frontier:
-                    for v in rng.permutation(net.neighbors(u))[:4]:
-                        v = int(v)
-                        if v not in got and v not in chosen and len(got) < ball:
-                            got.add(v)
-                            nxt.append(v)
-                frontier = nxt
-            chosen |= got
-        nodes = np.array(sorted(chosen)[:size])
+    nodes = np.arange(n) if n <= size else _neighbourhoods(net, size, rng)
     index = -np.ones(n, np.int64)
     index[nodes] = np.arange(nodes.size)
     src_all = np.repeat(np.arange(n), net.degree)

@@ -174,6 +174,22 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _check_memory(source: str, params: Any, workers: int | None) -> None:
+    """Refuse, before any candidate runs, a calibration whose candidates (``workers`` of
+    them at a time) would not fit in memory.
+
+    Raises:
+        UsageError: one line from :func:`sim.memory.check_memory`.
+    """
+    from sim.memory import MemoryRefused, check_memory
+
+    copies = (os.cpu_count() or 1) if workers is None else max(int(workers), 1)
+    try:
+        check_memory(params, source=source, copies=copies)
+    except MemoryRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _run(a: argparse.Namespace) -> int:
     from sim.cli import UsageError as CliUsageError
     from sim.cli import _check_out
@@ -222,6 +238,7 @@ def _run(a: argparse.Namespace) -> int:
         workers = (os.cpu_count() or 1) if a.workers is None else a.workers
         executor = workers or None
         how = f"{workers} worker process(es)" if workers else "in this process"
+    _check_memory(cal.source, p0, workers=a.workers if a.scheduler is None else 1)
     print(f"sim calibrate: {desc}; {how}", file=sys.stderr)
     t0 = time.perf_counter()
     try:

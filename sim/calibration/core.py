@@ -123,6 +123,49 @@ def simulate_each(sim: Simulator, values: dict[str, float], seeds: list[int]) ->
     return sim.each(values, seeds)
 
 
+def _check_free_parameter(fp: FreeParameter, data: dict, base_dir: Any, src: str) -> None:
+    """A free parameter must be real-valued, with both ends and its middle valid in the
+    base scenario, and belong to a mechanism that is switched on.
+
+    Raises:
+        CalibrationError: one line naming the file, the key path, the value and what is
+            allowed.
+    """
+    path = f"parameters.{fp.key}"
+    for end, v in (("min", fp.low), ("max", fp.high), ("", 0.5 * (fp.low + fp.high))):
+        d = copy.deepcopy(data)
+        try:
+            _set_path(d, fp.key, float(v), src)
+            parse_scenario(d, source=src, base_dir=base_dir)
+        except ScenarioError as exc:
+            if "integer" in exc.allowed or "true or false" in exc.allowed:
+                raise CalibrationError(
+                    src, path, fp.key, "calibration varies real-valued parameters only"
+                ) from None
+            if exc.key == fp.key or exc.key.endswith(fp.key.split(".")[-1]):
+                raise CalibrationError(
+                    src,
+                    f"{path}.{end}" if end else path,
+                    v,
+                    f"outside the parameter's allowed range ({exc.allowed})",
+                ) from None
+            raise CalibrationError(src, path, fp.key, str(exc)) from None
+    section, _, leaf = fp.key.rpartition(".")
+    node: Any = data.get(section.split(".")[0]) if section else None
+    if (
+        isinstance(node, dict)
+        and "." not in section
+        and node.get("enabled") is False
+        and leaf != "enabled"
+    ):
+        raise CalibrationError(
+            src,
+            path,
+            fp.key,
+            f"not identifiable: the mechanism is switched off ({section}.enabled = false)",
+        )
+
+
 @dataclass
 class CalibrationPlan:
     """A resolved, validated calibration (what :meth:`Calibration.plan` returns)."""
@@ -322,83 +365,10 @@ class Calibration:
         base, data, base_dir = self._base()
         free = self._free(src)
         for fp in free:
-            path = f"parameters.{fp.key}"
-            for end, v in (("min", fp.low), ("max", fp.high), ("", 0.5 * (fp.low + fp.high))):
-                d = copy.deepcopy(data)
-                try:
-                    _set_path(d, fp.key, float(v), src)
-                    parse_scenario(d, source=src, base_dir=base_dir)
-                except ScenarioError as exc:
-                    if "integer" in exc.allowed or "true or false" in exc.allowed:
-                        raise CalibrationError(
-                            src, path, fp.key, "calibration varies real-valued parameters only"
-                        ) from None
-                    if exc.key == fp.key or exc.key.endswith(fp.key.split(".")[-1]):
-                        raise CalibrationError(
-                            src,
-                            f"{path}.{end}" if end else path,
-                            v,
-                            f"outside the parameter's allowed range ({exc.allowed})",
-                        ) from None
-                    raise CalibrationError(src, path, fp.key, str(exc)) from None
-            section, _, leaf = fp.key.rpartition(".")
-            node: Any = data.get(section.split(".")[0]) if section else None
-            if (
-                isinstance(node, dict)
-                and "." not in section
-                and node.get("enabled") is False
-                and leaf != "enabled"
-            ):
-                raise CalibrationError(
-                    src,
-                    path,
-                    fp.key,
-                    f"not identifiable: the mechanism is switched off ({section}.enabled = false)",
-                )
-        for k, v, what in (
-            ("method", self.method, METHODS),
-            ("optimizer.sampler", self.sampler, SAMPLERS),
-        ):
-            if v not in what:
-                raise CalibrationError(src, k, v, "allowed: " + ", ".join(what))
-        for k, v, lo, hi in (
-            ("calibration.replications", self.replications, 1, 1000),
-            ("optimizer.trials", self.trials, 1, 10**6),
-            ("abc.particles", self.particles, 5, 10**6),
-            ("abc.populations", self.populations, 1, 1000),
-            ("predictive.draws", self.draws, 2, 10**5),
-        ):
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise CalibrationError(src, k, v, f"must be an integer in [{lo}, {hi}]")
-        me = self.min_epsilon
-        if isinstance(me, bool) or not isinstance(me, (int, float)) or not me >= 0:
-            raise CalibrationError(src, "abc.min_epsilon", me, "must be a number ≥ 0")
-        seed = base.seed if self.seed is None else self.seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise CalibrationError(src, "calibration.seed", seed, "must be a non-negative integer")
-
+            _check_free_parameter(fp, data, base_dir, src)
+        seed = self._check_options(src, base)
         firms = [f.name for f in base.params.firms]
-        T = int(base.params.market.periods)
-        tsrc = self.targets_source or src
-        if isinstance(self.targets, (str, Path)):
-            from .targets import read_targets
-
-            tsrc = self.targets_source or str(self.targets)
-            raw = read_targets(self.targets, tsrc)
-        else:
-            raw = self.targets
-        t = check_targets(raw, firms, T, tsrc)
-        hold = list(self.holdout)
-        for h in hold:
-            if h not in set(t["kpi"]):
-                raise CalibrationError(
-                    src,
-                    "targets.holdout",
-                    h,
-                    "not a KPI of the target table: " + ", ".join(dict.fromkeys(t["kpi"])),
-                )
-        t["used"] = ~t["kpi"].isin(hold) & (t["weight"] > 0)
-        t["scale"] = target_scale(t)
+        t, tsrc, hold = self._targets_table(src, firms, int(base.params.market.periods))
         n_fit = int(t["used"].sum())
         if n_fit < len(free):
             raise CalibrationError(
@@ -424,7 +394,7 @@ class Calibration:
             "sampler": self.sampler,
             "particles": self.particles,
             "populations": self.populations,
-            "min_epsilon": float(me),
+            "min_epsilon": float(self.min_epsilon),
             "draws": self.draws,
             "holdout": hold,
         }
@@ -440,6 +410,64 @@ class Calibration:
             json.dumps(ident, sort_keys=True, default=str).encode()
         ).hexdigest()
         return plan
+
+    def _check_options(self, src: str, base: Scenario) -> int:
+        """Check the method, sampler and budgets; return the calibration's seed.
+
+        Raises:
+            CalibrationError: one line naming the key, the value and what is allowed.
+        """
+        for k, v, what in (
+            ("method", self.method, METHODS),
+            ("optimizer.sampler", self.sampler, SAMPLERS),
+        ):
+            if v not in what:
+                raise CalibrationError(src, k, v, "allowed: " + ", ".join(what))
+        for k, v, lo, hi in (
+            ("calibration.replications", self.replications, 1, 1000),
+            ("optimizer.trials", self.trials, 1, 10**6),
+            ("abc.particles", self.particles, 5, 10**6),
+            ("abc.populations", self.populations, 1, 1000),
+            ("predictive.draws", self.draws, 2, 10**5),
+        ):
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise CalibrationError(src, k, v, f"must be an integer in [{lo}, {hi}]")
+        me = self.min_epsilon
+        if isinstance(me, bool) or not isinstance(me, (int, float)) or not me >= 0:
+            raise CalibrationError(src, "abc.min_epsilon", me, "must be a number ≥ 0")
+        seed = base.seed if self.seed is None else self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise CalibrationError(src, "calibration.seed", seed, "must be a non-negative integer")
+        return seed
+
+    def _targets_table(self, src: str, firms: list[str], T: int):
+        """The checked target table with ``used`` and ``scale`` columns, the name of its
+        source and the held-out KPIs.
+
+        Raises:
+            CalibrationError: a bad target table or a hold-out KPI it does not have.
+        """
+        tsrc = self.targets_source or src
+        if isinstance(self.targets, (str, Path)):
+            from .targets import read_targets
+
+            tsrc = self.targets_source or str(self.targets)
+            raw = read_targets(self.targets, tsrc)
+        else:
+            raw = self.targets
+        t = check_targets(raw, firms, T, tsrc)
+        hold = list(self.holdout)
+        for h in hold:
+            if h not in set(t["kpi"]):
+                raise CalibrationError(
+                    src,
+                    "targets.holdout",
+                    h,
+                    "not a KPI of the target table: " + ", ".join(dict.fromkeys(t["kpi"])),
+                )
+        t["used"] = ~t["kpi"].isin(hold) & (t["weight"] > 0)
+        t["scale"] = target_scale(t)
+        return t, tsrc, hold
 
     def run(
         self,
