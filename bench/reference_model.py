@@ -48,7 +48,7 @@ Usage::
 
     m = ReferenceModel(ModelParams(), seed=1)
     m.run(24)
-    m.firm_frame()        # period, name, customers, share, mean_satisfaction, churn_rate, ...
+    m.firm_frame()        # period, firm, customers, share, mean_satisfaction, churn_rate, ...
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ FLOWS = (
 FIRM_COLUMNS = (
     "period",
     "firm",
-    "name",
+    "firm_index",
     "active",
     "price",
     "quality",
@@ -366,8 +366,8 @@ def _firm_reporters() -> dict:
     )
     rep: dict = {
         "period": lambda a: a.model.period,
-        "firm": "index",
-        "name": "name",
+        "firm": "name",
+        "firm_index": "index",
         "active": "active",
         "price": lambda a: float(a.price),
         "quality": lambda a: float(a.quality),
@@ -1108,7 +1108,7 @@ class ReferenceModel(mesa.Model):
         """One row per firm and period (period 0 = the initial state), the columns of
         ``MarketModel.firm_frame()``, from the DataCollector's agenttype reporters."""
         df = self.datacollector.get_agenttype_vars_dataframe(Firm).reset_index(drop=True)
-        return df.sort_values(["period", "firm"], kind="stable").reset_index(drop=True)
+        return df.sort_values(["period", "firm_index"], kind="stable").reset_index(drop=True)
 
     def market_frame(self) -> pd.DataFrame:
         """One row per period for the whole market (DataCollector model reporters)."""

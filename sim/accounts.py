@@ -221,7 +221,12 @@ def _indicators(model: MarketModel, fl: dict, customers: np.ndarray) -> dict[str
 def _firm_row(model, j, fl, L, customers, c, ind, aware_share) -> dict:
     """The firm table's row of firm ``j`` (column order is the table's)."""
     f, n = model.firms[j], model.pop.n
-    row: dict = {"period": model.period, "firm": j, "name": f.name, "active": bool(L["active"][j])}
+    row: dict = {
+        "period": model.period,
+        "firm": f.name,
+        "firm_index": j,
+        "active": bool(L["active"][j]),
+    }
     for a in _LEVER_COLUMNS:
         v = L[a][j] if a in _FROM_ARRAYS else getattr(f.levers, a)
         row[a] = bool(v) if a == "loyalty" else float(v)
@@ -305,8 +310,8 @@ def _panel_rows(model: MarketModel) -> dict[str, np.ndarray]:
         "period": np.full(ids.size, model.period, np.int32),
         "customer": ids,
         "status": pop.status[ids].copy(),
-        "firm": pop.firm[ids].copy(),
-        "last_firm": lf.astype(np.int16),
+        "firm_index": pop.firm[ids].copy(),
+        "last_firm_index": lf.astype(np.int16),
         "satisfaction": pop.satisfaction[ids].copy(),
         "expectation": np.where(lf >= 0, pop.expect[ids, np.maximum(lf, 0)], np.nan),
         "points": pop.points[ids].copy(),

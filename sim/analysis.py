@@ -36,18 +36,18 @@ def referral_cascades(events: pd.DataFrame) -> pd.DataFrame:
     A referral links referrer → referred for a firm. The cascade of a referral is the
     tree it belongs to: follow referrers back (for the same firm) until a referrer who
     was not referred themselves; that customer is the root (depth 0), the referral's
-    referred customer sits at depth ≥ 1. Columns: period, firm, firm_name, referrer,
-    referred, root, depth.
+    referred customer sits at depth ≥ 1. Columns: period, firm (name), firm_index,
+    referrer, referred, root, depth.
     """
     ref = events[events["event"] == "referral"]
-    cols = ["period", "firm", "firm_name", "referrer", "referred", "root", "depth"]
+    cols = ["period", "firm", "firm_index", "referrer", "referred", "root", "depth"]
     if ref.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
     df = pd.DataFrame(
         {
             "period": ref["period"].to_numpy(),
             "firm": ref["firm"].to_numpy(),
-            "firm_name": ref["firm_name"].to_numpy(),
+            "firm_index": ref["firm_index"].to_numpy(),
             "referrer": ref["other"].to_numpy(),
             "referred": ref["customer"].to_numpy(),
         }
@@ -55,7 +55,9 @@ def referral_cascades(events: pd.DataFrame) -> pd.DataFrame:
     # parent of a referred customer for a firm: the latest referral before or at that time
     parent: dict[tuple[int, int], tuple[int, int]] = {}
     roots, depths = [], []
-    for per, f, a, b in zip(df["period"], df["firm"], df["referrer"], df["referred"], strict=True):
+    for per, f, a, b in zip(
+        df["period"], df["firm_index"], df["referrer"], df["referred"], strict=True
+    ):
         key = (int(f), int(a))
         root, depth = (parent[key][0], parent[key][1] + 1) if key in parent else (int(a), 1)
         parent[(int(f), int(b))] = (root, depth)
@@ -71,8 +73,8 @@ def cascade_summary(events: pd.DataFrame) -> pd.DataFrame:
     """One row per cascade: firm, root, size (customers referred), depth, first and last period."""
     c = referral_cascades(events)
     if c.empty:
-        return pd.DataFrame(columns=["firm_name", "root", "size", "depth", "start", "end"])
-    g = c.groupby(["firm_name", "root"], sort=True)
+        return pd.DataFrame(columns=["firm", "root", "size", "depth", "start", "end"])
+    g = c.groupby(["firm", "root"], sort=True)
     out = g.agg(
         size=("referred", "size"),
         depth=("depth", "max"),
@@ -113,7 +115,7 @@ def complaint_iceberg(
     """
     ev = events
     if firm is not None:
-        ev = ev[ev["firm_name"] == firm]
+        ev = ev[ev["firm"] == firm]
     probs = ev[
         ((ev["event"] == "problem") | (ev["event"] == "complaint"))
         & ev["detail"].isin(ICEBERG_OUTCOMES)

@@ -311,11 +311,9 @@ def explain_customer(run: dict, cid: int) -> str:
     cust = run["customers"]
     if cust.empty or cid < 0 or cid >= len(cust):
         raise UsageError(f"--customer {cid}: no such customer; ids run from 0 to {len(cust) - 1}")
-    firms = run["manifest"]["firms"]
 
-    def fname(j) -> str:
-        j = int(j)
-        return firms[j] if 0 <= j < len(firms) else "nobody"
+    def fname(name) -> str:
+        return str(name) if isinstance(name, str) and name else "nobody"
 
     row = cust.iloc[cid]
     try:
@@ -356,7 +354,7 @@ def _panel_state(p, fname) -> str:
     """A panel row as "a customer of B, satisfaction +0.31"."""
     return (
         f"{_STATUS[int(p['status'])]}"
-        + (f" of {fname(p['firm'])}" if int(p["firm"]) >= 0 else "")
+        + (f" of {fname(p['firm'])}" if int(p["firm_index"]) >= 0 else "")
         + f", satisfaction {p['satisfaction']:+.2f}"
     )
 
@@ -628,8 +626,8 @@ def cascade_report(run: dict) -> str:
         c = referral_cascades(e)
         s = s_all[s_all["replication"] == r]
         for name in run["manifest"]["firms"]:
-            g = s[s["firm_name"] == name]
-            ff = f[(f["replication"] == r) & (f["name"] == name)]
+            g = s[s["firm"] == name]
+            ff = f[(f["replication"] == r) & (f["firm"] == name)]
             per.append(
                 {
                     "firm": name,
@@ -639,9 +637,7 @@ def cascade_report(run: dict) -> str:
                     "max_size": int(g["size"].max()) if len(g) else 0,
                     "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
                     "max_depth": int(g["depth"].max()) if len(g) else 0,
-                    "mean_depth": float(c[c["firm_name"] == name]["depth"].mean())
-                    if len(g)
-                    else np.nan,
+                    "mean_depth": float(c[c["firm"] == name]["depth"].mean()) if len(g) else np.nan,
                     "wom_pos": int(ff["wom_pos"].sum()),
                     "wom_neg": int(ff["wom_neg"].sum()),
                     "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),

@@ -261,7 +261,7 @@ def trace_losses(
         at_leave["value_best_rival"][i] = np.where(has, rivals[np.arange(who.size), b], np.nan)
         best_rival[i] = np.where(has, np.array(names, dtype=object)[b], "")
     if check is not None and not check.empty:
-        ff = check[(check["name"] == firm) & (check["period"] == end)]
+        ff = check[(check["firm"] == firm) & (check["period"] == end)]
         if len(ff) and int(ff["customers"].iloc[0]) != int((pop.firm == j).sum()):
             raise ValueError(
                 "the replay does not reproduce the run (customers of "
@@ -269,7 +269,7 @@ def trace_losses(
                 f"{int((pop.firm == j).sum())}); the run folder was made by another version"
             )
     ev = m.events()
-    ev = ev[(ev["period"] >= start) & (ev["period"] <= end) & (ev["firm"] == j)]
+    ev = ev[(ev["period"] >= start) & (ev["period"] <= end) & (ev["firm_index"] == j)]
     ev = ev[ev["customer"].isin(cohort)]
     stop = np.where(lost_at > 0, lost_at, end)
     stop_of = pd.Series(stop, index=cohort)

@@ -131,7 +131,7 @@ def economics_per_replication(firms: pd.DataFrame) -> pd.DataFrame:
     f = f[f["period"] > 0]
     rows = []
     kp = kpi_table(firms).set_index(["replication", "firm"])
-    for (rep, name), g in f.groupby(["replication", "name"], sort=False):
+    for (rep, name), g in f.groupby(["replication", "firm"], sort=False):
         acq = {f"acquired_{c}": int(g[f"acq_{c}"].sum()) for c in CHANNELS if f"acq_{c}" in g}
         rewards = float((g["referrals"] * g["referral_reward"]).sum())
         mk = float(g["cost_marketing"].sum())

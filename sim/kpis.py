@@ -160,8 +160,8 @@ def kpi_table(firms: pd.DataFrame) -> pd.DataFrame:
     """
     f = firms if "replication" in firms else firms.assign(replication=0)
     rows = []
-    order = list(dict.fromkeys(f["name"]))
-    for (rep, name), g in f.groupby(["replication", "name"], sort=False):
+    order = list(dict.fromkeys(f["firm"]))
+    for (rep, name), g in f.groupby(["replication", "firm"], sort=False):
         g = g.sort_values("period")
         last_t = int(g["period"].max())
         run = g[g["period"] > 0]

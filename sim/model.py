@@ -155,7 +155,7 @@ class MarketModel(mesa.Model):
         >>> m = MarketModel(ModelParams(), seed=1)
         >>> m.run(12)  # doctest: +ELLIPSIS
         <sim.model.MarketModel object at ...>
-        >>> m.firm_frame().groupby("name")["share"].last()  # doctest: +SKIP
+        >>> m.firm_frame().groupby("firm")["share"].last()  # doctest: +SKIP
     """
 
     _warming = False
@@ -418,23 +418,33 @@ class MarketModel(mesa.Model):
         """One row per period for the whole market."""
         return self.recorder.market()
 
+    def _with_names(self, df: pd.DataFrame, *cols: str) -> pd.DataFrame:
+        """Insert a firm-name column ``c`` before each index column ``c_index`` ("" for none)."""
+        names = np.array([*(f.name for f in self.firms), ""], dtype=object)
+        for c in cols:
+            idx = df[f"{c}_index"].to_numpy()
+            df.insert(df.columns.get_loc(f"{c}_index"), c, names[idx] if len(df) else [])
+        return df
+
     def panel_frame(self) -> pd.DataFrame:
         """Per-period state of the panel customers (``model.panel_ids``): status (0
-        prospect, 1 customer, 2 lapsed), firm, satisfaction, expectation of the firm
-        last used, loyalty points."""
+        prospect, 1 customer, 2 lapsed), firm (name and index), satisfaction, expectation of
+        the firm last used, loyalty points."""
         cols = [
             "period",
             "customer",
             "status",
-            "firm",
-            "last_firm",
+            "firm_index",
+            "last_firm_index",
             "satisfaction",
             "expectation",
             "points",
         ]
         if not self._panel:
-            return pd.DataFrame(columns=cols)
-        return pd.DataFrame({c: np.concatenate([p[c] for p in self._panel]) for c in cols})
+            df = pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+        else:
+            df = pd.DataFrame({c: np.concatenate([p[c] for p in self._panel]) for c in cols})
+        return self._with_names(df, "firm", "last_firm")
 
     def events(self) -> pd.DataFrame:
         """The event log: complaints, resolutions, referrals, acquisitions, switches,
@@ -460,9 +470,9 @@ class MarketModel(mesa.Model):
             "beta_price",
             "beta_perf",
         ):
-            d[c] = getattr(pop, c)
+            d[f"{c}_index" if c in ("firm", "last_firm") else c] = getattr(pop, c)
         for j, f in enumerate(self.firms):
             d[f"expect_{f.name}"] = pop.expect[:, j]
             d[f"aware_{f.name}"] = pop.aware[:, j]
             d[f"profit_{f.name}"] = pop.profit[:, j]
-        return pd.DataFrame(d)
+        return self._with_names(pd.DataFrame(d), "firm", "last_firm")

@@ -54,7 +54,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         "run folder: one row per referral cascade and replication",
         [
             ("replication", "–", "replication index"),
-            ("firm_name", "–", "firm name"),
+            ("firm", "–", "firm name"),
             ("root", "customer id", "the customer who started the cascade (not referred)"),
             ("size", "customers", "customers referred in the cascade"),
             ("depth", "generations", "longest chain of referrals"),

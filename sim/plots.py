@@ -58,9 +58,9 @@ STYLES = ("-", "--", "-.", ":")
 
 
 def _firm_order(firms: pd.DataFrame) -> list[str]:
-    if "firm" in firms and "name" in firms:
-        return list(firms.drop_duplicates("name").sort_values("firm")["name"])
-    return list(dict.fromkeys(firms["name"]))
+    if "firm_index" in firms:
+        return list(firms.drop_duplicates("firm").sort_values("firm_index")["firm"])
+    return list(dict.fromkeys(firms["firm"]))
 
 
 def firm_colors(firms: pd.DataFrame | list[str]) -> dict[str, str]:
@@ -108,7 +108,7 @@ def timeline_markers(firms: pd.DataFrame, max_per_firm: int = 8) -> list[tuple[i
     )
     out: list[tuple[int, str, str]] = []
     for name in _firm_order(f):
-        g = f[f["name"] == name].sort_values("period")
+        g = f[f["firm"] == name].sort_values("period")
         mine: list[tuple[int, str, str]] = []
         if "active" in g:
             act = g["active"].astype(bool).to_numpy()
@@ -174,7 +174,7 @@ def _rows(firms: pd.DataFrame, col: str) -> pd.DataFrame:
 
 def _by_firm(firms: pd.DataFrame, col: str, smooth: int = 1) -> pd.DataFrame:
     f = _rows(firms, col)
-    g = f.groupby(["period", "name"], sort=True)[col].mean().unstack("name")
+    g = f.groupby(["period", "firm"], sort=True)[col].mean().unstack("firm")
     if smooth > 1:
         g = g.rolling(smooth, min_periods=1).mean()
     return g
@@ -198,7 +198,7 @@ def plot_indicator(
         ax.plot(g.index, g[name], ls, color=colors[name], label=f"{label_prefix}{name}")
         if "replication" in firms and firms["replication"].nunique() > 1:
             rows = _rows(firms, col)
-            q = rows[rows["name"] == name].groupby("period")[col].quantile([0.1, 0.9]).unstack()
+            q = rows[rows["firm"] == name].groupby("period")[col].quantile([0.1, 0.9]).unstack()
             ax.fill_between(q.index, q[0.1], q[0.9], alpha=0.12, color=colors[name])
     if smooth > 1:
         title = f"{title} ({smooth}-month moving average)"
@@ -244,7 +244,7 @@ def plot_wom(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
 
 def plot_complaints(ax, firms: pd.DataFrame, *, smooth: int = 3) -> None:
     colors = firm_colors(firms)
-    for name, g in firms[firms.period > 0].groupby("name"):
+    for name, g in firms[firms.period > 0].groupby("firm"):
         g = g.groupby("period")[
             ["complaints", "resolved_quick", "resolved_late", "unresolved"]
         ].mean()
@@ -299,7 +299,7 @@ def _plot_lever_group(ax, firms: pd.DataFrame, columns, title: str) -> None:
     lever (``columns``: (column, style, label) triples)."""
     cols = [c for c, _, _ in columns]
     colors = firm_colors(firms)
-    for name, g in firms.groupby("name", sort=False):
+    for name, g in firms.groupby("firm", sort=False):
         g = g.groupby("period")[cols].mean()
         for col, style, label in columns:
             ax.plot(g.index, g[col], style, color=colors.get(name), label=f"{name} {label}")
@@ -330,7 +330,7 @@ LEVER_COLUMNS = tuple(
 def levers_move(firms: pd.DataFrame) -> list[str]:
     """The lever columns that change during the run (for any firm)."""
     f = firms[firms["period"] > 0] if "period" in firms else firms
-    return [c for c in LEVER_COLUMNS if c in f and (f.groupby("name")[c].nunique() > 1).any()]
+    return [c for c in LEVER_COLUMNS if c in f and (f.groupby("firm")[c].nunique() > 1).any()]
 
 
 def plot_levers(firms: pd.DataFrame, title: str = ""):
@@ -364,11 +364,9 @@ def plot_cascade_sizes(ax, cascades: pd.DataFrame, firm_names: list[str] | None 
         ax.text(0.5, 0.5, "no referrals", ha="center", va="center", transform=ax.transAxes)
         return
     colors = (
-        firm_colors(firm_names)
-        if firm_names
-        else firm_colors(sorted(cascades["firm_name"].unique()))
+        firm_colors(firm_names) if firm_names else firm_colors(sorted(cascades["firm"].unique()))
     )
-    for name, g in cascades.groupby("firm_name"):
+    for name, g in cascades.groupby("firm"):
         sizes = g["size"].to_numpy()
         uniq = np.unique(sizes)
         ccdf = np.array([(sizes >= s).mean() for s in uniq])
@@ -475,7 +473,7 @@ def plot_story(firms: pd.DataFrame, title: str = "", *, events: bool = True):
     plot_indicator(ax[2], firms, "churn_rate", "Churn", "lost / customers per month", smooth=3)
     f = firms.copy()
     f = f[f["period"] > 0]
-    key = ["replication", "name"] if "replication" in f else ["name"]
+    key = ["replication", "firm"] if "replication" in f else ["firm"]
     f["profit_cumulative"] = f.sort_values("period").groupby(key)["profit"].cumsum()
     plot_indicator(ax[3], f, "profit_cumulative", "Cumulative profit", "cu")
     markers = timeline_markers(firms) if events else []

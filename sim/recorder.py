@@ -71,23 +71,29 @@ class Recorder:
         self._n_events += n
 
     def events(self, firm_names: list[str]) -> pd.DataFrame:
+        """The event log; ``firm``/``other_firm`` are firm names ("" for none), with
+        their indices in ``firm_index``/``other_firm_index`` (−1 for none)."""
         cols = ["period", "event", "customer", "firm", "other_firm", "other", "value", "detail"]
         if self._n_events == 0:
-            df = pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
-            df["event"] = pd.Categorical([], categories=EVENT_KINDS)
-            df["detail"] = df["detail"].astype(object)
-            df["value"] = df["value"].astype(float)
-            df["firm_name"] = pd.Series(dtype=object)
-            return df
-        data = {c: np.concatenate(self._events[c]) for c in cols}
-        df = pd.DataFrame(data)
-        df["event"] = pd.Categorical.from_codes(
-            df["event"].to_numpy(), categories=list(EVENT_KINDS)
-        )
+            data = {c: np.array([], np.int64) for c in cols}
+        else:
+            data = {c: np.concatenate(self._events[c]) for c in cols}
+        codes = data["event"].astype(np.int8)
         names = np.array([*firm_names, ""], dtype=object)
-        df["firm_name"] = names[df["firm"].to_numpy()]
-        # stable order: by period, then as recorded
-        return df
+        return pd.DataFrame(
+            {
+                "period": data["period"],
+                "event": pd.Categorical.from_codes(codes, categories=list(EVENT_KINDS)),
+                "customer": data["customer"],
+                "firm": names[data["firm"]].astype(object),
+                "firm_index": data["firm"],
+                "other_firm": names[data["other_firm"]].astype(object),
+                "other_firm_index": data["other_firm"],
+                "other": data["other"],
+                "value": data["value"].astype(float),
+                "detail": data["detail"].astype(object),
+            }
+        )
 
     def firms(self) -> pd.DataFrame:
         return pd.DataFrame(self.firm_rows)

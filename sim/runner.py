@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .analysis import cascade_summary
@@ -643,14 +644,80 @@ def read_run(folder: str | Path) -> dict:
             out[name] = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
         except Exception as exc:  # a damaged file: say which
             raise RunFolderError(f"{p}: cannot be read ({type(exc).__name__})") from None
+        out[name] = firm_names_on_read(out[name], name, manifest["firms"])
         _check_table(p, out[name], name, manifest["firms"])
     return out
 
 
+#: per table: the firm columns (name, index) of run folders written before the firm was
+#: named ``firm`` (its name) and ``firm_index`` in every table
+_OLD_FIRM_COLUMNS = {
+    "firms": {"firm": "firm_index", "name": "firm"},
+    "events": {"firm": "firm_index", "other_firm": "other_firm_index", "firm_name": "firm"},
+    "panel": {"firm": "firm_index", "last_firm": "last_firm_index"},
+    "customers": {"firm": "firm_index", "last_firm": "last_firm_index"},
+}
+#: the firm-name columns of each table (text; "" where there is no firm)
+NAME_COLUMNS = {
+    "firms": ("firm",),
+    "events": ("firm", "other_firm"),
+    "panel": ("firm", "last_firm"),
+    "customers": ("firm", "last_firm"),
+}
+
+
+def firm_names_on_read(df: pd.DataFrame, table: str, firms: list[str]) -> pd.DataFrame:
+    """A run folder's table with the firm named ``firm`` (its name) and ``firm_index``.
+
+    Folders written before this naming (``name`` and ``firm`` = index in the firm table,
+    ``firm_name`` in events, indices in ``firm``/``last_firm`` of panel and customers) are
+    renamed on read; firm names missing from old tables are filled in from the manifest's
+    firm list. Empty names read back from CSV (NaN) become "".
+
+    Args:
+        df: the table as read.
+        table: its name (``firms``, ``events``, ``panel``, ``customers``, ...).
+        firms: the manifest's firm names, in scenario order.
+
+    Returns:
+        The table with the current column names.
+
+    Examples:
+        >>> old = pd.DataFrame({"period": [1], "firm": [1], "name": ["B"]})
+        >>> firm_names_on_read(old, "firms", ["A", "B"]).columns.tolist()
+        ['period', 'firm_index', 'firm']
+    """
+    old = _OLD_FIRM_COLUMNS.get(table)
+    if old is None or df.empty:
+        return df
+    if "firm" in df.columns and "firm_index" not in df.columns:
+        df = df.rename(columns=old)
+    names = np.array([*firms, ""], dtype=object)
+    for c in NAME_COLUMNS[table]:
+        idx = f"{c}_index"
+        if c not in df and idx in df:
+            i = pd.to_numeric(df[idx], errors="coerce").fillna(-1).astype(int).to_numpy()
+            ok = (i >= -1) & (i < len(firms))
+            df.insert(df.columns.get_loc(idx), c, np.where(ok, names[np.where(ok, i, -1)], ""))
+    for c in NAME_COLUMNS[table]:
+        if c in df and df[c].isna().any():
+            df[c] = df[c].where(df[c].notna(), "").astype(object)
+    return df
+
+
 #: columns every run folder's tables have (what the readers rely on)
 KEY_COLUMNS = {
-    "firms": ("replication", "period", "name"),
-    "events": ("replication", "period", "event", "customer", "firm", "other", "other_firm"),
+    "firms": ("replication", "period", "firm", "firm_index"),
+    "events": (
+        "replication",
+        "period",
+        "event",
+        "customer",
+        "firm",
+        "firm_index",
+        "other",
+        "other_firm_index",
+    ),
     "market": ("replication", "period"),
     "panel": ("replication", "period", "customer"),
     "customers": ("segment",),
@@ -674,7 +741,7 @@ def _check_table(p: Path, df: pd.DataFrame, name: str, firms: list[str]) -> None
     if missing:
         raise RunFolderError(f"{p}: damaged table (no column {', '.join(missing)})")
     for c in df.columns:
-        text = c in ("name", "event", "detail", "firm_name")
+        text = c in ("event", "detail", *NAME_COLUMNS.get(name, ()))
         if not text and not (
             pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
         ):
@@ -682,7 +749,7 @@ def _check_table(p: Path, df: pd.DataFrame, name: str, firms: list[str]) -> None
     if name == "firms":
         if not pd.api.types.is_numeric_dtype(df["period"]) or df.empty:
             raise RunFolderError(f"{p}: damaged table (no numeric periods)")
-        extra = sorted(set(df["name"].astype(str)) - set(firms))
+        extra = sorted(set(df["firm"].astype(str)) - set(firms))
         if extra:
             raise RunFolderError(
                 f"{p}: firms {', '.join(extra)[:80]} are not in manifest.json (firms: "

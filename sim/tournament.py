@@ -148,7 +148,7 @@ def _firm_results(m: MarketModel, seats: int) -> list[dict]:
     last = f["period"].max()
     out = []
     for j, firm in enumerate(m.firms[:seats]):
-        g = f[f["firm"] == j]
+        g = f[f["firm_index"] == j]
         out.append(
             {
                 "firm": firm.name,

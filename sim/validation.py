@@ -191,7 +191,7 @@ def repurchase_by_outcome(model, periods: int, *, horizon: int = 6) -> pd.DataFr
     pr = _problems(model.events())
     pr = pr[(pr["period"] > t0) & (pr["period"] <= t0 + periods)]
     cust = pr["customer"].to_numpy()
-    pf = pr["firm"].to_numpy()
+    pf = pr["firm_index"].to_numpy()
     pt = pr["period"].to_numpy() - t0  # 1-based step index
     outcome = pr["detail"].to_numpy().astype(str)
     known = pt + np.where(outcome == "resolved_late", int(model.params.complaints.late_delay), 0)
@@ -351,15 +351,15 @@ def cascade_sizes(events: pd.DataFrame) -> pd.DataFrame:
         events: a run's event table.
 
     Returns:
-        DataFrame: firm_name, root, size, depth, start, end; largest first.
+        DataFrame: firm (name), root, size, depth, start, end; largest first.
     """
     acq = events[(events["event"] == "acquire") & (events["other"] >= 0)]
-    cols = ["firm_name", "root", "size", "depth", "start", "end"]
+    cols = ["firm", "root", "size", "depth", "start", "end"]
     if acq.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
     parent: dict[tuple[int, int], tuple[int, int]] = {}
     roots, depths = [], []
-    for f, a, b in zip(acq["firm"], acq["other"], acq["customer"], strict=True):
+    for f, a, b in zip(acq["firm_index"], acq["other"], acq["customer"], strict=True):
         key = (int(f), int(a))
         root, depth = (parent[key][0], parent[key][1] + 1) if key in parent else (int(a), 1)
         parent[(int(f), int(b))] = (root, depth)
@@ -367,13 +367,13 @@ def cascade_sizes(events: pd.DataFrame) -> pd.DataFrame:
         depths.append(depth)
     df = pd.DataFrame(
         {
-            "firm_name": acq["firm_name"].to_numpy(),
+            "firm": acq["firm"].to_numpy(),
             "root": roots,
             "depth": depths,
             "period": acq["period"].to_numpy(),
         }
     )
-    g = df.groupby(["firm_name", "root"], sort=True)
+    g = df.groupby(["firm", "root"], sort=True)
     out = g.agg(
         size=("depth", "size"),
         depth=("depth", "max"),

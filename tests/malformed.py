@@ -306,7 +306,7 @@ def tamper(folder: Path, table: str, how: str, k: int) -> None:
     elif how == "empty":
         df = df.iloc[0:0]
     elif how == "rename_firm" and "name" in df:
-        df["name"] = "Z"
+        df["firm"] = "Z"
     elif how == "nan" and len(df):
         df[col] = None
     df.to_parquet(p)

@@ -103,11 +103,11 @@ def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
     lever = ev[ev["event"] == "lever"]
     assert len(lever) == 1
     row = lever.iloc[0]
-    assert (row["period"], row["firm_name"]) == (0, "A")
+    assert (row["period"], row["firm"]) == (0, "A")
     assert row["detail"] == "price: 1.0 -> 1.6 (dashboard)"
     f = run.model.firm_frame()
     assert (
-        f.loc[(f["name"] == "A") & (f["period"] == 1), "price"].item() == 1.6
+        f.loc[(f["firm"] == "A") & (f["period"] == 1), "price"].item() == 1.6
     )  # in force in period 1
     log = find(box, "sim-log").unsafe_innerHTML
     # in the dashboard's words: the slider's label, its decimals, who made the change
@@ -115,7 +115,7 @@ def test_lever_change_is_staged_logged_and_acts_from_next_period(page):
     # the outcome moves: A's share falls below the unchanged market's
     twin = MarketModel(copy.deepcopy(load(LIBRARY["baseline"]).params))
     twin.step()
-    share = lambda fr: fr.loc[(fr["name"] == "A") & (fr["period"] == 1), "share"].item()  # noqa: E731
+    share = lambda fr: fr.loc[(fr["firm"] == "A") & (fr["period"] == 1), "share"].item()  # noqa: E731
     assert share(f) < share(twin.firm_frame()) - 0.02
     assert (
         f'data-firm="A" data-kpi="share" data-value="{share(f)!r}"'
@@ -166,7 +166,11 @@ def test_mechanism_parameter_changes_from_next_period_and_is_logged(page):
         "wom.negative_reach: 4 -> 9 (dashboard)",
         "complaints.enabled: on -> off (dashboard)",
     }
-    assert set(lever["firm"]) == {-1} and set(lever["period"]) == {0}
+    assert (
+        set(lever["firm_index"]) == {-1}
+        and set(lever["firm"]) == {""}
+        and set(lever["period"]) == {0}
+    )
     find(box, "sim-step").click()
     assert m.firm_frame().query("period == 2")["complaints"].sum() == 0  # complaints are off
     # mechanism settings survive a reset (staged ones too) and a change of scenario
@@ -203,7 +207,7 @@ def test_optional_levers_capacity_and_loyalty(page):
     find(box, "sim-step").click()
     a, b = ctrl.run.model.firms
     assert a.levers.capacity == 300.0 and b.levers.loyalty is True
-    f = ctrl.run.model.firm_frame().query("period == 1").set_index("name")
+    f = ctrl.run.model.firm_frame().query("period == 1").set_index("firm")
     assert f.loc["A", "capacity"] == 300.0 and f.loc["A", "load"] > 1  # A now turns customers away
     find(
         box, "lever-B-loyalty-discount", v.Slider
@@ -393,7 +397,7 @@ def test_complaint_iceberg_counts_problems_complaints_and_silence():
     assert per_firm["problems"].tolist() == f.groupby("firm")["problems"].sum().tolist()
     assert (per_firm["silent"] == per_firm["problems"] - per_firm["complaints"]).all()
     # the iceberg: most problems never reach the firm, fewer still at B, which discourages them
-    a, b = per_firm.set_index("name").loc["A"], per_firm.set_index("name").loc["B"]
+    a, b = per_firm.set_index("firm").loc["A"], per_firm.set_index("firm").loc["B"]
     assert a["silent"] > a["complaints"] > b["complaints"]
     assert b["silent"] / b["problems"] > a["silent"] / a["problems"]
     assert kept["outcome"].tolist() == ["silent", "unresolved", "resolved_late", "resolved_quick"]

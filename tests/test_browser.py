@@ -127,7 +127,7 @@ def test_dashboard_in_chromium(server, chromium_path, tmp_path):
     twin = MarketModel(copy.deepcopy(load(list_scenarios()["baseline"]).params))
     twin.step()
     f = twin.firm_frame()
-    share_unchanged = f.loc[(f["name"] == "A") & (f["period"] == 1), "share"].item()
+    share_unchanged = f.loc[(f["firm"] == "A") & (f["period"] == 1), "share"].item()
 
     messages: list[tuple[str, str]] = []
     out = ROOT / "test-output"
@@ -229,7 +229,7 @@ def _explains_itself(page, tmp_path):
     csv = tmp_path / "plots.csv"
     dl.value.save_as(csv)
     head = csv.read_text().splitlines()
-    assert {"period", "name", "share", "price", "problems"} <= set(head[0].split(","))
+    assert {"period", "firm", "share", "price", "problems"} <= set(head[0].split(","))
     assert len(head) == 1 + 2 * 5  # two firms, months 0-4
     with page.expect_download() as dl:
         page.locator(".sim-export-png").click()

@@ -88,7 +88,7 @@ def test_statistics_are_deterministic_and_read_the_tables(observed):
 
     m = MarketModel(pm.simulator.params({"firms.B.price": 1.1}), seed=pm.simulator.seeds[0]).run()
     f = m.firm_frame()
-    want = f.loc[(f["name"] == "B") & (f["period"] == 5), "share"].iloc[0]
+    want = f.loc[(f["firm"] == "B") & (f["period"] == 5), "share"].iloc[0]
     assert pm.simulator.run({"firms.B.price": 1.1})[0] == pytest.approx(want)
 
 

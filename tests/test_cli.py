@@ -223,7 +223,7 @@ def test_set_overrides_by_firm_name(tmp_path):
         sim("run", BASE, "--out", tmp_path, *SMALL, "--no-plots", "--set", "firms.B.price=1.3") == 0
     )
     f = pd.read_csv(only_run(tmp_path) / "firms.csv")
-    assert (f[f.name == "B"].price == 1.3).all() and (f[f.name == "A"].price == 1.0).all()
+    assert (f[f.firm == "B"].price == 1.3).all() and (f[f.firm == "A"].price == 1.0).all()
 
 
 # a malformed-file generator: valid scenario text with one corruption
@@ -391,3 +391,58 @@ def test_corrupt_run_folders_give_one_line(tmp_path, capsys):
     (bad / "manifest.json").write_text('{"scenario": "x", "firms": ["A"]}')
     assert sim("cascades", bad) == 2
     assert "incomplete run folder" in capsys.readouterr().err
+
+
+#: column renames that turn this version's tables into those of run folders written before
+#: the firm was named ``firm`` (name) and ``firm_index`` in every table
+_TO_OLD = {
+    "firms": {"firm": "name", "firm_index": "firm"},
+    "events": {"firm": "firm_name", "firm_index": "firm", "other_firm_index": "other_firm"},
+    "panel": {"firm_index": "firm", "last_firm_index": "last_firm"},
+    "customers": {"firm_index": "firm", "last_firm_index": "last_firm"},
+}
+_DROP = {
+    "events": ["other_firm"],
+    "panel": ["firm", "last_firm"],
+    "customers": ["firm", "last_firm"],
+}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_run_folders_written_before_the_firm_naming_are_read_renamed(
+    run_dir, tmp_path, fmt, capsys
+):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    for table, ren in _TO_OLD.items():
+        for p in old.glob(f"{table}.*"):
+            p.unlink()
+        df = read_run(run_dir)[table].drop(columns=_DROP.get(table, [])).rename(columns=ren)
+        assert "firm_index" not in df and ("firm" in df)
+        if fmt == "parquet":
+            df.to_parquet(old / f"{table}.parquet")
+        else:
+            df.to_csv(old / f"{table}.csv", index=False)
+    new_dir = run_dir
+    if fmt == "csv":  # compare with this version's CSV tables
+        new_dir = tmp_path / "new"
+        shutil.copytree(run_dir, new_dir)
+        for p in new_dir.glob("*.parquet"):
+            p.unlink()
+    got, want = read_run(old), read_run(new_dir)
+    for table in _TO_OLD:
+        assert list(got[table].columns) == list(want[table].columns), table
+        pd.testing.assert_frame_equal(got[table], want[table], check_dtype=False, obj=table)
+    ev = got["events"]
+    assert set(ev["firm"]) <= {"A", "B", ""} and (ev["firm"] == "").eq(ev["firm_index"] < 0).all()
+    # the readers accept the old folder: compare (no differences), explain, cascades
+    cmp_dir = tmp_path / "cmp"
+    assert sim("compare", old, new_dir, "--out", cmp_dir) == 0
+    deltas = pd.read_csv(cmp_dir / "deltas.csv")
+    assert (deltas["delta"].abs() < 1e-12).all()
+    who = int(ev.loc[ev.event == "complaint", "customer"].iloc[0])
+    assert sim("explain", old, "--customer", who) == 0
+    assert sim("cascades", old) == 0
+    assert "Referral cascades" in capsys.readouterr().out

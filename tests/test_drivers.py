@@ -31,7 +31,7 @@ def test_cohort_and_losses_match_the_run(base_trace):
     p, seed, tr = base_trace
     m = MarketModel(p, seed=seed).run(24)
     f = m.firm_frame()
-    b = f[f.name == "B"].set_index("period")
+    b = f[f.firm == "B"].set_index("period")
     t = tr.table
     assert len(t) == b.loc[0, "customers"]  # the cohort: customers at the start of month 1
     assert t["customer"].is_unique

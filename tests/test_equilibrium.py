@@ -160,7 +160,7 @@ def converge(k: int, seed: int = 3):
 @pytest.mark.parametrize("k", [2, 3])
 def test_full_information_best_responses_converge_to_the_bertrand_nash_prices(k):
     eq, f = converge(k)
-    prices = f.pivot(index="period", columns="name", values="price")
+    prices = f.pivot(index="period", columns="firm", values="price")
     assert eq.converged
     assert prices.loc[10].to_numpy() == pytest.approx(eq.prices, abs=1e-6)
     assert prices.loc[30].to_numpy() == pytest.approx(eq.prices, abs=1e-6)
@@ -171,7 +171,7 @@ def test_full_information_best_responses_converge_to_the_bertrand_nash_prices(k)
 @pytest.mark.parametrize("k", [2, 3])
 def test_realised_sales_and_profits_match_the_static_market(k):
     eq, f = converge(k)
-    late = f[f.period >= 10].groupby("name", sort=False)[["buyers", "units", "profit"]].mean()
+    late = f[f.period >= 10].groupby("firm", sort=False)[["buyers", "units", "profit"]].mean()
     assert late["buyers"].to_numpy() == pytest.approx(eq.purchases, rel=0.06)
     assert late["units"].to_numpy() == pytest.approx(eq.units, rel=0.08)
     assert late["profit"].to_numpy() == pytest.approx(eq.profits, rel=0.1)

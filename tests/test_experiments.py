@@ -157,7 +157,7 @@ def test_a_run_is_exactly_the_model_with_the_point_applied_and_its_seed(grid_rs)
     f = m.firm_frame()
     mine = run[run["firm"] == "B"]
     assert mine["period"].tolist() == list(range(PERIODS + 1))
-    np.testing.assert_array_equal(mine["share"].to_numpy(), f[f["name"] == "B"]["share"].to_numpy())
+    np.testing.assert_array_equal(mine["share"].to_numpy(), f[f["firm"] == "B"]["share"].to_numpy())
     np.testing.assert_array_equal(
         run[run["firm"] == "market"]["nps"].to_numpy(), m.market_frame()["nps"].to_numpy()
     )

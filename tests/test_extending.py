@@ -60,7 +60,7 @@ def _share_a(stages=(), seed: int = 1) -> float:
     m = MarketModel(_market(), seed=seed, stages=stages)
     m.run()
     f = m.firm_frame()
-    return float(f[(f["period"] == f["period"].max()) & (f["name"] == "A")]["share"].iloc[0])
+    return float(f[(f["period"] == f["period"].max()) & (f["firm"] == "A")]["share"].iloc[0])
 
 
 def test_the_site_helps_the_cheaper_firm_for_every_seed() -> None:

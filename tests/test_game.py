@@ -95,11 +95,11 @@ def test_round_is_played_when_all_submit_and_decisions_act_from_its_first_month(
     g.submit("C", {})
     assert g.round == 1 and g.model.period == 2
     f = g.firm_frame()
-    price = f.pivot(index="period", columns="name", values="price")
+    price = f.pivot(index="period", columns="firm", values="price")
     assert price.loc[0].tolist() == [1.0, 1.0, 1.0]
     assert price.loc[1].tolist() == [1.5, 0.8, 1.0] == price.loc[2].tolist()
     # direction: the dearest team loses share against the cheapest
-    share = f.pivot(index="period", columns="name", values="share")
+    share = f.pivot(index="period", columns="firm", values="share")
     assert share.loc[2, "A"] < share.loc[0, "A"] and share.loc[2, "B"] > share.loc[0, "B"]
     assert share.loc[2, "A"] < share.loc[2, "B"]
     ev = g.model.events()
@@ -149,10 +149,10 @@ def test_outage_cuts_service_for_its_months_then_the_team_levers_return():
     g = Game(scenario({"round_months": 3}), 2, game_id="o")
     g.inject("outage", "A")
     g.advance()
-    f = g.firm_frame().pivot(index="period", columns="name", values="service")
+    f = g.firm_frame().pivot(index="period", columns="firm", values="service")
     assert f.loc[1, "A"] == 0.0 and f.loc[2, "A"] == 0.7 and f.loc[3, "A"] == 0.7
     assert (f["B"] == 0.7).all()
-    sat = g.firm_frame().pivot(index="period", columns="name", values="mean_satisfaction")
+    sat = g.firm_frame().pivot(index="period", columns="firm", values="mean_satisfaction")
     assert sat.loc[1, "A"] < sat.loc[1, "B"] - 0.1
     with pytest.raises(GameError, match="outage: team 'Z' unknown"):
         g.inject("outage", "Z")
@@ -169,12 +169,12 @@ def test_recession_raises_price_weights_and_entrant_comes_in_once():
     g.inject("entrant")
     with pytest.raises(GameError, match="already in the market"):
         g.inject("entrant")
-    assert ENTRANT not in set(g.firm_frame()["name"])
+    assert ENTRANT not in set(g.firm_frame()["firm"])
     g.advance()
     np.testing.assert_allclose(g.model.pop.beta_price, before * 1.3)
     f = g.firm_frame()
-    assert f[f["name"] == ENTRANT]["period"].tolist() == [1, 2]
-    assert f[f["name"] == ENTRANT]["customers"].iloc[-1] > 0  # it wins customers
+    assert f[f["firm"] == ENTRANT]["period"].tolist() == [1, 2]
+    assert f[f["firm"] == ENTRANT]["customers"].iloc[-1] > 0  # it wins customers
     assert ENTRANT in g.leaderboard()["firm"].tolist()
     with pytest.raises(GameError, match="game.entrant = false"):
         new_game(game={"entrant": False}).inject("entrant")
@@ -189,7 +189,7 @@ def test_leaderboard_ranks_by_total_profit():
     assert list(board.columns) == ["rank", "firm", "profit", "share", "satisfaction", "clv"]
     assert board["profit"].is_monotonic_decreasing and board["rank"].tolist() == [1, 2, 3]
     f = g.firm_frame()
-    a = f[(f["name"] == "A") & (f["period"] > 0)]["profit"].sum()
+    a = f[(f["firm"] == "A") & (f["period"] > 0)]["profit"].sum()
     assert board.set_index("firm").loc["A", "profit"] == pytest.approx(a)
     acc = g.accounts("A")
     assert acc["profit"].sum() == pytest.approx(a) and acc["round"].tolist() == [1]
@@ -333,7 +333,7 @@ def test_market_game_scenario_claims():
         g.submit(team, {})
     f = g.firm_frame()
     # satisfaction drives retention, so share moves over months, not within one round
-    end = f[f["period"] == 6].set_index("name")
+    end = f[f["period"] == 6].set_index("firm")
     assert end.loc["A", "share"] < end.loc["C", "share"] - 0.05
     assert end.loc["B", "mean_satisfaction"] < end.loc["C", "mean_satisfaction"] - 0.05
 
@@ -346,7 +346,7 @@ def test_market_game_scenario_run_as_it_is_shares_stay_near_a_third():
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "market_game.toml"
     f = run_scenario(load_scenario(path, ["scenario.replications=3"])).firms
-    share = f[f["period"] > 12].groupby("name")["share"].mean()
+    share = f[f["period"] > 12].groupby("firm")["share"].mean()
     assert (share - 1 / 3).abs().max() < 0.05, share
 
 
@@ -388,6 +388,6 @@ def test_recession_makes_the_dearer_team_lose_more_share():
         g.submit("A", {"price": 1.4})
         g.submit("B", {})
         f = g.firm_frame()
-        return f[(f["name"] == "A") & (f["period"] == 3)]["sales_share"].item()
+        return f[(f["firm"] == "A") & (f["period"] == 3)]["sales_share"].item()
 
     assert share_of_a(True) < share_of_a(False) - 0.03

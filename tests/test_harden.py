@@ -192,7 +192,7 @@ def test_tampered_run_folders_never_exit_0_on_unreadable_tables(run_folder, tmp_
         shutil.copytree(run_folder, t)
         if how == "firms-name":
             f = pd.read_parquet(t / "firms.parquet")
-            f.loc[0, "name"] = "Z"
+            f.loc[0, "firm"] = "Z"
             f.to_parquet(t / "firms.parquet")
         elif how == "firms-text":
             f = pd.read_parquet(t / "firms.parquet")

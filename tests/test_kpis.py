@@ -36,7 +36,7 @@ def test_late_entrant_churn_counts_only_its_active_months(entrant):
     per = kpi_table(entrant.firms)
     f = entrant.firms
     for rep in range(3):
-        c = f[(f.replication == rep) & (f.name == "C") & (f.period > 0)]
+        c = f[(f.replication == rep) & (f.firm == "C") & (f.period > 0)]
         active = c[c.active]
         assert len(active) < len(c)  # C enters at month 12: some inactive months
         expect = 1 - (1 - active.churn_rate.mean()) ** 12

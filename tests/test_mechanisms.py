@@ -22,7 +22,7 @@ def firm_mean(params, col, firm="A", periods=30, since=1, seeds=SEEDS, n=None):
     vals = []
     for s in seeds:
         f = run(params, seed=s, periods=periods).firm_frame()
-        vals.append(f[(f.name == firm) & (f.period >= since)][col].mean())
+        vals.append(f[(f.firm == firm) & (f.period >= since)][col].mean())
     return float(np.mean(vals))
 
 
@@ -162,8 +162,8 @@ def test_better_complaint_handling_keeps_complainers_and_earns_praise():
         out = []
         for s in SEEDS:
             ev = run(params, seed=s).events()
-            comp = ev[(ev.event == "complaint") & (ev.firm_name == "A")]
-            loss = ev[ev.event.isin(["switch", "churn"]) & (ev.firm_name == "A")]
+            comp = ev[(ev.event == "complaint") & (ev.firm == "A")]
+            loss = ev[ev.event.isin(["switch", "churn"]) & (ev.firm == "A")]
             out.append(comp.customer.isin(loss.customer).mean())
         return np.mean(out)
 

@@ -112,7 +112,7 @@ def test_lever_changes_take_effect_next_period_and_are_logged():
     p.events = [{"period": 5, "firm": "A", "set": {"price": 1.3}}]
     m = run(p, seed=1)
     f = m.firm_frame()
-    a = f[f.name == "A"].set_index("period")["price"]
+    a = f[f.firm == "A"].set_index("period")["price"]
     assert a.loc[4] == 1.0 and a.loc[5] == 1.3
     ev = m.events()
     lev = ev[ev.event == "lever"]
@@ -143,7 +143,7 @@ def test_default_market_is_plausible():
     m = run(small_params(n=3000, periods=60), seed=11)
     f = m.firm_frame()
     late = f[f.period > 12]
-    share = late.groupby("name")["share"].mean()
+    share = late.groupby("firm")["share"].mean()
     assert share.between(0.35, 0.65).all()  # symmetric duopoly: no firm wiped out
     monthly = late["churn_rate"].mean()
     annual = 1 - (1 - monthly) ** 12

@@ -73,7 +73,7 @@ def test_entrant_has_no_line_before_it_enters(telecom):
 def test_lever_panels_only_for_levers_that_move(telecom):
     f, mk = telecom
     still, mk2 = firms_of("baseline", 12)
-    cas = __import__("pandas").DataFrame(columns=["firm_name", "root", "size", "depth"])
+    cas = __import__("pandas").DataFrame(columns=["firm", "root", "size", "depth"])
     n_still = sum(ax.axison for ax in plot_run(still, mk2, cas).axes)
     n_moving = sum(ax.axison for ax in plot_run(f, mk, cas).axes)
     assert n_still == 8  # no lever moves: no lever panel

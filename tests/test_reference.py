@@ -76,7 +76,7 @@ def outcomes(model) -> pd.DataFrame:
     per-customer rates)."""
     f = model.firm_frame()
     f = f[f.period > 0]
-    g = f.groupby("name")
+    g = f.groupby("firm")
     cust = g["customers"].sum()
     return pd.DataFrame(
         {

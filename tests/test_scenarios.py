@@ -27,7 +27,7 @@ def firms(name: str) -> pd.DataFrame:
 def mean(name, col, firm, a=1, b=None):
     f = firms(name)
     b = b if b is not None else f.period.max()
-    return f[(f.name == firm) & f.period.between(a, b)][col].mean()
+    return f[(f.firm == firm) & f.period.between(a, b)][col].mean()
 
 
 def test_every_scenario_has_a_header_and_metadata():

@@ -112,7 +112,7 @@ def test_a_user_stage_can_count_flows_and_record_events() -> None:
     assert len(gifts) == 3
     f = m.firm_frame()
     base = MarketModel(_small(), seed=2).run(3).firm_frame()
-    a = f["name"] == "A"
+    a = f["firm"] == "A"
     assert (f.loc[a, "cost_programme"].iloc[1:] > base.loc[a, "cost_programme"].iloc[1:]).all()
 
 

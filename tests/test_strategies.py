@@ -236,7 +236,7 @@ def test_scheduled_applies_the_plan_at_its_periods_in_the_model():
         "plan": [{"period": 3, "price": 0.9}, {"period": 5, "service": 0.8, "price": 1.1}],
     }
     f = MarketModel(p, seed=1).run(6).firm_frame()
-    a = f[f.name == "A"].set_index("period")
+    a = f[f.firm == "A"].set_index("period")
     assert list(a.loc[1:6, "price"]) == [1.0, 1.0, 0.9, 0.9, 1.1, 1.1]
     assert a.loc[4, "service"] == 0.7 and a.loc[5, "service"] == 0.8
     assert Scheduled().decide(FIRM, obs(3)) == {}
@@ -577,7 +577,7 @@ def learning_run(policy_key: str, seed: int = 1):
     p.firms[0].price = 0.6
     p.firms[0].policy = LEARNERS.get(policy_key, policy_key)
     f = MarketModel(p, seed=seed).run(60).firm_frame()
-    return f[f.name == "A"].set_index("period")
+    return f[f.firm == "A"].set_index("period")
 
 
 @pytest.mark.parametrize("key", sorted(LEARNERS))
@@ -597,7 +597,7 @@ def test_stochastic_strategies_are_reproducible_and_draw_their_own_streams():
     p.firms[0].price = 0.6
     p.firms[0].policy = LEARNERS["epsilon_greedy"]
     again = MarketModel(p, seed=1).run(60).firm_frame()
-    assert again[again.name == "A"].set_index("period")["price"].equals(a1["price"])
+    assert again[again.firm == "A"].set_index("period")["price"].equals(a1["price"])
     assert not a1["price"].equals(a2["price"])
     m = MarketModel(p, seed=1)
     assert m.firms[0].policy.rng_ is not m.firms[1].policy.rng_

@@ -27,7 +27,7 @@ def result(name: str):
 def mean(name, col, firm, a=1, b=None):
     f = result(name).firms
     b = b if b is not None else f.period.max()
-    return f[(f.name == firm) & f.period.between(a, b)][col].mean()
+    return f[(f.firm == firm) & f.period.between(a, b)][col].mean()
 
 
 def test_learning_firms_climb_out_of_the_price_war():
@@ -39,16 +39,16 @@ def test_learning_firms_climb_out_of_the_price_war():
         assert mean(name, "profit", firm, 49) > 150  # healthy profits at the end
     f = result(name).firms
     # the two styles: A walks in steps of at most 0.05; B jumps between its price points
-    a = f[(f.name == "A") & (f.replication == 0)].sort_values("period")["price"].diff().abs()
-    b = f[(f.name == "B") & (f.replication == 0)].sort_values("period")["price"].diff().abs()
+    a = f[(f.firm == "A") & (f.replication == 0)].sort_values("period")["price"].diff().abs()
+    b = f[(f.firm == "B") & (f.replication == 0)].sort_values("period")["price"].diff().abs()
     assert a.max() <= 0.05 + 1e-9 and b.max() >= 0.15 - 1e-9
-    assert set(f[f.name == "B"]["price"].round(2)) <= {0.70, 0.85, 1.00, 1.15, 1.30, 1.45}
+    assert set(f[f.firm == "B"]["price"].round(2)) <= {0.70, 0.85, 1.00, 1.15, 1.30, 1.45}
 
 
 def test_complaint_investor_invests_in_the_crisis_keeps_customers_and_it_pays():
     name = "complaint_investment"
     f = result(name).firms
-    a = f[f.name == "A"]
+    a = f[f.firm == "A"]
     assert a[a.period <= 12]["resolve_share"].mean() < 0.2
     assert a[a.period == 60]["resolve_share"].mean() > 0.6  # invested
     assert a[a.period == 60]["complaint_ease"].mean() > 0.3  # ... and invites complaints
@@ -70,7 +70,7 @@ def test_best_responses_settle_at_the_computed_bertrand_nash_prices():
     f = result(name).firms
     for r, seed in enumerate(sc.replication_seeds() if sc.replications > 1 else SEEDS):
         eq = bertrand_nash(sc, seed=int(f[f.replication == r]["seed"].iloc[0]))
-        last = f[(f.replication == r) & (f.period == f.period.max())].set_index("name")["price"]
+        last = f[(f.replication == r) & (f.period == f.period.max())].set_index("firm")["price"]
         assert last[["A", "B"]].to_numpy() == pytest.approx(eq.prices, abs=1e-5)
         del seed
     assert mean(name, "price", "A", 12) > mean(
@@ -107,7 +107,7 @@ def test_run_folders_include_the_lever_plot(tmp_path):
     firms = res.firms[res.firms["replication"] == 0]
     market = res.market[res.market["replication"] == 0]
     written = save_run_plots(
-        tmp_path, firms, market, pd.DataFrame(columns=["firm_name", "size"]), title="x"
+        tmp_path, firms, market, pd.DataFrame(columns=["firm", "size"]), title="x"
     )
     assert "levers.png" in written and "overview.png" in written
     assert (tmp_path / "levers.png").stat().st_size > 10_000

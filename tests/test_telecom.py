@@ -91,7 +91,7 @@ def test_outage_in_days_with_severity():
     sc = load_scenario(TELECOM, ["market.n_customers=300", "market.periods=26"])
     m = MarketModel(sc.params, seed=1).run(26)
     f = m.firm_frame()
-    p = f[f.name == "Premium"].set_index("period")
+    p = f[f.firm == "Premium"].set_index("period")
     # ten days of a full outage: a third of the month without service
     assert p.loc[24, "service"] == pytest.approx(0.85 * (1 - 10 / 30))
     assert p.loc[24, "quality"] == pytest.approx(0.85 - (10 / 30) * (0.85 - 0.3))

@@ -47,7 +47,7 @@ def test_common_random_numbers_a_match_is_a_plain_run_with_the_scenario_seed():
     )
     seed = sc.replication_seeds()[1]
     f = MarketModel(sc.params, seed=seed).run(12).firm_frame()
-    direct = f[(f.period > 0) & (f.name == "B")]["profit"].mean()
+    direct = f[(f.period > 0) & (f.firm == "B")]["profit"].mean()
     row = r.matches.query("replication == 1 and lineup == 'fixed vs fixed' and seat == 1")
     assert row["profit"].item() == pytest.approx(direct, rel=1e-12)
 

@@ -123,7 +123,7 @@ def _rgba_png(rgba: np.ndarray) -> bytes:
 def _series(firms: pd.DataFrame, col: str) -> dict[int, pd.DataFrame]:
     """Per firm index: the active periods' rows (period 0 is shown for stocks only)."""
     out = {}
-    for j, g in firms.groupby("firm", sort=True):
+    for j, g in firms.groupby("firm_index", sort=True):
         g = g[g["active"]]
         if col not in ("share", "mean_satisfaction"):
             g = g[g["period"] > 0]
@@ -263,7 +263,7 @@ class IndicatorFigure:
                 g["active"].to_numpy(bool),
                 {c: g[c].to_numpy(float) for c in cols},
             )
-            for j, g in firms.groupby("firm", sort=True)
+            for j, g in firms.groupby("firm_index", sort=True)
         }
         with _rc():
             for (col, j), ln in self.lines.items():
@@ -324,7 +324,7 @@ def indicator_png(
 ) -> bytes:
     """The six live plots as a PNG, in one go (see :class:`IndicatorFigure`)."""
     names = (
-        firms.drop_duplicates("firm").sort_values("firm")["name"].tolist()
+        firms.drop_duplicates("firm").sort_values("firm_index")["firm"].tolist()
         if not firms.empty
         else []
     )

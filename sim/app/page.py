@@ -161,7 +161,7 @@ def kpi_html(snap: Snapshot, compact: bool = False) -> str:
     head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     rows = []
     for j, r in k.iterrows():
-        name = html.escape(str(r["name"]))
+        name = html.escape(str(r["firm"]))
         sw = f'<span class="sim-swatch" style="background:{F.firm_color(int(j))}"></span>'
         state = "" if r["active"] else ' <span class="sim-muted">(not yet in the market)</span>'
         cells = "".join(
@@ -255,11 +255,11 @@ def iceberg_html(snap: Snapshot, months: int = 12, horizon: int = 6) -> str:
         "of what the customer expected. Only the tip reaches the firm as complaints.</div>"
     ]
     for r in per_firm.itertuples():
-        name = html.escape(str(r.name))
+        name = html.escape(str(r.firm))
         prob, comp, silent = int(r.problems), int(r.complaints), int(r.silent)
         tip = 100.0 * comp / prob if prob else 0.0
         parts.append(
-            f'<div class="sim-ice-row"><b style="color:{F.firm_color(int(r.firm))}">Firm {name}</b>: '
+            f'<div class="sim-ice-row"><b style="color:{F.firm_color(int(r.firm_index))}">Firm {name}</b>: '
             f'<span data-firm="{name}" data-ice="problems" data-value="{prob}">{prob:,} problems</span>, '
             f'<span data-firm="{name}" data-ice="complaints" data-value="{comp}">{comp:,} complaints</span> '
             f"({tip:.0f}%), "
@@ -495,7 +495,7 @@ def _default_for(run: Run, control, firm: int | None) -> float:
     """A sensible value when an optional lever is switched from None to a number."""
     if control.key == "capacity" and firm is not None:
         f = run.snapshot().firms
-        last = f[(f["firm"] == firm) & (f["period"] == f["period"].max())]
+        last = f[(f["firm_index"] == firm) & (f["period"] == f["period"].max())]
         buyers = (
             float(last["buyers"].iloc[0])
             if len(last) and float(last["buyers"].iloc[0]) > 0
@@ -696,7 +696,7 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
         )
         if casc:
             what += (
-                f" Latest referral cascade (firm {html.escape(casc['firm_name'])}): {casc['size']} customer"
+                f" Latest referral cascade (firm {html.escape(casc['firm'])}): {casc['size']} customer"
                 f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
                 f"{'s' if casc['depth'] != 1 else ''} deep, "
                 + (

@@ -707,9 +707,7 @@ class Snapshot:
                 {
                     "period": made,
                     "effective": np.where(inside, made, made + 1),
-                    "firm": np.where(
-                        lv["firm_name"].to_numpy() == "", "market", lv["firm_name"].to_numpy()
-                    ),
+                    "firm": np.where(lv["firm"].to_numpy() == "", "market", lv["firm"].to_numpy()),
                     "change": [plain_change(d) for d in detail],
                     "detail": detail,
                 }
@@ -737,7 +735,7 @@ class Snapshot:
         f = self.firms
         last = f[f["period"] == f["period"].max()]
         cols = [
-            "name",
+            "firm",
             "active",
             "customers",
             "share",
@@ -766,7 +764,7 @@ class Snapshot:
         f = self.firms
         recent = f[(f["period"] > max(0, self.period - months)) & (f["period"] > 0)]
         per_firm = (
-            recent.groupby(["firm", "name"], sort=True)[["problems", "complaints"]]
+            recent.groupby(["firm_index", "firm"], sort=True)[["problems", "complaints"]]
             .sum()
             .reset_index()
         )
@@ -784,14 +782,14 @@ class Snapshot:
 def _latest_cascade(events: pd.DataFrame) -> dict | None:
     """The referral cascade with the most recent referral (the largest, on ties).
 
-    Returns ``firm`` (index), ``firm_name``, ``root``, ``edges`` (referrer, referred) pairs
+    Returns ``firm`` (name), ``firm_index``, ``root``, ``edges`` (referrer, referred) pairs
     in order, ``size`` (customers referred), ``depth``, ``start``, ``end``; or None before
     the first referral."""
     c = referral_cascades(events)
     if c.empty:
         return None
     stats = (
-        c.groupby(["firm", "root"])
+        c.groupby(["firm_index", "root"])
         .agg(
             end=("period", "max"),
             start=("period", "min"),
@@ -801,10 +799,10 @@ def _latest_cascade(events: pd.DataFrame) -> dict | None:
         .reset_index()
     )
     best = stats.sort_values(["end", "size", "depth", "root"], ascending=False).iloc[0]
-    rows = c[(c["firm"] == best["firm"]) & (c["root"] == best["root"])]
+    rows = c[(c["firm_index"] == best["firm_index"]) & (c["root"] == best["root"])]
     return {
-        "firm": int(best["firm"]),
-        "firm_name": str(rows["firm_name"].iloc[0]),
+        "firm": str(rows["firm"].iloc[0]),
+        "firm_index": int(best["firm_index"]),
         "root": int(best["root"]),
         "edges": list(
             zip(

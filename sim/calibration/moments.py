@@ -97,7 +97,7 @@ def _monthly(model, firm: str | None, column: str) -> np.ndarray:
     df = model.firm_frame()
     df = df[df["period"] > 0]
     if firm is not None:
-        return df.loc[df["name"] == firm, column].to_numpy(float)
+        return df.loc[df["firm"] == firm, column].to_numpy(float)
     return df.groupby("period")[column].mean().to_numpy(float)
 
 
@@ -115,7 +115,7 @@ def final_share(model, firm: str | None) -> float:
     last = df[df["period"] == df["period"].max()]
     if firm is None:
         return float(last["share"].max())
-    return float(last.loc[last["name"] == firm, "share"].iloc[0])
+    return float(last.loc[last["firm"] == firm, "share"].iloc[0])
 
 
 @register_moment("profit_top20")

@@ -58,7 +58,7 @@ def indicator_catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
                 and (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
             )
 
-        _CATALOGUE = (numeric(f, ("period", "firm")), numeric(k, ("period",)))
+        _CATALOGUE = (numeric(f, ("period", "firm", "firm_index")), numeric(k, ("period",)))
     return _CATALOGUE
 
 
@@ -80,7 +80,7 @@ def tidy_periods(
         cols[k] = np.full(n, v, dtype=object if isinstance(v, str) else None)
     cols["period"] = np.concatenate([fp, mp])[order]
     names = np.concatenate(
-        [firms["name"].astype(str).to_numpy(dtype=object), np.full(mp.size, "market", dtype=object)]
+        [firms["firm"].astype(str).to_numpy(dtype=object), np.full(mp.size, "market", dtype=object)]
     )
     cols["firm"] = names[order]
     for k in indicators:

@@ -516,7 +516,7 @@ class Game:
         game's lock: a page never reads a round half played."""
         with self.lock:
             f = self.model.firm_frame()
-        f = f[(f["name"] != ENTRANT) | f["active"]].copy()
+        f = f[(f["firm"] != ENTRANT) | f["active"]].copy()
         f["round"] = np.ceil(f["period"] / self.config.round_months).astype(int)
         return f.reset_index(drop=True)
 
@@ -524,7 +524,7 @@ class Game:
         """A team's accounts by round: revenue, costs, profit, customers and share at the
         round's end, complaints received."""
         f = self.firm_frame()
-        f = f[(f["name"] == team) & (f["period"] > 0)]
+        f = f[(f["firm"] == team) & (f["period"] > 0)]
         if f.empty:
             return pd.DataFrame(
                 columns=["round", "revenue", "costs", "profit", "customers", "share", "complaints"]
@@ -551,14 +551,14 @@ class Game:
             last = f[f["period"] == f["period"].max()]
             rivals = [
                 {
-                    "firm": str(r.name),
+                    "firm": str(r.firm),
                     "share": float(r.share),
-                    "price": float(m.firm_by_name(r.name).levers.price),
+                    "price": float(m.firm_by_name(r.firm).levers.price),
                 }
                 for r in last.itertuples()
             ]
             lr = self.history[-1] if self.history else None
-            mine = f[(f["name"] == team) & (f["round"] == self.round) & (f["period"] > 0)]
+            mine = f[(f["firm"] == team) & (f["round"] == self.round) & (f["period"] > 0)]
             return {
                 "round": self.round,
                 "firms": rivals,
@@ -571,8 +571,8 @@ class Game:
         ``profit`` (total), ``share`` and ``satisfaction`` (mean satisfaction of its
         customers) at the last month, ``clv`` (customer lifetime value at the last month)."""
         f = self.firm_frame()
-        last = f[f["period"] == f["period"].max()].set_index("name")
-        played = f[f["period"] > 0].groupby("name")["profit"].sum()
+        last = f[f["period"] == f["period"].max()].set_index("firm")
+        played = f[f["period"] > 0].groupby("firm")["profit"].sum()
         rows = [
             {
                 "firm": name,

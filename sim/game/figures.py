@@ -54,14 +54,14 @@ def _draw(game: Game, dpi: int) -> bytes:
     with game.lock:  # a consistent snapshot: the tables and the rounds that made them
         f = game.firm_frame()
         history = [dict(r) for r in game.history]
-    names = list(dict.fromkeys(f["name"]))
+    names = list(dict.fromkeys(f["firm"]))
     fig = Figure(figsize=(12, 7.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 2, sharex=True).ravel()
     months = game.config.round_months
     for ax, (col, title, cumulative) in zip(axes, DEBRIEF_PANELS, strict=True):
         for j, name in enumerate(names):
-            g = f[f["name"] == name].sort_values("period")
+            g = f[f["firm"] == name].sort_values("period")
             x = g["period"].to_numpy()
             y = g[col].to_numpy(dtype=float)
             if cumulative:

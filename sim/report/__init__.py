@@ -100,7 +100,7 @@ def _cascade_table(events: pd.DataFrame, firms: list[str]) -> pd.DataFrame:
     for f in firms:
         per = []
         for r in reps:
-            g = c[(c["replication"] == r) & (c["firm_name"] == f)]
+            g = c[(c["replication"] == r) & (c["firm"] == f)]
             per.append(
                 (
                     len(g),
