@@ -666,12 +666,46 @@ def cascade_report(run: dict) -> str:
             f"Size distribution (all {n} replication(s)): "
             + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
         ]
+    out += _influence_lines(ev, reps)
     out += [
         "",
         "Positive against negative: wom_pos / wom_neg are messages told; lost_after_neg_wom counts "
         "customers lost within the attribution window after hearing bad word about the firm.",
     ]
     return "\n".join(out)
+
+
+def _influence_lines(ev: pd.DataFrame, reps: list) -> list[str]:
+    """The influence trees of every replication (:func:`sim.validation.cascade_sizes`:
+    acquisitions through word of mouth, imitation and referrals, each linked to the customer
+    who caused it), per firm, and their size distribution."""
+    from .validation import cascade_sizes
+
+    trees = pd.concat(
+        [cascade_sizes(ev[ev["replication"] == r]).assign(replication=r) for r in reps],
+        ignore_index=True,
+    )
+    if trees.empty:
+        return []
+    g = trees.groupby("firm", sort=False)["size"]
+    table = pd.DataFrame(
+        {
+            "cascades": g.size() / len(reps),
+            "mean_size": g.mean(),
+            "median": g.median(),
+            "p99": g.quantile(0.99),
+            "max_size": g.max(),
+            "share_size_10+": g.apply(lambda x: float((x >= 10).mean())),
+        }
+    ).reset_index()
+    hist = trees["size"].value_counts().sort_index()
+    return [
+        "",
+        "Influence trees (every acquisition through word of mouth, imitation or a referral, "
+        "linked to the customer who caused it; cascades: per replication):",
+        _fmt_table(table, "{:.2f}"),
+        "Size distribution: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in hist.items()),
+    ]
 
 
 def cmd_cascades(a) -> int:

@@ -860,7 +860,7 @@ class ComplaintParams:
         "fraction",
         0.0,
         1.0,
-        "calibrated to TARP's 70% (seed 002: 60%) repurchase when resolved (docs/validation.md)",
+        "calibrated to TARP's 70% (seed 002: 60%) repurchase when resolved (docs/validation.md); calibration: calibrations/defaults.toml (docs/calibration.md)",
         "Share undone by a late resolution.",
         symbol="r_l",
     )
@@ -1111,7 +1111,7 @@ class ChurnParams:
         "probability per period",
         0.0,
         1.0,
-        "TARP repurchase after a problem (37% silent, 46% unresolved, 70% resolved, 95% resolved quickly); calibrated with python -m sim.validation (docs/validation.md)",
+        "TARP repurchase after a problem (37% silent, 46% unresolved, 70% resolved, 95% resolved quickly); calibrated with python -m sim.validation (docs/validation.md); calibration: calibrations/defaults.toml (docs/calibration.md)",
         "Hazard of quick defection of a dissatisfied customer, h_d · σ((S_d − S)/w).",
         symbol="h_d",
     )

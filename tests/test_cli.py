@@ -339,6 +339,27 @@ def test_cascades_report(run_dir, capsys):
     assert sim("cascades", run_dir.parent) == 2
 
 
+def test_cascades_report_counts_influence_trees_as_the_validation_does(run_dir, capsys):
+    """`sim cascades` also shows the influence trees (word of mouth, imitation, referrals):
+    their number per replication is what sim.validation.cascade_sizes counts."""
+    from sim.runner import read_run
+    from sim.validation import cascade_sizes
+
+    assert sim("cascades", run_dir) == 0
+    out = capsys.readouterr().out
+    assert "Influence trees" in out
+    run = read_run(run_dir)
+    ev = run["events"]
+    ev = ev.assign(replication=0) if "replication" not in ev else ev
+    trees = pd.concat(
+        [cascade_sizes(ev[ev["replication"] == r]) for r in ev["replication"].unique()]
+    )
+    assert len(trees) > 0
+    total = int(trees["size"].value_counts().sum())
+    shown = out.split("Influence trees")[1].split("Size distribution: ")[1].splitlines()[0]
+    assert sum(int(part.split(": ")[1]) for part in shown.split(", ")) == total
+
+
 @pytest.mark.parametrize("command", ["sweep", "tournament", "dashboard"])
 def test_delegated_commands_take_options_first(command, capsys):
     try:

@@ -24,6 +24,7 @@ Examples:
     >>> result.parameters                                    # doctest: +SKIP
 """
 
+from . import facts  # noqa: F401  (registers the stylized-fact moments)
 from .cli import load_calibration, main
 from .core import Calibration, CalibrationPlan, FreeParameter, Simulator
 from .fit import CalibrationResult, identifiability
