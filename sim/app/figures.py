@@ -152,6 +152,43 @@ def panel_limits(frames: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
     return lim
 
 
+def _wom_legend(ax) -> None:
+    """The word-of-mouth panel's legend: positive solid, negative dashed."""
+    ax.legend(
+        handles=[
+            Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
+            Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative"),
+        ],
+        loc="upper left",
+        fontsize=8,
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        ncols=2,
+        borderaxespad=0.2,
+        handlelength=1.8,
+    )
+
+
+def _firm_legend(fig, names: list[str]) -> None:
+    """The figure's legend: one colour per firm and the lever-change mark."""
+    handles = [
+        Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}")
+        for j, nm in enumerate(names)
+    ]
+    handles.append(
+        Line2D([], [], color=MARK_COLOR, lw=1.3, ls="--", label="lever change takes effect")
+    )
+    fig.legend(
+        handles=handles,
+        loc="upper right",
+        ncols=len(handles),
+        frameon=False,
+        fontsize=10,
+        bbox_to_anchor=(0.99, 1.0),
+    )
+
+
 class IndicatorFigure:
     """The six live plots (share, satisfaction, churn, complaints, word of mouth, profit),
     built once and updated in place: redrawing an existing figure costs a third of
@@ -187,68 +224,44 @@ class IndicatorFigure:
             axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
             self.axes = dict(zip([c for c, _, _ in PANELS], axes, strict=False))
             for ax, (col, ttl, ylab) in zip(axes, PANELS, strict=False):
-                for j in range(len(self.names)):
-                    if col == "wom":
-                        (self.lines[("wom_pos", j)],) = ax.plot(
-                            [], [], "-", color=firm_color(j), lw=1.8, ms=3
-                        )
-                        (self.lines[("wom_neg", j)],) = ax.plot(
-                            [], [], "--", color=firm_color(j), lw=1.4, ms=3
-                        )
-                    else:
-                        (self.lines[(col, j)],) = ax.plot(
-                            [], [], "-", color=firm_color(j), lw=1.8, ms=3
-                        )
-                if col == "wom":
-                    ax.legend(
-                        handles=[
-                            Line2D([], [], color="#4a5568", lw=1.8, label="positive"),
-                            Line2D([], [], color="#4a5568", lw=1.4, ls="--", label="negative"),
-                        ],
-                        loc="upper left",
-                        fontsize=8,
-                        frameon=True,
-                        framealpha=0.85,
-                        edgecolor="none",
-                        ncols=2,
-                        borderaxespad=0.2,
-                        handlelength=1.8,
-                    )
-                self.marks[col] = ax.vlines(
-                    [],
-                    0,
-                    1,
-                    transform=ax.get_xaxis_transform(),
-                    colors=MARK_COLOR,
-                    lw=1.3,
-                    linestyles="--",
-                    alpha=0.8,
-                    zorder=0,
-                )
-                ax.set_title(ttl, loc="left")
-                ax.set_ylabel(ylab)
-                if col == "mean_satisfaction":
-                    ax.axhline(0, color="#718096", lw=0.6)
-                ax.grid(alpha=0.25)
+                self._add_panel(ax, col, ttl, ylab)
             for ax in axes[len(PANELS) :]:
                 ax.set_visible(False)
             for ax in axes[-ncols:]:
                 ax.set_xlabel("period (month)")
-            handles = [
-                Line2D([], [], color=firm_color(j), lw=2.5, label=f"firm {nm}")
-                for j, nm in enumerate(self.names)
-            ]
-            handles.append(
-                Line2D([], [], color=MARK_COLOR, lw=1.3, ls="--", label="lever change takes effect")
-            )
-            fig.legend(
-                handles=handles,
-                loc="upper right",
-                ncols=len(handles),
-                frameon=False,
-                fontsize=10,
-                bbox_to_anchor=(0.99, 1.0),
-            )
+            _firm_legend(fig, self.names)
+
+    def _add_panel(self, ax, col: str, ttl: str, ylab: str) -> None:
+        """One panel: a line per firm (two for word of mouth), the lever-change marks,
+        the title, the label and the grid."""
+        for j in range(len(self.names)):
+            if col == "wom":
+                (self.lines[("wom_pos", j)],) = ax.plot(
+                    [], [], "-", color=firm_color(j), lw=1.8, ms=3
+                )
+                (self.lines[("wom_neg", j)],) = ax.plot(
+                    [], [], "--", color=firm_color(j), lw=1.4, ms=3
+                )
+            else:
+                (self.lines[(col, j)],) = ax.plot([], [], "-", color=firm_color(j), lw=1.8, ms=3)
+        if col == "wom":
+            _wom_legend(ax)
+        self.marks[col] = ax.vlines(
+            [],
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            colors=MARK_COLOR,
+            lw=1.3,
+            linestyles="--",
+            alpha=0.8,
+            zorder=0,
+        )
+        ax.set_title(ttl, loc="left")
+        ax.set_ylabel(ylab)
+        if col == "mean_satisfaction":
+            ax.axhline(0, color="#718096", lw=0.6)
+        ax.grid(alpha=0.25)
 
     def png(
         self, firms: pd.DataFrame, *, horizon: int, lever_periods=(), limits: dict | None = None
