@@ -31,7 +31,6 @@ ALLOWED: dict[str, int] = {
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
     "sim.experiments.sweep.Sweep.run": 61,
-    "sim.game.engine.Game.validate": 85,
     "sim.game.figures._draw": 62,
     "sim.game.page.DecisionForm": 76,
     "sim.runner._write_folder": 69,

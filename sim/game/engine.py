@@ -275,54 +275,61 @@ class Game:
                 raise GameError(
                     f"{where}: {lever!r} is not a lever of the game; allowed: {', '.join(GAME_LEVERS)}"
                 )
-            if lever == "loyalty":
-                if not isinstance(value, bool):
-                    raise GameError(f"{where}: loyalty = {value!r}: must be on or off (true/false)")
-                out[lever] = value
-                continue
-            if lever == "capacity" and (
-                value is None or (isinstance(value, str) and value.strip().lower() == "unlimited")
-            ):
-                if not self.config.capacity_unlimited:
-                    lo, hi = self.bounds(lever)
-                    raise GameError(
-                        f"{where}: capacity = unlimited: not allowed in this game "
-                        f"(game.capacity_unlimited); choose a number in [{lo:g}, {hi:g}]"
-                    )
-                out[lever] = None
-                continue
-            if isinstance(value, str):
-                try:
-                    value = float(value.strip())
-                except ValueError:
-                    value = value.strip()
-            lo, hi = self.bounds(lever)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
-                extra = (
-                    " or unlimited"
-                    if lever == "capacity" and self.config.capacity_unlimited
-                    else ""
-                )
+            out[lever] = self._lever_value(where, lever, value, old[lever])
+        self._check_budget(where, out)
+        return out
+
+    def _lever_value(self, where: str, lever: str, value: Any, prev: Any) -> Any:
+        """One lever's new value (a bool, None for unlimited capacity, or a float) checked
+        against its bounds and its largest change per round from ``prev``.
+
+        Raises:
+            GameError: a value of the wrong type, out of bounds or changed too much.
+        """
+        if lever == "loyalty":
+            if not isinstance(value, bool):
+                raise GameError(f"{where}: loyalty = {value!r}: must be on or off (true/false)")
+            return value
+        if lever == "capacity" and (
+            value is None or (isinstance(value, str) and value.strip().lower() == "unlimited")
+        ):
+            if not self.config.capacity_unlimited:
+                lo, hi = self.bounds(lever)
                 raise GameError(
-                    f"{where}: {lever} = {value!r}: must be a number in [{lo:g}, {hi:g}]{extra}"
+                    f"{where}: capacity = unlimited: not allowed in this game "
+                    f"(game.capacity_unlimited); choose a number in [{lo:g}, {hi:g}]"
                 )
-            if not lo <= value <= hi:
-                src = f"game.levers.{lever}" if lever in self.config.levers else f"firms[].{lever}"
-                raise GameError(
-                    f"{where}: {lever} = {value:g}: must lie in [{lo:g}, {hi:g}] ({src})"
-                )
-            step = self.config.max_change.get(lever)
-            prev = old[lever]
-            if step is not None and prev is not None and abs(value - prev) > step + 1e-12:
-                raise GameError(
-                    f"{where}: {lever} = {value:g}: may change by at most {step:g} a round "
-                    f"(game.max_change.{lever}), i.e. lie in [{prev - step:g}, {prev + step:g}]"
-                )
-            out[lever] = float(value)
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                value = value.strip()
+        lo, hi = self.bounds(lever)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            extra = (
+                " or unlimited" if lever == "capacity" and self.config.capacity_unlimited else ""
+            )
+            raise GameError(
+                f"{where}: {lever} = {value!r}: must be a number in [{lo:g}, {hi:g}]{extra}"
+            )
+        if not lo <= value <= hi:
+            src = f"game.levers.{lever}" if lever in self.config.levers else f"firms[].{lever}"
+            raise GameError(f"{where}: {lever} = {value:g}: must lie in [{lo:g}, {hi:g}] ({src})")
+        step = self.config.max_change.get(lever)
+        if step is not None and prev is not None and abs(value - prev) > step + 1e-12:
+            raise GameError(
+                f"{where}: {lever} = {value:g}: may change by at most {step:g} a round "
+                f"(game.max_change.{lever}), i.e. lie in [{prev - step:g}, {prev + step:g}]"
+            )
+        return float(value)
+
+    def _check_budget(self, where: str, out: dict[str, Any]) -> None:
+        """Raise GameError when the decision's committed spending exceeds the budget."""
         budget = self.config.budget
         if budget is not None:
             spend = self.spending(out)
@@ -333,7 +340,6 @@ class Game:
                     f"{where}: committed spending {total:,.1f} cu a round ({items}) exceeds "
                     f"the budget of {budget:,.1f} cu (game.budget)"
                 )
-        return out
 
     def submit(self, team: str, decision: dict[str, Any]) -> None:
         """Validate and record a team's decision for this round (a later submission
