@@ -16,7 +16,6 @@ LIMIT = 60
 #: none may grow
 ALLOWED: dict[str, int] = {
     "sim.analysis.complaint_iceberg": 64,
-    "sim.app.page.Control": 82,
     "sim.app.page.NetworkView": 71,
     "sim.calibration.cli._run": 78,
     "sim.calibration.cli.load_calibration": 88,

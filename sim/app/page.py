@@ -405,6 +405,40 @@ def _css_id(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in str(text))
 
 
+def _control_value_text(control, value, step: float) -> str:
+    """A control's value as shown in its head (the none label for None)."""
+    if value is None:
+        return control.none_label
+    if control.kind == "int" or step >= 1:
+        return f"{value:,.0f}"
+    return f"{value:.{slider_decimals(step)}f}"
+
+
+def _slider(control, value, limits: tuple[float, float, float], set_value) -> None:
+    """An integer or a decimal slider over ``limits`` (low, high, step)."""
+    lo, hi, step = limits
+    if control.kind == "int" or step >= 1:
+        solara.SliderInt(
+            "",
+            value=int(value),
+            min=int(lo),
+            max=int(hi),
+            step=int(step),
+            on_value=set_value,
+            thumb_label=False,
+        )
+    else:
+        solara.SliderFloat(
+            "",
+            value=float(value),
+            min=lo,
+            max=hi,
+            step=step,
+            on_value=set_value,
+            thumb_label=False,
+        )
+
+
 @solara.component
 def Control(run: Run, control, on_change, firm: int | None = None, version: int = 0):
     """One slider, switch or choice, with its label, value and help; staged values are
@@ -444,15 +478,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
             value, bool
         ):  # a scenario may go beyond
             lo, hi = min(lo, value), max(hi, value)
-        shown = (
-            control.none_label
-            if value is None
-            else (
-                f"{value:,.0f}"
-                if control.kind == "int" or step >= 1
-                else f"{value:.{slider_decimals(step)}f}"
-            )
-        )
+        shown = _control_value_text(control, value, step)
         with solara.Tooltip(control.help):
             solara.HTML(
                 tag="div",
@@ -469,26 +495,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
             )
             if value is None:
                 return
-        if control.kind == "int" or step >= 1:
-            solara.SliderInt(
-                "",
-                value=int(value),
-                min=int(lo),
-                max=int(hi),
-                step=int(step),
-                on_value=set_value,
-                thumb_label=False,
-            )
-        else:
-            solara.SliderFloat(
-                "",
-                value=float(value),
-                min=lo,
-                max=hi,
-                step=step,
-                on_value=set_value,
-                thumb_label=False,
-            )
+        _slider(control, value, (lo, hi, step), set_value)
 
 
 def _default_for(run: Run, control, firm: int | None) -> float:
