@@ -423,6 +423,37 @@ def trace_losses(
     return LossTrace(tab, firm, start, end, int(seed), names, exposure)
 
 
+#: the columns of :func:`churn_drivers`
+_DRIVER_COLUMNS = [
+    "factor",
+    "level",
+    "lost",
+    "stayed",
+    "share_of_lost",
+    "share_of_stayed",
+    "customer_months",
+    "monthly_loss_rate",
+    "lift",
+]
+
+
+def _exposure_with_factors(trace: LossTrace) -> pd.DataFrame:
+    """The customer-months at risk with every factor's level (static factors from the
+    cohort table; without recorded exposure, every member is at risk until leaving or
+    the end)."""
+    t = trace.table
+    ex = trace.exposure
+    if ex is None:  # a static view: every member at risk until leaving or the end
+        stop = np.where(t["lost"], t["lost_period"], trace.end)
+        months = stop - trace.start + 1
+        ex = t.loc[t.index.repeat(months)].assign(lost=False)
+        ex["lost"] = False
+    static = [f for f in FACTORS if f not in ex.columns and f not in ("destination", "how")]
+    if static:
+        ex = ex.merge(t[["customer", *static]], on="customer", how="left")
+    return ex
+
+
 def churn_drivers(trace: LossTrace) -> pd.DataFrame:
     """Losses by factor level, against those who stayed.
 
@@ -443,15 +474,7 @@ def churn_drivers(trace: LossTrace) -> pd.DataFrame:
         lost only (no rates).
     """
     t = trace.table
-    ex = trace.exposure
-    if ex is None:  # a static view: every member at risk until leaving or the end
-        stop = np.where(t["lost"], t["lost_period"], trace.end)
-        months = stop - trace.start + 1
-        ex = t.loc[t.index.repeat(months)].assign(lost=False)
-        ex["lost"] = False
-    static = [f for f in FACTORS if f not in ex.columns and f not in ("destination", "how")]
-    if static:
-        ex = ex.merge(t[["customer", *static]], on="customer", how="left")
+    ex = _exposure_with_factors(trace)
     total_lost = int(t["lost"].sum())
     total_stayed = int((~t["lost"]).sum())
     overall = total_lost / len(ex) if len(ex) else np.nan
@@ -460,10 +483,9 @@ def churn_drivers(trace: LossTrace) -> pd.DataFrame:
         levels = _LEVELS.get(f, [])
         col = t[f][t["lost"]] if f in ("destination", "how") else t[f]
         present = list(col.unique())
-        order = [lv for lv in levels if lv in present] + sorted(
+        for lv in [lv for lv in levels if lv in present] + sorted(
             lv for lv in present if lv not in levels
-        )
-        for lv in order:
+        ):
             sel = t[f] == lv
             lost = int((sel & t["lost"]).sum())
             stayed = int((sel & ~t["lost"]).sum())
@@ -488,18 +510,7 @@ def churn_drivers(trace: LossTrace) -> pd.DataFrame:
                     lift=round(rate / overall, 2) if overall else np.nan,
                 )
             rows.append(row)
-    cols = [
-        "factor",
-        "level",
-        "lost",
-        "stayed",
-        "share_of_lost",
-        "share_of_stayed",
-        "customer_months",
-        "monthly_loss_rate",
-        "lift",
-    ]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=_DRIVER_COLUMNS)
     out["customer_months"] = out["customer_months"].astype("Int64")
     return out
 
