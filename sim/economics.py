@@ -185,6 +185,51 @@ def counterfactual_effects(
     }
 
 
+def _add_counterfactuals(
+    values: dict,
+    per: pd.DataFrame,
+    params,
+    seeds: list[int],
+    counterfactuals: tuple[str, ...],
+    T: int,
+) -> None:
+    """Add each counterfactual's effects to ``values`` for every firm whose programme
+    exists, replaying the run without it for ``T`` periods on the same seeds."""
+    from .model import MarketModel
+
+    for cf in counterfactuals:
+        fn, spend = COUNTERFACTUALS[cf]
+        for fp in params.firms:
+            lever = "resolve_share" if cf == "complaint_handling" else "referral_reward"
+            has = getattr(fp, lever) > 0 or any(
+                e.get("firm") == fp.name and e.get("set", {}).get(lever, 0) > 0
+                for e in params.events
+            )
+            if not has:
+                continue
+            q = fn(params, fp.name)
+            frames = []
+            for r, s in enumerate(seeds):
+                m = MarketModel(q, seed=s).run(T)
+                frames.append(m.firm_frame().assign(replication=r))
+            cf_per = economics_per_replication(pd.concat(frames, ignore_index=True))
+            values[fp.name].update(counterfactual_effects(per, cf_per, fp.name, spend, cf))
+
+
+def _add_incremental(values: dict, per: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    """Add ``incremental_clv`` and ``incremental_profit`` against a baseline run with
+    the same seeds (paired by replication) to ``values``."""
+    bper = economics_per_replication(baseline)
+    for name in values:
+        a = per[per["firm"] == name].set_index("replication")
+        b = bper[bper["firm"] == name].set_index("replication")
+        if b.empty:
+            continue
+        a, b = a.align(b, join="inner", axis=0)
+        values[name]["incremental_clv"] = (a["clv"] - b["clv"]).to_numpy(float)
+        values[name]["incremental_profit"] = (a["profit_total"] - b["profit_total"]).to_numpy(float)
+
+
 def economics(
     firms: pd.DataFrame,
     *,
@@ -209,8 +254,6 @@ def economics(
     Returns:
         Long table ``firm, measure, mean, low, high, replications``.
     """
-    from .model import MarketModel
-
     per = economics_per_replication(firms)
     values: dict[str, dict[str, np.ndarray]] = {}
     for name, g in per.groupby("firm", sort=False):
@@ -221,35 +264,9 @@ def economics(
         }
     if params is not None and seeds:
         T = int(periods if periods is not None else firms["period"].max())
-        for cf in counterfactuals:
-            fn, spend = COUNTERFACTUALS[cf]
-            for fp in params.firms:
-                lever = "resolve_share" if cf == "complaint_handling" else "referral_reward"
-                has = getattr(fp, lever) > 0 or any(
-                    e.get("firm") == fp.name and e.get("set", {}).get(lever, 0) > 0
-                    for e in params.events
-                )
-                if not has:
-                    continue
-                q = fn(params, fp.name)
-                frames = []
-                for r, s in enumerate(seeds):
-                    m = MarketModel(q, seed=s).run(T)
-                    frames.append(m.firm_frame().assign(replication=r))
-                cf_per = economics_per_replication(pd.concat(frames, ignore_index=True))
-                values[fp.name].update(counterfactual_effects(per, cf_per, fp.name, spend, cf))
+        _add_counterfactuals(values, per, params, seeds, counterfactuals, T)
     if baseline is not None:
-        bper = economics_per_replication(baseline)
-        for name in values:
-            a = per[per["firm"] == name].set_index("replication")
-            b = bper[bper["firm"] == name].set_index("replication")
-            if b.empty:
-                continue
-            a, b = a.align(b, join="inner", axis=0)
-            values[name]["incremental_clv"] = (a["clv"] - b["clv"]).to_numpy(float)
-            values[name]["incremental_profit"] = (a["profit_total"] - b["profit_total"]).to_numpy(
-                float
-            )
+        _add_incremental(values, per, baseline)
     rows = []
     for name, vals in values.items():
         for measure, v in vals.items():

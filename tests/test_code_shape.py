@@ -25,7 +25,6 @@ ALLOWED: dict[str, int] = {
     "sim.cli.cascade_report": 65,
     "sim.cli.cmd_compare": 78,
     "sim.cli.cmd_run": 74,
-    "sim.economics.economics": 79,
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
     "sim.experiments.sweep.Sweep.run": 61,
