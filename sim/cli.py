@@ -220,10 +220,8 @@ def cmd_validate(a) -> int:
 
 
 # ---------------------------------------------------------------- compare
-def cmd_compare(a) -> int:
-    from .compare import compare, load_compared
-    from .runner import atomic_folder
-
+def _check_compare_args(a) -> None:
+    """Raise UsageError for a bad option of ``sim compare`` (before any work)."""
     if len(a.runs) < 2:
         raise UsageError("sim compare needs at least two runs (run folders or scenario files)")
     if a.replications is not None and a.replications < 2:
@@ -239,6 +237,42 @@ def cmd_compare(a) -> int:
         raise UsageError(
             f"--baseline {a.baseline}: must be one of the runs given ({', '.join(a.runs)})"
         )
+
+
+def _print_comparison(res: dict, runs: list, base: str) -> None:
+    """Print the comparison: runs and pairing, inputs that differ, KPIs and differences."""
+    reps = sorted({len(r.seeds) for r in runs})
+    print(
+        f"Baseline: {base}. Runs: {', '.join(r.name for r in runs)}. "
+        f"Replications: {', '.join(map(str, reps))}; "
+        + (
+            "paired (same seeds: common random numbers)."
+            if res["paired"]
+            else "NOT paired (different seeds): unpaired intervals."
+        )
+    )
+    diff = res["differences"]
+    print("\nInputs that differ:")
+    print(_fmt_table(diff.astype(str)) if len(diff) else "  none (the runs have the same inputs)")
+    print("\nKPIs (mean [95% interval]):")
+    for r in runs:
+        print(f"\n{r.name}")
+        print(kpi_text(res["kpis"][res["kpis"]["run"] == r.name]))
+    d = res["deltas"]
+    for r in runs:
+        if r.name == base:
+            continue
+        print(
+            f"\nDifference {r.name} − {base} (mean [95% interval]; * = distinguishable from noise):"
+        )
+        print(kpi_text(d[d["run"] == r.name], value="delta", signed=True))
+
+
+def cmd_compare(a) -> int:
+    from .compare import compare, load_compared
+    from .runner import atomic_folder
+
+    _check_compare_args(a)
     out = _check_out("--out", a.out) if a.out else None
     base_i = a.runs.index(a.baseline) if a.baseline is not None else 0
     # scenario files share one root seed (that of the baseline unless --seed): paired runs
@@ -271,31 +305,7 @@ def cmd_compare(a) -> int:
         res["differences"].to_csv(tmp / "differences.csv", index=False)
         fig = plot_compare({r.name: r.firms for r in runs})
         fig.savefig(tmp / "comparison.png", dpi=80)
-    reps = sorted({len(r.seeds) for r in runs})
-    print(
-        f"Baseline: {base}. Runs: {', '.join(r.name for r in runs)}. "
-        f"Replications: {', '.join(map(str, reps))}; "
-        + (
-            "paired (same seeds: common random numbers)."
-            if res["paired"]
-            else "NOT paired (different seeds): unpaired intervals."
-        )
-    )
-    diff = res["differences"]
-    print("\nInputs that differ:")
-    print(_fmt_table(diff.astype(str)) if len(diff) else "  none (the runs have the same inputs)")
-    print("\nKPIs (mean [95% interval]):")
-    for r in runs:
-        print(f"\n{r.name}")
-        print(kpi_text(res["kpis"][res["kpis"]["run"] == r.name]))
-    d = res["deltas"]
-    for r in runs:
-        if r.name == base:
-            continue
-        print(
-            f"\nDifference {r.name} − {base} (mean [95% interval]; * = distinguishable from noise):"
-        )
-        print(kpi_text(d[d["run"] == r.name], value="delta", signed=True))
+    _print_comparison(res, runs, base)
     print(
         f"\nwritten: {out / 'comparison.csv'}, {out / 'deltas.csv'}, "
         f"{out / 'differences.csv'}, {out / 'comparison.png'}"

@@ -23,7 +23,6 @@ ALLOWED: dict[str, int] = {
     "sim.calibration.fit.posterior": 70,
     "sim.calibration.synthetic.synthetic_targets": 62,
     "sim.cli.cascade_report": 65,
-    "sim.cli.cmd_compare": 78,
     "sim.cli.cmd_run": 74,
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
