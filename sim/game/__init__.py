@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..app import _ArgError, _Parser  # one-line argument errors, as the dashboard's
 from .engine import ENTRANT, EVENTS, TEAM_NAMES, Game, GameError, GameRegistry, replay
 
 __all__ = [
@@ -40,15 +41,6 @@ __all__ = [
 DEFAULT_PORT = 8766
 #: environment variable carrying the first game's settings to the server process
 ENV_GAME = "SIM_GAME_SPEC"
-
-
-class _ArgError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        raise _ArgError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
