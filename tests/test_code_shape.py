@@ -17,10 +17,6 @@ LIMIT = 60
 ALLOWED: dict[str, int] = {
     "sim.analysis.complaint_iceberg": 64,
     "sim.app.page.NetworkView": 71,
-    "sim.calibration.cli._run": 78,
-    "sim.calibration.cli.load_calibration": 88,
-    "sim.calibration.fit.fit": 81,
-    "sim.calibration.fit.posterior": 70,
     "sim.calibration.synthetic.synthetic_targets": 62,
     "sim.cli.cascade_report": 65,
     "sim.cli.cmd_run": 74,

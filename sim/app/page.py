@@ -21,7 +21,6 @@ from .session import (
     ENV_SCENARIO,
     FIRM_CONTROLS,
     LIVE_PARAMS,
-    NETWORK_KINDS,
     STRUCTURE,
     Controller,
     Run,
@@ -458,7 +457,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
 
     with solara.Div(classes=[css]):
         if control.kind == "bool":
-            with solara.Tooltip(control.help):
+            with solara.Tooltip(control.tooltip):
                 solara.Switch(
                     label=control.label, value=bool(value), on_value=set_value, color="primary"
                 )
@@ -466,7 +465,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
         if control.kind == "choice":
             rv.Select(
                 label=control.label,
-                items=list(NETWORK_KINDS),
+                items=list(control.choices),
                 v_model=value,
                 dense=True,
                 on_v_model=set_value,
@@ -479,7 +478,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
         ):  # a scenario may go beyond
             lo, hi = min(lo, value), max(hi, value)
         shown = _control_value_text(control, value, step)
-        with solara.Tooltip(control.help):
+        with solara.Tooltip(control.tooltip):
             solara.HTML(
                 tag="div",
                 classes=["sim-ctl-head"],
