@@ -68,9 +68,13 @@ def P(
         lever: for a firm parameter that timeline events and policies may change: its kind,
             ``"recorded"`` (also a column of the firm table), ``"decision"`` or ``"cost"``.
         symbol: its symbol in docs/model.md and the docstrings (one symbol, one thing).
-        control: for a lever shown in the dashboard: its slider, as keyword arguments of
-            :class:`sim.app.session.Control` (``label``; optional ``lo``, ``hi``, ``step``,
-            ``scale``, ``none_label``); the tooltip is ``doc``.
+        control: for a parameter shown in the dashboard: its control, as keyword arguments
+            of :class:`sim.app.session.Control` (``label``; optional ``lo``, ``hi`` and
+            ``step`` of the slider, which default to the allowed range and 0.01 (1 for an
+            integer), ``scale``, ``none_label``, ``choices`` offered of a text parameter,
+            ``reset``: market structure that applies at reset); the tooltip is ``doc`` and
+            ``unit``. A firm lever shows for every firm; any other parameter with a control
+            is a mechanism setting (or, with ``reset``, market structure).
     """
     meta = {
         "unit": unit,

@@ -526,3 +526,29 @@ def test_changing_the_metadata_changes_the_control(monkeypatch):
     )
     meta["control"] = None  # no control metadata: no control
     assert "choice.inertia" not in [c.key for c in controls()]
+
+
+def test_dashboard_guide_names_every_control_with_its_key():
+    """docs/dashboard.md lists each control under its dashboard label with its lever or
+    parameter key, so the guide and the page cannot drift apart."""
+    from pathlib import Path
+
+    from sim.app.session import STRUCTURE
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "dashboard.md").read_text()
+    rows = [line for line in guide.splitlines() if line.startswith("| ")]
+    for c in (*FIRM_CONTROLS, *LIVE_PARAMS, *STRUCTURE):
+        assert any(c.label in r and f"`{c.key}`" in r for r in rows), c.key
+
+
+def test_structure_choice_outside_the_controls_choices_is_refused_in_one_line():
+    from sim.checks import ParamError
+
+    run = Controller().run
+    with pytest.raises(ParamError) as err:
+        run.set_param("network.kind", "complete")  # a valid kind, not offered by the dashboard
+    assert str(err.value) == (
+        "dashboard: network.kind = 'complete': allowed: small_world, scale_free, random"
+    )
+    run.set_param("network.kind", "random")
+    assert run.structure_pending() == {"network.kind": "random"}

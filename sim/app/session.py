@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import complaint_iceberg, referral_cascades
-from ..checks import check_lever, check_path
+from ..checks import ParamError, check_lever, check_path
 from ..model import MarketModel
 from ..params import FirmParams, ModelParams
 from ..scenario import Scenario, load_scenario
@@ -534,8 +534,8 @@ class Run:
             check_path(self.model.params, key, value, "dashboard")
             if control in STRUCTURE:
                 if control.choices and value not in control.choices:
-                    raise ValueError(
-                        f"dashboard: {key} = {value!r}; allowed: {', '.join(control.choices)}"
+                    raise ParamError(
+                        "dashboard", key, value, "allowed: " + ", ".join(control.choices)
                     )
                 self.structure[key] = value
                 return
