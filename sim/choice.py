@@ -217,6 +217,7 @@ def choose(
     u: np.ndarray,
     *,
     inertia: bool = True,
+    exclude_current: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logit choice of customers ``rows`` among the firms they may buy from.
 
@@ -235,6 +236,7 @@ def choose(
         outside_utility: u_0, or None without the outside option.
         u: one uniform number per row (inverse-CDF draw).
         inertia: favour the current firm (off for leavers).
+        exclude_current: the current firm is not available (leavers).
 
     Returns:
         (choice, paid): the chosen firm per row (-1: nothing) and the price the row
@@ -253,11 +255,16 @@ def choose(
         (True, True)
     """
     if accel.enabled():
-        return _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia)
+        flags = (inertia, exclude_current)
+        return _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, flags)
     v, price = market_utilities(model, rows, L, gamma, inertia=inertia)
     avail = take_rows(known, rows)
     if active is not None:
         avail &= active[None, :]
+    if exclude_current:
+        cur = model.pop.firm[rows].astype(np.int64)
+        has = np.nonzero(cur >= 0)[0]
+        avail[has, cur[has]] = False
     choice = logit_choice(v, avail, outside_utility, u)
     paid = np.zeros(rows.size)
     ok = np.nonzero(choice >= 0)[0]
@@ -265,7 +272,7 @@ def choose(
     return choice, paid
 
 
-def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia):
+def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, flags):
     """:func:`choose` through the kernels (same operations in the same order)."""
     pop, P = model.pop, model.params
     k = known.shape[1]
@@ -282,7 +289,7 @@ def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, i
         ta, known, np.ones(k, np.bool_) if active is None else active, lev,
         np.array([P.market.reference_price, P.choice.novelty_risk, P.choice.satisfaction_weight,
                   -np.inf if outside_utility is None else float(outside_utility)]),
-        inertia, w,
+        flags[0], flags[1], w,
     )  # fmt: skip
     np.exp(w, out=w)  # numpy's exp, as the reference
     return _pick_nb(w, u, rows, pop.firm, pop.points, lev)
@@ -300,7 +307,7 @@ def _gather_rows_nb(a, rows, out):  # pragma: no cover - compiled
 def _utility_shift_nb(
     rows, expect, tried, firm, last_firm, points, satisfaction,
     beta_perf, beta_price, beta_time, beta_wom, beta_brand, gamma,
-    ta, known, active, lev, consts, inertia, w,
+    ta, known, active, lev, consts, inertia, exclude_current, w,
 ):  # fmt: skip  # pragma: no cover - compiled
     """V_ij − max_j V_ij into ``w`` (``ta``: tanh(A_ij) per row; the outside option
     u_0 = ``consts[3]`` in the last column, −inf for unavailable firms and without an
@@ -329,7 +336,7 @@ def _utility_shift_nb(
             if novelty_risk:
                 col -= novelty_risk * (1.0 - tried[r, j])
             col += inertia_current if inertia & own else 0.0
-            c = col if known[r, j] & active[j] else -np.inf
+            c = col if known[r, j] & active[j] & ~(exclude_current & own) else -np.inf
             w[i, j] = c
             m = c if c > m else m
         if not np.isfinite(m):

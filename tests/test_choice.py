@@ -82,17 +82,20 @@ def test_compiled_choice_equals_the_numpy_reference(seed: int) -> None:
     outside = None if seed % 4 == 1 else float(rng.normal())
     u = rng.random(rows.size)
     u[:3] = [0.0, 1.0 - 1e-16, 0.5][: u.size]
-    for inertia in (True, False):
+    for inertia, exclude in ((True, False), (False, False), (False, True)):
         out = {}
         for on in (True, False):
             with accel.use(on):
                 gamma = switching_costs(m, L)
-                out[on] = (
-                    gamma,
-                    *choose(m, rows, L, gamma, known, active, outside, u, inertia=inertia),
-                )
+                c, paid = choose(
+                    m, rows, L, gamma, known, active, outside, u,
+                    inertia=inertia, exclude_current=exclude,
+                )  # fmt: skip
+                out[on] = (gamma, c, paid)
         for a, b in zip(out[True], out[False], strict=True):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+        if exclude:  # a leaver never picks its current firm
+            assert not np.any((c >= 0) & (c == m.pop.firm[rows]))
 
 
 @pytest.mark.parametrize("seed", range(4))
