@@ -15,25 +15,11 @@ LIMIT = 60
 #: not a justification but a to-do list; each is to be split and removed from here, and
 #: none may grow
 ALLOWED: dict[str, int] = {
-    "sim.analysis.complaint_iceberg": 64,
-    "sim.app.page.NetworkView": 71,
-    "sim.calibration.cli._run": 78,
-    "sim.calibration.cli.load_calibration": 88,
-    "sim.calibration.fit.fit": 81,
-    "sim.calibration.fit.posterior": 70,
-    "sim.calibration.synthetic.synthetic_targets": 62,
-    "sim.cli.cascade_report": 65,
-    "sim.cli.cmd_run": 74,
     "sim.experiments.results.ResultSet.plot": 72,
     "sim.experiments.results.ResultSet.sobol": 73,
     "sim.experiments.sweep.Sweep.run": 61,
-    "sim.game.figures._draw": 62,
-    "sim.game.page.DecisionForm": 76,
     "sim.runner._write_folder": 69,
     "sim.runner.run_to_folder": 70,
-    "sim.validation.main": 70,
-    "sim.validation.repurchase_by_outcome": 68,
-    "sim.validation.retention_economics": 61,
 }
 
 
