@@ -254,9 +254,14 @@ def choose(
         >>> bool((c == 0).all()), bool((paid > 0).all())   # u = 0: the first firm
         (True, True)
     """
-    if accel.enabled():
-        flags = (inertia, exclude_current)
-        return _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, flags)
+    flags = (inertia, exclude_current)
+    path = _choose_compiled if accel.enabled() else _choose_numpy
+    return path(model, rows, L, gamma, known, active, outside_utility, u, flags)
+
+
+def _choose_numpy(model, rows, L, gamma, known, active, outside_utility, u, flags):
+    """:func:`choose` in numpy (the reference)."""
+    inertia, exclude_current = flags
     v, price = market_utilities(model, rows, L, gamma, inertia=inertia)
     avail = take_rows(known, rows)
     if active is not None:
