@@ -497,18 +497,7 @@ class Sweep:
                 for r in range(plan.replications)
                 if (p, r) not in done
             )
-            bar = None
-            if progress:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(
-                    total=plan.n_runs,
-                    initial=len(done),
-                    desc=plan.name,
-                    unit="run",
-                    file=sys.stderr,
-                    smoothing=0.1,
-                )
+            bar = _progress_bar(plan, len(done)) if progress else None
 
             def store_result(key: tuple[int, int], df: pd.DataFrame) -> None:
                 st.write_run(key[0], key[1], to_table(df, manifest))
@@ -521,6 +510,20 @@ class Sweep:
                 if bar is not None:
                     bar.close()
         return ResultSet(st.path)
+
+
+def _progress_bar(plan: Plan, done: int) -> Any:
+    """A progress bar over the plan's runs on stderr (rate and time remaining)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=plan.n_runs,
+        initial=done,
+        desc=plan.name,
+        unit="run",
+        file=sys.stderr,
+        smoothing=0.1,
+    )
 
 
 # ---------------------------------------------------------------------- executors
