@@ -12,6 +12,7 @@ last period (``firm.accounts``: its row of the firm table) and its policy, which
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,11 @@ LEVERS = levers()
 #: columns read as scalars, per-firm columns (N, K) as the row's K-vector
 _COLUMNS = frozenset(f.name for f in dataclasses.fields(Population))
 
+#: columns holding a firm's index that the view, like the output tables, names ``firm``
+#: (the firm's name) and ``firm_index`` (the column)
+_NAMED = ("firm", "last_firm")
+_INDEXES = {f"{c}_index": c for c in _NAMED}
+
 
 def _column(model: MarketModel, name: str) -> np.ndarray:
     return getattr(model.pop, name)
@@ -47,7 +53,10 @@ class Customer(mesa.Agent):
     columns (``satisfaction``, ``firm``, ``beta_price``, ``experienced`` …) read and write
     the row; per-firm columns (``expect``, ``attitude``, ``aware``, ``aware_via`` …) return
     the row's K-vector (a numpy view: writing into it writes the model state).
-    ``status`` reads as its name (``"customer"``); the code is ``status_code``.
+    ``status`` reads as its name (``"customer"``); the code is ``status_code``. As in the
+    output tables (``customer_frame()``, the panel and the events), ``firm`` and
+    ``last_firm`` read as the firm's name (None for none) and ``firm_index`` and
+    ``last_firm_index`` read and write the column (the firm's index, -1 for none).
 
     Examples:
         >>> from sim import MarketModel
@@ -57,6 +66,8 @@ class Customer(mesa.Agent):
         True
         >>> c.expect.shape == (m.n_firms,)
         True
+        >>> c.firm == (m.firms[c.firm_index].name if c.firm_index >= 0 else None)
+        True
     """
 
     def __init__(self, model: MarketModel, row: int) -> None:
@@ -64,16 +75,26 @@ class Customer(mesa.Agent):
         object.__setattr__(self, "row", int(row))
 
     def __getattr__(self, name: str) -> Any:
-        if name in _COLUMNS and "row" in self.__dict__:
-            v = _column(self.model, name)[self.row]
+        column = _INDEXES.get(name, name)
+        if column in _COLUMNS and "row" in self.__dict__:
+            v = _column(self.model, column)[self.row]
             return v.item() if isinstance(v, np.generic) else v
         raise AttributeError(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _COLUMNS and name != "status":
-            _column(self.model, name)[self.row] = value
+        if name in _NAMED:
+            raise AttributeError(
+                f"Customer.{name} is the firm's name (read-only); set {name}_index instead"
+            )
+        column = _INDEXES.get(name, name)
+        if column in _COLUMNS and column != "status":
+            _column(self.model, column)[self.row] = value
         else:
             object.__setattr__(self, name, value)
+
+    def _firm_named(self, column: str) -> str | None:
+        f = int(_column(self.model, column)[self.row])
+        return self.model.firms[f].name if f >= 0 else None
 
     @property
     def status(self) -> str:
@@ -84,9 +105,26 @@ class Customer(mesa.Agent):
         return int(self.model.pop.status[self.row])
 
     @property
+    def firm(self) -> str | None:
+        """The current firm's name (None for none); its index is ``firm_index``."""
+        return self._firm_named("firm")
+
+    @property
+    def last_firm(self) -> str | None:
+        """The name of the firm of the last experience (None for none); its index is
+        ``last_firm_index``."""
+        return self._firm_named("last_firm")
+
+    @property
     def firm_name(self) -> str | None:
-        f = int(self.model.pop.firm[self.row])
-        return self.model.firms[f].name if f >= 0 else None
+        """Deprecated: the current firm's name, now ``firm``."""
+        warnings.warn(
+            "Customer.firm_name is deprecated; use Customer.firm (the name, as in the output "
+            "tables) or Customer.firm_index",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.firm
 
     @property
     def neighbors(self) -> np.ndarray:
@@ -94,13 +132,16 @@ class Customer(mesa.Agent):
 
     def as_dict(self) -> dict[str, Any]:
         """The row as a plain dict (per-firm values keyed by firm name)."""
-        d: dict[str, Any] = {"id": self.row, "status": self.status, "firm_name": self.firm_name}
+        d: dict[str, Any] = {"id": self.row, "status": self.status}
         names = [firm.name for firm in self.model.firms]
         for f in dataclasses.fields(Population):
             if f.name == "status":
                 continue
             col = _column(self.model, f.name)
-            if col.ndim == 1:
+            if f.name in _NAMED:
+                d[f.name] = getattr(self, f.name)
+                d[f"{f.name}_index"] = getattr(self, f"{f.name}_index")
+            elif col.ndim == 1:
                 d[f.name] = getattr(self, f.name)
             else:
                 d[f.name] = dict(zip(names, col[self.row].tolist(), strict=True))
@@ -113,7 +154,7 @@ class Customer(mesa.Agent):
 
     def __repr__(self) -> str:
         return (
-            f"Customer({self.row}, status={self.status}, firm={self.firm_name}, "
+            f"Customer({self.row}, status={self.status}, firm={self.firm}, "
             f"satisfaction={self.satisfaction:.2f})"
         )
 

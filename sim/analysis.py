@@ -84,6 +84,22 @@ def cascade_summary(events: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["size", "depth"], ascending=False).reset_index(drop=True)
 
 
+def _left_within(probs: pd.DataFrame, ev: pd.DataFrame, horizon: int) -> np.ndarray:
+    """For each problem (a row of ``probs``: customer, firm, period), whether the customer
+    left that firm (a ``switch`` or ``churn`` event of ``ev``) within ``horizon`` periods
+    after it."""
+    lost = np.zeros(len(probs), bool)
+    leaves = ev[ev["event"].isin(("switch", "churn"))][["customer", "firm", "period"]]
+    if len(probs) and len(leaves):
+        pairs = probs.reset_index().merge(
+            leaves, on=["customer", "firm"], suffixes=("", "_left"), how="inner"
+        )
+        dt = pairs["period_left"].to_numpy() - pairs["period"].to_numpy()
+        hit = pairs.loc[(dt > 0) & (dt <= horizon), "index"].to_numpy()
+        lost[hit] = True
+    return lost
+
+
 def complaint_iceberg(
     events: pd.DataFrame, *, period: int | None = None, horizon: int = 6, firm: str | None = None
 ) -> pd.DataFrame:
@@ -122,15 +138,7 @@ def complaint_iceberg(
     ][["customer", "firm", "period", "detail"]].reset_index(drop=True)
     last = int(events["period"].max()) if period is None and len(events) else int(period or 0)
     old = probs["period"].to_numpy() <= last - horizon
-    lost = np.zeros(len(probs), bool)
-    leaves = ev[ev["event"].isin(("switch", "churn"))][["customer", "firm", "period"]]
-    if len(probs) and len(leaves):
-        pairs = probs.reset_index().merge(
-            leaves, on=["customer", "firm"], suffixes=("", "_left"), how="inner"
-        )
-        dt = pairs["period_left"].to_numpy() - pairs["period"].to_numpy()
-        hit = pairs.loc[(dt > 0) & (dt <= horizon), "index"].to_numpy()
-        lost[hit] = True
+    lost = _left_within(probs, ev, horizon)
     total = max(len(probs), 1)
     rows = []
     for outcome in ICEBERG_OUTCOMES:

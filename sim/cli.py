@@ -126,13 +126,9 @@ def kpi_text(table: pd.DataFrame, *, value: str = "mean", signed: bool = False) 
     return _fmt_table(pd.DataFrame(rows))
 
 
-def cmd_run(a) -> int:
-    from .compare import default_run_name
-    from .kpis import kpi_table, with_intervals
-    from .runner import FORMATS
-
-    if a.format not in FORMATS:
-        raise UsageError(f"--format {a.format}: allowed {', '.join(FORMATS)}")
+def _run_flags(a) -> list[tuple[str, str]]:
+    """``sim run``'s ``--seed``/``--periods``/``--replications`` as ``(flag, "key=value")``
+    overrides of the scenario, each value checked against its parameter's range."""
     flags = []
     for flag, value, cls, name, key in (
         ("--seed", a.seed, P.ModelParams, "seed", "scenario.seed"),
@@ -143,7 +139,54 @@ def cmd_run(a) -> int:
             if cls is not None:
                 _flag_value(flag, value, cls, name)
             flags.append((flag, f"{key}={value}"))
-    sc = load_scenario(a.scenario, list(a.set or []), flags)
+    return flags
+
+
+def _print_run_summary(a, sc, name: str, folder: Path, firms) -> None:
+    """What ``sim run`` prints when done: the KPI table, what to notice, where the tables
+    and plots are and what to run next."""
+    from .kpis import kpi_table, with_intervals
+
+    reps = sc.replications
+    print()
+    print(
+        f"{name}: {sc.title or sc.name}, {sc.params.market.periods} periods, "
+        + (
+            f"mean and 95% interval over {reps} replications"
+            if reps > 1
+            else "one replication (add --replications 10 for 95% intervals)"
+        )
+    )
+    print(kpi_text(with_intervals(kpi_table(firms))))
+    if sc.notice:
+        if a.set:
+            print(
+                f"\nWhat to notice (written for the scenario as published; this run changed "
+                f"{', '.join(a.set)}): {sc.notice}"
+            )
+        else:
+            print(f"\nWhat to notice: {sc.notice}")
+    print(f"\nRun folder: {folder}")
+    kinds = {"parquet": ".parquet", "csv": ".csv", "both": ".parquet and .csv"}[a.format]
+    print(
+        f"  tables: firms / market / events / panel / customers ({kinds}), "
+        "summary.csv, summary_intervals.csv, kpis.csv, cascades.csv"
+    )
+    if not a.no_plots:
+        print(f"  plots:  {folder / 'plots'} (overview.png first)")
+    print(
+        f"  next:   sim report {folder}   |   sim explain {folder} --customer 42   |   "
+        f"sim cascades {folder}"
+    )
+
+
+def cmd_run(a) -> int:
+    from .compare import default_run_name
+    from .runner import FORMATS
+
+    if a.format not in FORMATS:
+        raise UsageError(f"--format {a.format}: allowed {', '.join(FORMATS)}")
+    sc = load_scenario(a.scenario, list(a.set or []), _run_flags(a))
     out_root = _check_out("--out", a.out)
     name = a.name or default_run_name(sc.name, list(a.set or []), a.seed)
     try:
@@ -169,37 +212,7 @@ def cmd_run(a) -> int:
         raise UsageError(
             f"--out {a.out}: cannot write the run folder ({exc.strerror or exc})"
         ) from None
-    reps = sc.replications
-    print()
-    print(
-        f"{name}: {sc.title or sc.name}, {sc.params.market.periods} periods, "
-        + (
-            f"mean and 95% interval over {reps} replications"
-            if reps > 1
-            else "one replication (add --replications 10 for 95% intervals)"
-        )
-    )
-    print(kpi_text(with_intervals(kpi_table(result.firms))))
-    if sc.notice:
-        if a.set:
-            print(
-                f"\nWhat to notice (written for the scenario as published; this run changed "
-                f"{', '.join(a.set)}): {sc.notice}"
-            )
-        else:
-            print(f"\nWhat to notice: {sc.notice}")
-    print(f"\nRun folder: {folder}")
-    kinds = {"parquet": ".parquet", "csv": ".csv", "both": ".parquet and .csv"}[a.format]
-    print(
-        f"  tables: firms / market / events / panel / customers ({kinds}), "
-        "summary.csv, summary_intervals.csv, kpis.csv, cascades.csv"
-    )
-    if not a.no_plots:
-        print(f"  plots:  {folder / 'plots'} (overview.png first)")
-    print(
-        f"  next:   sim report {folder}   |   sim explain {folder} --customer 42   |   "
-        f"sim cascades {folder}"
-    )
+    _print_run_summary(a, sc, name, folder, result.firms)
     return 0
 
 
@@ -618,10 +631,48 @@ def cmd_report(a) -> int:
 
 
 # ---------------------------------------------------------------- cascades
+def _cascade_row(name: str, g: pd.DataFrame, c: pd.DataFrame, ff: pd.DataFrame) -> dict:
+    """One firm's cascade statistics in one replication: ``g`` its cascades (size, depth),
+    ``c`` the replication's referrals (depth of each), ``ff`` its rows of the firm table."""
+    some = len(g) > 0
+    return {
+        "firm": name,
+        "cascades": len(g),
+        "referred": int(g["size"].sum()) if some else 0,
+        "mean_size": float(g["size"].mean()) if some else np.nan,
+        "max_size": int(g["size"].max()) if some else 0,
+        "share_size_1": float((g["size"] == 1).mean()) if some else np.nan,
+        "max_depth": int(g["depth"].max()) if some else 0,
+        "mean_depth": float(c[c["firm"] == name]["depth"].mean()) if some else np.nan,
+        "wom_pos": int(ff["wom_pos"].sum()),
+        "wom_neg": int(ff["wom_neg"].sum()),
+        "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
+    }
+
+
+def _cascade_table(run: dict, ev: pd.DataFrame, s_all: pd.DataFrame, reps: list) -> pd.DataFrame:
+    """Per firm, the mean over replications of each cascade statistic (``max_*``: the
+    largest over replications)."""
+    from .analysis import referral_cascades
+
+    f = run["firms"] if "replication" in run["firms"] else run["firms"].assign(replication=0)
+    per = []
+    for r in reps:
+        c = referral_cascades(ev[ev["replication"] == r])
+        s = s_all[s_all["replication"] == r]
+        for name in run["manifest"]["firms"]:
+            ff = f[(f["replication"] == r) & (f["firm"] == name)]
+            per.append(_cascade_row(name, s[s["firm"] == name], c, ff))
+    per = pd.DataFrame(per)
+    table = per.groupby("firm", sort=False).mean().reset_index()
+    table["max_size"] = per.groupby("firm", sort=False)["max_size"].max().to_numpy()
+    table["max_depth"] = per.groupby("firm", sort=False)["max_depth"].max().to_numpy()
+    return table
+
+
 def cascade_report(run: dict) -> str:
     """Referral cascade statistics of every replication: per firm, the mean over
     replications of each statistic, and the size distribution of all cascades."""
-    from .analysis import referral_cascades
     from .runner import cascades_per_replication
 
     ev = run["events"].copy()
@@ -631,33 +682,7 @@ def cascade_report(run: dict) -> str:
     f = run["firms"] if "replication" in run["firms"] else run["firms"].assign(replication=0)
     s_all = cascades_per_replication(ev)
     reps = sorted(f["replication"].unique())
-    per = []
-    for r in reps:
-        e = ev[ev["replication"] == r]
-        c = referral_cascades(e)
-        s = s_all[s_all["replication"] == r]
-        for name in run["manifest"]["firms"]:
-            g = s[s["firm"] == name]
-            ff = f[(f["replication"] == r) & (f["firm"] == name)]
-            per.append(
-                {
-                    "firm": name,
-                    "cascades": len(g),
-                    "referred": int(g["size"].sum()) if len(g) else 0,
-                    "mean_size": float(g["size"].mean()) if len(g) else np.nan,
-                    "max_size": int(g["size"].max()) if len(g) else 0,
-                    "share_size_1": float((g["size"] == 1).mean()) if len(g) else np.nan,
-                    "max_depth": int(g["depth"].max()) if len(g) else 0,
-                    "mean_depth": float(c[c["firm"] == name]["depth"].mean()) if len(g) else np.nan,
-                    "wom_pos": int(ff["wom_pos"].sum()),
-                    "wom_neg": int(ff["wom_neg"].sum()),
-                    "lost_after_neg_wom": int(ff["lost_after_negative_wom"].sum()),
-                }
-            )
-    per = pd.DataFrame(per)
-    table = per.groupby("firm", sort=False).mean().reset_index()
-    table["max_size"] = per.groupby("firm", sort=False)["max_size"].max().to_numpy()
-    table["max_depth"] = per.groupby("firm", sort=False)["max_depth"].max().to_numpy()
+    table = _cascade_table(run, ev, s_all, reps)
     n = len(reps)
     what = "one replication" if n == 1 else f"means over {n} replications (max_*: the largest)"
     out = [

@@ -68,9 +68,13 @@ def P(
         lever: for a firm parameter that timeline events and policies may change: its kind,
             ``"recorded"`` (also a column of the firm table), ``"decision"`` or ``"cost"``.
         symbol: its symbol in docs/model.md and the docstrings (one symbol, one thing).
-        control: for a lever shown in the dashboard: its slider, as keyword arguments of
-            :class:`sim.app.session.Control` (``label``; optional ``lo``, ``hi``, ``step``,
-            ``scale``, ``none_label``); the tooltip is ``doc``.
+        control: for a parameter shown in the dashboard: its control, as keyword arguments
+            of :class:`sim.app.session.Control` (``label``; optional ``lo``, ``hi`` and
+            ``step`` of the slider, which default to the allowed range and 0.01 (1 for an
+            integer), ``scale``, ``none_label``, ``choices`` offered of a text parameter,
+            ``reset``: market structure that applies at reset); the tooltip is ``doc`` and
+            ``unit``. A firm lever shows for every firm; any other parameter with a control
+            is a mechanism setting (or, with ``reset``, market structure).
     """
     meta = {
         "unit": unit,
@@ -226,7 +230,13 @@ class MarketParams:
     """The population of potential customers and how the market starts."""
 
     n_customers: int = P(
-        2000, "customers", 1, 50_000_000, "assumption", "Number of potential customers (agents)."
+        2000,
+        "customers",
+        1,
+        50_000_000,
+        "assumption",
+        "Number of potential customers (agents).",
+        control={"label": "Customers", "lo": 100, "hi": 10_000, "step": 100, "reset": True},
     )
     periods: int = P(
         60, "periods (months)", 1, 100_000, "assumption", "Number of periods a run lasts."
@@ -294,8 +304,13 @@ class NetworkParams:
         None,
         None,
         "Watts & Strogatz 1998; Goldenberg, Libai & Muller 2001 (weak ties)",
-        "Network kind.",
+        "Kind of friendship network on which word of mouth, imitation and referrals travel.",
         choices=("small_world", "scale_free", "random", "complete", "edgelist"),
+        control={
+            "label": "Network",
+            "choices": ("small_world", "scale_free", "random"),
+            "reset": True,
+        },
     )
     degree: int = P(
         10,
@@ -304,6 +319,7 @@ class NetworkParams:
         10_000,
         "assumption (issue: degree-10 network)",
         "Mean degree (small_world: k of the ring lattice, random: expected degree, scale_free: 2m).",
+        control={"label": "Friends per customer", "lo": 2, "hi": 30, "step": 1, "reset": True},
     )
     rewire: float = P(
         0.1,
@@ -607,6 +623,7 @@ class ChoiceParams:
         "Dubé, Hitsch & Rossi 2010; P(stay) = e^γ/(e^γ + J - 1)",
         "Switching cost/inertia γ added to the current firm's utility.",
         symbol="γ",
+        control={"label": "Inertia γ", "hi": 6.0, "step": 0.1},
     )
     satisfaction_weight: float = P(
         2.0,
@@ -725,6 +742,7 @@ class SatisfactionParams:
         "Anderson & Sullivan 1993; loss aversion ≈ 2 (Kahneman & Tversky)",
         "Effect of a shortfall (performance below expectation); λ− > λ+ is the asymmetry.",
         symbol="λ−",
+        control={"label": "Loss weight λ⁻", "hi": 10.0, "step": 0.1},
     )
     price_weight: float = P(
         0.5,
@@ -827,7 +845,15 @@ class ExpectationParams:
 class ComplaintParams:
     """Who complains, and what the firm's handling does to satisfaction."""
 
-    enabled: bool = P(True, "", None, None, "TARP 1979–1986; seed 000/002", "Complaints on or off.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "TARP 1979–1986; seed 000/002",
+        "Complaints on or off.",
+        control={"label": "Complaints"},
+    )
     max_prob: float = P(
         0.5,
         "probability",
@@ -836,6 +862,7 @@ class ComplaintParams:
         "assumption; TARP: about 1 in 25 dissatisfied customers complains at typical ease",
         "Complaint probability at full ease and a very large shortfall.",
         symbol="c_max",
+        control={"label": "Complaint propensity"},
     )
     shortfall_scale: float = P(
         0.15,
@@ -904,7 +931,15 @@ class ComplaintParams:
 class WomParams:
     """Word of mouth on the network (U-shaped in satisfaction, negativity bias)."""
 
-    enabled: bool = P(True, "", None, None, "Anderson 1998", "Word of mouth on or off.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "Anderson 1998",
+        "Word of mouth (and with it referrals) on or off.",
+        control={"label": "Word of mouth"},
+    )
     positive_threshold: float = P(
         0.3,
         "satisfaction",
@@ -949,6 +984,7 @@ class WomParams:
         "TARP: satisfied tell 4–5 (over time)",
         "Neighbours told per positive talk.",
         symbol="R+",
+        control={"label": "Positive reach R⁺", "hi": 20, "step": 1},
     )
     negative_reach: int = P(
         4,
@@ -958,6 +994,7 @@ class WomParams:
         "TARP: dissatisfied tell 9–10 (twice as many)",
         "Neighbours told per negative talk.",
         symbol="R−",
+        control={"label": "Negative reach R⁻", "hi": 20, "step": 1},
     )
     negative_weight: float = P(
         1.5,
@@ -1009,7 +1046,15 @@ class WomParams:
 class ReferralParams:
     """A positive message can bring the recipient to the firm (referral)."""
 
-    enabled: bool = P(True, "", None, None, "seed 001/002", "Referrals on or off.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "seed 001/002",
+        "Referrals on or off.",
+        control={"label": "Referrals"},
+    )
     threshold: float = P(
         0.5,
         "satisfaction",
@@ -1027,6 +1072,7 @@ class ReferralParams:
         "assumption",
         "Probability a referral message converts the recipient.",
         symbol="ρ0",
+        control={"label": "Referral probability ρ₀", "hi": 0.3, "step": 0.005},
     )
     reward_gain: float = P(
         2.0,
@@ -1062,6 +1108,7 @@ class AcquisitionParams:
         "assumption per month (awareness only; customers still choose); Bass q ≈ 0.38 per year (Sultan, Farley & Lehmann 1990)",
         "Hazard of learning of a firm when all neighbours are its customers.",
         symbol="q",
+        control={"label": "Imitation q"},
     )
     hazard: str = P(
         "product",
@@ -1078,7 +1125,15 @@ class AcquisitionParams:
 class ChurnParams:
     """Leaving: a hazard that rises with dissatisfaction and falls with switching cost."""
 
-    enabled: bool = P(True, "", None, None, "seed 000; Jones & Sasser 1995", "Churn on or off.")
+    enabled: bool = P(
+        True,
+        "",
+        None,
+        None,
+        "seed 000; Jones & Sasser 1995",
+        "Churn (leaving, win-back and returns) on or off.",
+        control={"label": "Churn"},
+    )
     base_rate: float = P(
         0.008,
         "probability per period",
@@ -1087,6 +1142,7 @@ class ChurnParams:
         "calibrated: highly satisfied customers still lose about 40% a year in a competitive market (scenario satisfied_leave; seed 000), docs/validation.md",
         "Hazard of a fully satisfied customer.",
         symbol="h0",
+        control={"label": "Base churn h₀", "hi": 0.2, "step": 0.005},
     )
     dissatisfaction_rate: float = P(
         0.05,
@@ -1197,7 +1253,13 @@ class ModelParams:
     """Everything a run needs."""
 
     seed: int = P(
-        0, "", 0, 2**63 - 1, "", "Root seed; every mechanism draws from its own child stream."
+        0,
+        "",
+        0,
+        2**63 - 1,
+        "",
+        "Root seed; every mechanism draws from its own child stream.",
+        control={"label": "Seed", "hi": 10_000, "step": 1, "reset": True},
     )
     market: MarketParams = field(default_factory=MarketParams)
     network: NetworkParams = field(default_factory=NetworkParams)
@@ -1228,7 +1290,18 @@ class ModelParams:
     record_events: bool = P(
         True, "", None, None, "", "Keep the event log (complaints, referrals, switches, churns)."
     )
+    event_sample: float = P(
+        1.0,
+        "share of customers",
+        0.0,
+        1.0,
+        "",
+        "Share of customers whose events the log keeps (evenly spaced ids, like the panel; lever changes are always kept); 1 keeps everybody's. For large markets: the log grows with customers × periods.",
+    )
 
+
+#: top-level settings of the scenario's ``[output]`` table (fields of :class:`ModelParams`)
+OUTPUT_KEYS = ("record_events", "panel_size", "event_sample")
 
 #: Mechanism sections, in the order of the period schedule.
 MECHANISMS = (

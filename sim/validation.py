@@ -176,38 +176,19 @@ def repurchase_by_outcome(model, periods: int, *, horizon: int = 6) -> pd.DataFr
         DataFrame with columns outcome, problems, observed, repurchased, repurchase
         (share of observed), one row per outcome in :data:`OUTCOMES`.
     """
-    pop = model.pop
     if not model._log:
         raise ValueError("repurchase_by_outcome: the model must record events (record_events)")
     t0 = model.period
     steps = int(periods) + int(horizon)
-    bought, firm, lapsed = [], [], []
-    for _ in range(steps):
-        model.step()
-        t = model.period
-        bought.append(pop.last_buy == t)
-        firm.append(pop.last_firm.copy())
-        lapsed.append(pop.status == LAPSED)
+    trace = _trace_purchases(model, steps)
     pr = _problems(model.events())
     pr = pr[(pr["period"] > t0) & (pr["period"] <= t0 + periods)]
-    cust = pr["customer"].to_numpy()
-    pf = pr["firm_index"].to_numpy()
-    pt = pr["period"].to_numpy() - t0  # 1-based step index
     outcome = pr["detail"].to_numpy().astype(str)
+    pt = pr["period"].to_numpy() - t0  # 1-based step index
     known = pt + np.where(outcome == "resolved_late", int(model.params.complaints.late_delay), 0)
-    result = np.full(cust.size, -1, np.int8)  # -1 open, 0 lost, 1 repurchased
-    for s in range(1, steps + 1):
-        open_ = (result < 0) & (s > pt) & (s <= pt + horizon)
-        if not open_.any():
-            continue
-        idx = np.nonzero(open_)[0]
-        c = cust[idx]
-        gone = lapsed[s - 1][c]
-        b = bought[s - 1][c]
-        other = b & (firm[s - 1][c] != pf[idx])
-        result[idx[gone | other]] = 0
-        ok = b & ~other & ~gone & (s > known[idx])
-        result[idx[ok]] = 1
+    result = _follow_problems(
+        trace, pr["customer"].to_numpy(), pr["firm_index"].to_numpy(), pt, known, horizon
+    )
     rows = []
     for o in OUTCOMES:
         sel = outcome == o
@@ -224,6 +205,49 @@ def repurchase_by_outcome(model, periods: int, *, horizon: int = 6) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows)
+
+
+def _trace_purchases(model, steps: int) -> tuple[list, list, list]:
+    """Step ``model`` ``steps`` periods; per step, who bought, from which firm they last
+    bought and who is lapsed (one array of the population each)."""
+    pop = model.pop
+    bought, firm, lapsed = [], [], []
+    for _ in range(steps):
+        model.step()
+        t = model.period
+        bought.append(pop.last_buy == t)
+        firm.append(pop.last_firm.copy())
+        lapsed.append(pop.status == LAPSED)
+    return bought, firm, lapsed
+
+
+def _follow_problems(
+    trace: tuple[list, list, list],
+    cust: np.ndarray,
+    pf: np.ndarray,
+    pt: np.ndarray,
+    known: np.ndarray,
+    horizon: int,
+) -> np.ndarray:
+    """What became of each problem (customer ``cust`` with firm ``pf`` at step ``pt``,
+    outcome known at step ``known``): 1 when the next purchase once the outcome is known is
+    from the firm, 0 when the customer bought elsewhere or lapsed first, -1 when nothing
+    happened within ``horizon`` steps (censored)."""
+    bought, firm, lapsed = trace
+    result = np.full(cust.size, -1, np.int8)  # -1 open, 0 lost, 1 repurchased
+    for s in range(1, len(bought) + 1):
+        open_ = (result < 0) & (s > pt) & (s <= pt + horizon)
+        if not open_.any():
+            continue
+        idx = np.nonzero(open_)[0]
+        c = cust[idx]
+        gone = lapsed[s - 1][c]
+        b = bought[s - 1][c]
+        other = b & (firm[s - 1][c] != pf[idx])
+        result[idx[gone | other]] = 0
+        ok = b & ~other & ~gone & (s > known[idx])
+        result[idx[ok]] = 1
+    return result
 
 
 def measure_repurchase_by_outcome(
@@ -412,6 +436,37 @@ def lifetime_profit(margin: float, defection: float, discount: float) -> float:
     return float(margin * r / (1.0 + discount - r))
 
 
+def _year_of_defections(m) -> list[dict]:
+    """Step ``m`` 12 periods and follow the firms' customers at the start: per firm, the
+    share lost (``defection``), the profit a kept customer brought (``margin``) and the
+    annual discount rate (``discount``)."""
+    i_year = (1 + m.params.market.discount_rate) ** 12 - 1
+    pop = m.pop
+    ids = np.nonzero(pop.status == CUSTOMER)[0]
+    f0 = pop.firm[ids].copy()
+    prof0 = pop.profit[ids, f0].copy()
+    lost = np.zeros(ids.size, bool)
+    for _ in range(12):
+        m.step()
+        lost |= pop.firm[ids] != f0
+    gain = pop.profit[ids, f0] - prof0
+    rows = []
+    for j, f in enumerate(m.firms):
+        sel = f0 == j
+        if not sel.any():
+            continue
+        kept = sel & ~lost
+        rows.append(
+            {
+                "firm": f.name,
+                "defection": float(lost[sel].mean()),
+                "margin": float(gain[kept].mean()) if kept.any() else np.nan,
+                "discount": i_year,
+            }
+        )
+    return rows
+
+
 def retention_economics(
     params: ModelParams | None = None,
     seeds: Iterable[int] = (0, 1),
@@ -439,31 +494,8 @@ def retention_economics(
         m.params.record_events = False
         m._log = False
         m.run(start)
-        i_year = (1 + m.params.market.discount_rate) ** 12 - 1
-        pop = m.pop
         for _ in range(int(years)):
-            ids = np.nonzero(pop.status == CUSTOMER)[0]
-            f0 = pop.firm[ids].copy()
-            prof0 = pop.profit[ids, f0].copy()
-            lost = np.zeros(ids.size, bool)
-            for _ in range(12):
-                m.step()
-                lost |= pop.firm[ids] != f0
-            gain = pop.profit[ids, f0] - prof0
-            for j, f in enumerate(m.firms):
-                sel = f0 == j
-                if not sel.any():
-                    continue
-                kept = sel & ~lost
-                rows.append(
-                    {
-                        "seed": s,
-                        "firm": f.name,
-                        "defection": float(lost[sel].mean()),
-                        "margin": float(gain[kept].mean()) if kept.any() else np.nan,
-                        "discount": i_year,
-                    }
-                )
+            rows += [{"seed": s, **r} for r in _year_of_defections(m)]
     d = pd.DataFrame(rows).groupby("firm", sort=True)[["defection", "margin", "discount"]].mean()
     d["lifetime_profit"] = [
         lifetime_profit(r.margin, r.defection, r.discount) for r in d.itertuples()
@@ -489,38 +521,35 @@ def _referral_events(seed: int | None = None) -> pd.DataFrame:
     return m.events()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print every stylized-fact table (``python -m sim.validation [--quick]``)."""
-    from .acquisition import bass_curve, ring_curve
-    from .cascade import cascade_sizes_from_random_seeds, giant_cascade_share, mean_cascade_size
-    from .network import build_network
-
-    ap = argparse.ArgumentParser(prog="python -m sim.validation", description=main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="3,000 customers instead of 10,000")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    a = ap.parse_args(argv)
-    n = 3_000 if a.quick else 10_000
-    pd.set_option("display.width", 200)
-    print("1. 12-month loss by satisfaction band (customers at month 24)")
-    print(measure_loss_by_satisfaction(seeds=a.seeds, n_customers=n).round(3).to_string())
+def _print_complaints(seeds: list[int], n: int) -> None:
+    """Tables 2 and 3: repurchase by complaint outcome, the iceberg, and word of mouth by
+    complainants."""
     print("\n2. Repurchase at the next purchase occasion after a problem, by outcome")
     print("   (complaint_ease 0.8 at both firms, for enough complaints; periods 13-36)")
     tarp = ModelParams()
     for f in tarp.firms:
         f.complaint_ease = 0.8
-    rep = measure_repurchase_by_outcome(tarp, seeds=a.seeds, n_customers=n, periods=24)
+    rep = measure_repurchase_by_outcome(tarp, seeds=seeds, n_customers=n, periods=24)
     print(rep.round(3).to_string())
-    m = _model(None, a.seeds[0], min(n, 5_000))
+    m = _model(None, seeds[0], min(n, 5_000))
     m.run(24)
     print(f"   iceberg (defaults): complaints per problem = {iceberg(m.events()):.3f}")
-    m = _model(tarp, a.seeds[0], min(n, 5_000))
+    m = _model(tarp, seeds[0], min(n, 5_000))
     m.run(24)
     ev = m.events()
     print("\n3. Word of mouth: people told by complainants (period of the complaint)")
     print(wom_by_outcome(ev).round(2).to_string())
     print(wom_reach(ev).round(2).to_string())
+
+
+def _print_cascades(seeds: list[int]) -> None:
+    """Table 4: cascade sizes in the referral scenario, and independent cascades on a random
+    graph against their theory."""
+    from .cascade import cascade_sizes_from_random_seeds, giant_cascade_share, mean_cascade_size
+    from .network import build_network
+
     print("\n4. Cascade sizes, referral_programme scenario (seed 42 and the given seeds)")
-    for s in (42, *a.seeds):
+    for s in (42, *seeds):
         st = cascade_stats(cascade_sizes(_referral_events(s)))
         print(f"   seed {s}:", {k: round(v, 3) for k, v in st.items()})
     g = build_network("random", 20_000, 4, 0.0, np.random.default_rng(0))
@@ -539,21 +568,44 @@ def main(argv: list[str] | None = None) -> int:
             f"     beta {beta}: giant share {sz[big].mean() / g.n:.3f}, started by {big.mean():.2f}"
             f" of seeds (theory {giant_cascade_share(beta, c):.3f})"
         )
+
+
+def _bass_params(kind: str, degree: int) -> ModelParams:
+    """A new market of 50,000 on a ``kind`` network where only Bass awareness acts: one
+    firm with marketing p = 0.03, imitation q = 0.38 (``bass`` hazard), everyone buying."""
+    from .params import FirmParams, SegmentParams
+
+    p = ModelParams()
+    p.market.n_customers, p.market.warmup = 50_000, 0
+    p.market.initial_customers = p.market.initial_awareness = 0.0
+    p.market.segments = [SegmentParams(name="all", purchase_prob=1.0)]
+    p.firms = [FirmParams(name="A", marketing=0.03)]
+    p.network.kind, p.network.degree, p.network.rewire = kind, degree, 0.0
+    p.choice.outside_option = False
+    p.acquisition.imitation, p.acquisition.hazard = 0.38, "bass"
+    for sec in ("churn", "complaints", "wom", "referrals", "expectations", "capacity"):
+        getattr(p, sec).enabled = False
+    p.record_events, p.panel_size = False, 0
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print every stylized-fact table (``python -m sim.validation [--quick]``)."""
+    from .acquisition import bass_curve, ring_curve
+
+    ap = argparse.ArgumentParser(prog="python -m sim.validation", description=main.__doc__)
+    ap.add_argument("--quick", action="store_true", help="3,000 customers instead of 10,000")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    a = ap.parse_args(argv)
+    n = 3_000 if a.quick else 10_000
+    pd.set_option("display.width", 200)
+    print("1. 12-month loss by satisfaction band (customers at month 24)")
+    print(measure_loss_by_satisfaction(seeds=a.seeds, n_customers=n).round(3).to_string())
+    _print_complaints(a.seeds, n)
+    _print_cascades(a.seeds)
     print("\n5. Bass hazard: largest gap to the closed form over 25 periods (p 0.03, q 0.38)")
     for kind, deg, ref in (("complete", 2, bass_curve), ("small_world", 2, ring_curve)):
-        p = ModelParams()
-        p.market.n_customers, p.market.warmup = 50_000, 0
-        p.market.initial_customers = p.market.initial_awareness = 0.0
-        from .params import FirmParams, SegmentParams
-
-        p.market.segments = [SegmentParams(name="all", purchase_prob=1.0)]
-        p.firms = [FirmParams(name="A", marketing=0.03)]
-        p.network.kind, p.network.degree, p.network.rewire = kind, deg, 0.0
-        p.choice.outside_option = False
-        p.acquisition.imitation, p.acquisition.hazard = 0.38, "bass"
-        for sec in ("churn", "complaints", "wom", "referrals", "expectations", "capacity"):
-            getattr(p, sec).enabled = False
-        p.record_events, p.panel_size = False, 0
+        p = _bass_params(kind, deg)
         mm = _model(p, a.seeds[0], None)
         mm.run(25)
         F = mm.market_frame()["customers"].to_numpy() / p.market.n_customers

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from mesa.agent import AgentSet
 
 from sim import Customer, Firm, MarketModel, ModelParams
@@ -24,7 +25,7 @@ def test_views_expose_every_population_column() -> None:
     c = m.customers[17]
     for f in dataclasses.fields(Population):
         col = getattr(m.pop, f.name)
-        got = getattr(c, f.name)
+        got = getattr(c, f"{f.name}_index" if f.name in ("firm", "last_firm") else f.name)
         if f.name == "status":
             assert got in ("prospect", "customer", "lapsed") and c.status_code == col[17]
         elif col.ndim == 1:
@@ -33,6 +34,28 @@ def test_views_expose_every_population_column() -> None:
             assert np.array_equal(got, col[17]), f.name
     d = c.as_dict()
     assert {f.name for f in dataclasses.fields(Population)} <= set(d)
+
+
+def test_views_name_the_firm_as_the_output_tables_do() -> None:
+    """``firm``/``last_firm`` are names and ``firm_index``/``last_firm_index`` indices, as in
+    ``customer_frame()``; the old ``firm_name`` still works, with a deprecation warning."""
+    m = _model()
+    table = m.customer_frame().set_index("id")
+    cs = [m.customers[i] for i in range(m.pop.n)]
+    assert {c.firm for c in cs} >= {f.name for f in m.firms}  # every firm has customers
+    for c in cs:
+        row = table.loc[c.row]
+        for col in ("firm", "last_firm"):
+            assert getattr(c, f"{col}_index") == row[f"{col}_index"]
+            assert (getattr(c, col) or "") == row[col]
+        assert c.as_dict()["firm"] == c.firm and c.as_dict()["firm_index"] == c.firm_index
+    c = next(c for c in cs if c.firm_index == 0)
+    with pytest.warns(DeprecationWarning, match="Customer.firm"):
+        assert c.firm_name == c.firm == m.firms[0].name
+    c.firm_index = 1  # writes the column
+    assert m.pop.firm[c.row] == 1 and c.firm == m.firms[1].name
+    with pytest.raises(AttributeError, match="set firm_index instead"):
+        c.firm = "A"
 
 
 def test_views_write_the_columns() -> None:

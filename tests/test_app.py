@@ -462,3 +462,93 @@ def test_firm_controls_and_lever_columns_come_from_the_parameter_metadata():
         assert c.key in levers() and c.help == meta[c.key]["doc"]
         assert c.label == meta[c.key]["control"]["label"]
     assert set(LEVER_COLUMNS) <= set(levers("recorded")) and "price" in LEVER_COLUMNS
+
+
+def _field(path: str):
+    """The dataclass field of a dotted parameter path (a bare name: a firm lever)."""
+    import dataclasses
+
+    from sim.params import FirmParams, ModelParams
+
+    obj: object = ModelParams() if "." in path or path == "seed" else FirmParams()
+    *head, last = path.split(".")
+    for part in head:
+        obj = getattr(obj, part)
+    return next(f for f in dataclasses.fields(obj) if f.name == last)
+
+
+def test_every_control_takes_label_range_unit_and_help_from_the_metadata():
+    """Firm levers, live mechanism parameters and market structure alike: the label and
+    slider settings are the field's ``control`` metadata, the slider ends default to the
+    allowed range and never leave it, the unit and the help are the field's."""
+    from sim.app.session import STRUCTURE
+
+    assert len(LIVE_PARAMS) >= 12 and len(STRUCTURE) == 4
+    for c in (*FIRM_CONTROLS, *LIVE_PARAMS, *STRUCTURE):
+        meta = _field(c.key).metadata
+        ui, (lo, hi) = meta["control"], meta["range"]
+        assert c.label == ui["label"] and c.help == meta["doc"] and c.unit == meta["unit"]
+        assert c.help in c.tooltip and (c.reset == ("applies at reset" in c.tooltip.lower()))
+        if c.kind in ("float", "int"):
+            assert c.lo == ui.get("lo", lo) and c.hi == ui.get("hi", hi), c.key
+            assert lo <= c.lo < c.hi <= hi, c.key
+        if c.kind == "choice":
+            assert set(c.choices) <= set(meta["choices"])
+    assert [c.key for c in STRUCTURE] == [
+        "market.n_customers",
+        "network.kind",
+        "network.degree",
+        "seed",
+    ]
+    # sliders before switches
+    kinds = [c.kind == "bool" for c in LIVE_PARAMS]
+    assert kinds == sorted(kinds)
+
+
+def test_changing_the_metadata_changes_the_control(monkeypatch):
+    import types
+
+    from sim.app.session import controls
+
+    f = _field("choice.inertia")
+    meta = dict(f.metadata)
+    meta.update(doc="Changed help.", unit="new unit", range=(1.0, 4.0))
+    meta["control"] = {"label": "New label", "step": 0.5}
+    monkeypatch.setattr(f, "metadata", types.MappingProxyType(meta))
+    c = next(c for c in controls() if c.key == "choice.inertia")
+    assert (c.label, c.lo, c.hi, c.step, c.help, c.unit) == (
+        "New label",
+        1.0,
+        4.0,
+        0.5,
+        "Changed help.",
+        "new unit",
+    )
+    meta["control"] = None  # no control metadata: no control
+    assert "choice.inertia" not in [c.key for c in controls()]
+
+
+def test_dashboard_guide_names_every_control_with_its_key():
+    """docs/dashboard.md lists each control under its dashboard label with its lever or
+    parameter key, so the guide and the page cannot drift apart."""
+    from pathlib import Path
+
+    from sim.app.session import STRUCTURE
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "dashboard.md").read_text()
+    rows = [line for line in guide.splitlines() if line.startswith("| ")]
+    for c in (*FIRM_CONTROLS, *LIVE_PARAMS, *STRUCTURE):
+        assert any(c.label in r and f"`{c.key}`" in r for r in rows), c.key
+
+
+def test_structure_choice_outside_the_controls_choices_is_refused_in_one_line():
+    from sim.checks import ParamError
+
+    run = Controller().run
+    with pytest.raises(ParamError) as err:
+        run.set_param("network.kind", "complete")  # a valid kind, not offered by the dashboard
+    assert str(err.value) == (
+        "dashboard: network.kind = 'complete': allowed: small_world, scale_free, random"
+    )
+    run.set_param("network.kind", "random")
+    assert run.structure_pending() == {"network.kind": "random"}

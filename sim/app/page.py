@@ -21,7 +21,6 @@ from .session import (
     ENV_SCENARIO,
     FIRM_CONTROLS,
     LIVE_PARAMS,
-    NETWORK_KINDS,
     STRUCTURE,
     Controller,
     Run,
@@ -458,7 +457,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
 
     with solara.Div(classes=[css]):
         if control.kind == "bool":
-            with solara.Tooltip(control.help):
+            with solara.Tooltip(control.tooltip):
                 solara.Switch(
                     label=control.label, value=bool(value), on_value=set_value, color="primary"
                 )
@@ -466,7 +465,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
         if control.kind == "choice":
             rv.Select(
                 label=control.label,
-                items=list(NETWORK_KINDS),
+                items=list(control.choices),
                 v_model=value,
                 dense=True,
                 on_v_model=set_value,
@@ -479,7 +478,7 @@ def Control(run: Run, control, on_change, firm: int | None = None, version: int 
         ):  # a scenario may go beyond
             lo, hi = min(lo, value), max(hi, value)
         shown = _control_value_text(control, value, step)
-        with solara.Tooltip(control.help):
+        with solara.Tooltip(control.tooltip):
             solara.HTML(
                 tag="div",
                 classes=["sim-ctl-head"],
@@ -696,42 +695,56 @@ def NetworkView(ctrl: Controller, run: Run, snap: Snapshot, version: int = 0):
                 classes=["sim-colour-by"],
             )
         ClickableImage(src=_data_url(png), image_class="sim-network-img", event_pick=pick)
-        what = (
-            f"All {n:,} customers."
-            if shown >= n
-            else f"A sample of {shown} of {n:,} customers: a few neighbourhoods, with the ties among them."
+        solara.HTML(
+            tag="div", classes=["sim-muted"], unsafe_innerHTML=_network_caption(shown, n, casc)
         )
-        if casc:
-            what += (
-                f" Latest referral cascade (firm {html.escape(casc['firm'])}): {casc['size']} customer"
-                f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
-                f"{'s' if casc['depth'] != 1 else ''} deep, "
-                + (
-                    f"month {casc['end']}"
-                    if casc["start"] == casc["end"]
-                    else f"months {casc['start']}–{casc['end']}"
-                )
-                + "; "
-                "customers outside the sample are placed next to their friends."
-            )
-        else:
-            what += " No referrals yet."
-        solara.HTML(tag="div", classes=["sim-muted"], unsafe_innerHTML=what)
-        if text:
-            lines = text.splitlines()
-            items = "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:])
-            solara.HTML(
-                tag="div",
-                classes=["sim-story"],
-                attributes={"data-customer": str(picked)},
-                unsafe_innerHTML=f"<b>{html.escape(lines[0])}</b><ul>{items}</ul>",
-            )
-        else:
-            solara.HTML(
-                tag="div",
-                classes=["sim-muted", "sim-story-hint"],
-                unsafe_innerHTML="Click a customer (a dot) to read their story.",
-            )
+        CustomerStory(text, picked)
+
+
+def _network_caption(shown: int, n: int, casc: dict | None) -> str:
+    """What the network picture shows (all customers or a sample of ``shown``) and the
+    latest referral cascade (HTML-escaped)."""
+    what = (
+        f"All {n:,} customers."
+        if shown >= n
+        else f"A sample of {shown} of {n:,} customers: a few neighbourhoods, with the ties among them."
+    )
+    if not casc:
+        return what + " No referrals yet."
+    return (
+        what
+        + f" Latest referral cascade (firm {html.escape(casc['firm'])}): {casc['size']} customer"
+        f"{'s' if casc['size'] != 1 else ''} referred, {casc['depth']} generation"
+        f"{'s' if casc['depth'] != 1 else ''} deep, "
+        + (
+            f"month {casc['end']}"
+            if casc["start"] == casc["end"]
+            else f"months {casc['start']}–{casc['end']}"
+        )
+        + "; "
+        "customers outside the sample are placed next to their friends."
+    )
+
+
+@solara.component
+def CustomerStory(text: str, picked: int | None):
+    """The story of the customer picked on the network (its first line bold, the rest a
+    list), or a hint to click one."""
+    if text:
+        lines = text.splitlines()
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:])
+        solara.HTML(
+            tag="div",
+            classes=["sim-story"],
+            attributes={"data-customer": str(picked)},
+            unsafe_innerHTML=f"<b>{html.escape(lines[0])}</b><ul>{items}</ul>",
+        )
+    else:
+        solara.HTML(
+            tag="div",
+            classes=["sim-muted", "sim-story-hint"],
+            unsafe_innerHTML="Click a customer (a dot) to read their story.",
+        )
 
 
 @solara.component

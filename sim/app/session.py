@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import complaint_iceberg, referral_cascades
-from ..checks import check_lever, check_path
+from ..checks import ParamError, check_lever, check_path
 from ..model import MarketModel
 from ..params import FirmParams, ModelParams
 from ..scenario import Scenario, load_scenario
 
 __all__ = [
     "Control",
+    "controls",
     "FIRM_CONTROLS",
     "LIVE_PARAMS",
     "STRUCTURE",
@@ -59,13 +60,16 @@ ENV_SCENARIO_DIR = "SIM_DASHBOARD_SCENARIOS"
 # ---------------------------------------------------------------- controls
 @dataclass(frozen=True)
 class Control:
-    """One input of the dashboard.
+    """One input of the dashboard, built from a parameter's metadata (:func:`controls`).
 
     ``key`` is a firm lever (:data:`FIRM_CONTROLS`) or a dotted parameter path
-    (``"wom.negative_reach"``). ``kind`` is ``float``, ``int`` or ``bool``. ``none_label``
+    (``"wom.negative_reach"``). ``kind`` is ``float``, ``int``, ``bool`` or ``choice``.
+    ``lo``/``hi`` are the slider's ends (the parameter's allowed range unless its ``control``
+    metadata narrows it); ``help`` is the parameter's doc and ``unit`` its unit. ``none_label``
     names the ``None`` value of an optional lever (capacity: unlimited; promise: honest);
     ``scale`` multiplies ``lo``/``hi`` by a market quantity (``"price"``: the reference
-    price, ``"customers"``: the number of customers).
+    price, ``"customers"``: the number of customers); ``choices`` are the values a
+    ``choice`` control offers; ``reset`` marks market structure, which applies at reset.
     """
 
     key: str
@@ -77,130 +81,79 @@ class Control:
     help: str = ""
     none_label: str = ""
     scale: str = ""
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    reset: bool = False
+
+    @property
+    def tooltip(self) -> str:
+        """The help text shown on hover: the doc, its unit, and when structure applies."""
+        text = self.help
+        if self.unit and self.kind != "choice":
+            text += f" ({self.unit})"
+        return text + (" Applies at reset." if self.reset else "")
 
 
-def _firm_controls() -> tuple[Control, ...]:
-    """The firm levers with ``control`` metadata in :class:`~sim.params.FirmParams`, in
-    field order: slider settings from that metadata, the tooltip from the field's doc."""
-    out = []
-    for f in dataclasses.fields(FirmParams):
-        ui = (f.metadata or {}).get("control")
-        if ui:
-            kind = "bool" if str(f.type) == "bool" else "float"
-            out.append(Control(f.name, kind=kind, help=f.metadata["doc"], **ui))
-    return tuple(out)
+def _kind(f: dataclasses.Field) -> str:
+    """A field's control kind from its annotation (``"float | None"`` → ``float``)."""
+    base = str(f.type).split("|")[0].strip()
+    return {"bool": "bool", "int": "int", "str": "choice"}.get(base, "float")
 
+
+def _control(f: dataclasses.Field, key: str) -> Control:
+    """The control of one field with ``control`` metadata: label, slider settings and choices
+    from that metadata; range, unit and help from the field's own metadata."""
+    meta = f.metadata
+    ui = dict(meta["control"])
+    kind = _kind(f)
+    lo, hi = meta.get("range") or (None, None)
+    ui.setdefault("lo", 0.0 if lo is None else lo)
+    ui.setdefault("hi", 1.0 if hi is None else hi)
+    ui.setdefault("step", 1 if kind == "int" else 0.01)
+    ui["choices"] = tuple(ui.get("choices") or meta.get("choices") or ())
+    return Control(key, kind=kind, help=meta["doc"], unit=meta.get("unit", ""), **ui)
+
+
+def controls(cls: type = ModelParams, prefix: str = "") -> tuple[Control, ...]:
+    """Every field of the parameter dataclass ``cls`` (and of its sections, before its own
+    fields) with ``control`` metadata, in field order, as dashboard controls keyed by
+    their dotted path.
+
+    Args:
+        cls: a parameter dataclass (:class:`~sim.params.ModelParams`, a section, …).
+        prefix: the dotted path of ``cls`` inside the model's parameters.
+
+    Returns:
+        The controls: those of each section in order, then those of ``cls`` itself.
+
+    Examples:
+        >>> [c.key for c in controls(ModelParams) if c.reset]
+        ['market.n_customers', 'network.kind', 'network.degree', 'seed']
+    """
+    own, nested = [], []
+    for f in dataclasses.fields(cls):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(default):
+            nested.extend(controls(type(default), f"{prefix}{f.name}."))
+        elif (f.metadata or {}).get("control"):
+            own.append(_control(f, prefix + f.name))
+    return (*nested, *own)
+
+
+_ALL = controls(ModelParams)
 
 #: firm levers shown for every firm (derived from the parameter metadata)
-FIRM_CONTROLS: tuple[Control, ...] = _firm_controls()
+FIRM_CONTROLS: tuple[Control, ...] = controls(FirmParams)
 
-#: mechanism parameters that can change while a run goes on (they are read every period)
-LIVE_PARAMS: tuple[Control, ...] = (
-    Control(
-        "choice.inertia",
-        "Inertia γ",
-        0.0,
-        6.0,
-        0.1,
-        help="Switching cost added to the current firm's value.",
-    ),
-    Control(
-        "satisfaction.loss_weight",
-        "Loss weight λ⁻",
-        0.0,
-        10.0,
-        0.1,
-        help="How much a shortfall below expectation hurts (λ⁺ = 2).",
-    ),
-    Control(
-        "complaints.max_prob",
-        "Complaint propensity",
-        0.0,
-        1.0,
-        0.01,
-        help="Complaint probability at full ease and a large shortfall.",
-    ),
-    Control(
-        "wom.positive_reach",
-        "Positive reach R⁺",
-        0,
-        20,
-        1,
-        kind="int",
-        help="Friends told per positive talk.",
-    ),
-    Control(
-        "wom.negative_reach",
-        "Negative reach R⁻",
-        0,
-        20,
-        1,
-        kind="int",
-        help="Friends told per negative talk.",
-    ),
-    Control(
-        "referrals.prob",
-        "Referral probability ρ₀",
-        0.0,
-        0.3,
-        0.005,
-        help="Chance that a positive message converts a friend.",
-    ),
-    Control(
-        "acquisition.imitation",
-        "Imitation q",
-        0.0,
-        1.0,
-        0.01,
-        help="Bass internal influence: learning of a firm from its customers among friends.",
-    ),
-    Control(
-        "churn.base_rate",
-        "Base churn h₀",
-        0.0,
-        0.2,
-        0.005,
-        help="Monthly hazard of leaving for a fully satisfied customer.",
-    ),
-    Control(
-        "complaints.enabled",
-        "Complaints",
-        kind="bool",
-        help="Complaints and their handling on or off.",
-    ),
-    Control(
-        "wom.enabled", "Word of mouth", kind="bool", help="Word of mouth (and referrals) on or off."
-    ),
-    Control("referrals.enabled", "Referrals", kind="bool", help="Referrals on or off."),
-    Control("churn.enabled", "Churn", kind="bool", help="Leaving, win-back and returns on or off."),
+#: mechanism parameters that can change while a run goes on (they are read every period):
+#: sliders first, then switches, each in schedule order
+LIVE_PARAMS: tuple[Control, ...] = tuple(
+    sorted((c for c in _ALL if not c.reset), key=lambda c: c.kind == "bool")
 )
 
 #: market structure: applies when the run is reset
-STRUCTURE: tuple[Control, ...] = (
-    Control(
-        "market.n_customers",
-        "Customers",
-        100,
-        10_000,
-        100,
-        kind="int",
-        help="Number of customers (applies at reset).",
-    ),
-    Control(
-        "network.kind", "Network", kind="choice", help="Friendship network (applies at reset)."
-    ),
-    Control(
-        "network.degree",
-        "Friends per customer",
-        2,
-        30,
-        1,
-        kind="int",
-        help="Mean degree of the network (applies at reset).",
-    ),
-    Control("seed", "Seed", 0, 10_000, 1, kind="int", help="Random seed (applies at reset)."),
-)
-NETWORK_KINDS = ("small_world", "scale_free", "random")
+STRUCTURE: tuple[Control, ...] = tuple(c for c in _ALL if c.reset)
+NETWORK_KINDS = next(c.choices for c in STRUCTURE if c.key == "network.kind")
 
 _BY_KEY = {c.key: c for c in (*FIRM_CONTROLS, *LIVE_PARAMS, *STRUCTURE)}
 
@@ -580,9 +533,9 @@ class Run:
             value = _cast(control, value)
             check_path(self.model.params, key, value, "dashboard")
             if control in STRUCTURE:
-                if key == "network.kind" and value not in NETWORK_KINDS:
-                    raise ValueError(
-                        f"network.kind = {value!r}; allowed: {', '.join(NETWORK_KINDS)}"
+                if control.choices and value not in control.choices:
+                    raise ParamError(
+                        "dashboard", key, value, "allowed: " + ", ".join(control.choices)
                     )
                 self.structure[key] = value
                 return

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,54 +61,21 @@ def _typed(src: str, table: str, data: Any) -> dict:
     return data
 
 
-def load_calibration(
-    path: str | Path, overrides: list[str] | None = None
-) -> tuple[Calibration, Path]:
-    """Read a calibration file (docs/calibration.md). ``overrides`` (``key.path=value``)
-    apply to the base scenario after the file's own ``set`` list. Paths in the file are
-    relative to it. Returns the calibration and its output root.
+def _file_in(src: str, path: Path, table: dict, key: str, what: str) -> Path:
+    """The file named by ``table[key]`` (relative to the calibration file ``path``), which
+    must exist; ``key`` is the dotted key path named in the error."""
+    name = key.rsplit(".", 1)[-1]
+    if name not in table:
+        raise CalibrationError(src, key, None, f"missing; {what}")
+    file = path.parent / table[name]
+    if not file.is_file():
+        raise CalibrationError(src, key, table[name], f"file not found ({file})")
+    return file
 
-    Raises:
-        CalibrationError: the file's structure is invalid (:meth:`Calibration.plan`
-            validates the rest).
-    """
-    path = Path(path)
-    src = str(path)
-    data = read_toml(path, CalibrationError, "calibration file")
-    for k, v in data.items():
-        if k not in (*TABLES, "parameters"):
-            raise CalibrationError(
-                src, k, v, "unknown table; allowed: " + ", ".join([*TABLES, "parameters"])
-            )
-    c = _typed(src, "calibration", data.get("calibration", {}))
-    if "scenario" not in c:
-        raise CalibrationError(
-            src,
-            "calibration.scenario",
-            None,
-            "missing; the base scenario file (relative to this file)",
-        )
-    scen = path.parent / c["scenario"]
-    if not scen.is_file():
-        raise CalibrationError(
-            src, "calibration.scenario", c["scenario"], f"file not found ({scen})"
-        )
-    sets = c.get("set", [])
-    if not all(isinstance(s, str) and "=" in s for s in sets):
-        raise CalibrationError(src, "calibration.set", sets, 'a list of "key.path=value" strings')
-    t = _typed(src, "targets", data.get("targets", {}))
-    if "file" not in t:
-        raise CalibrationError(src, "targets.file", None, "missing; the observed targets CSV file")
-    tfile = path.parent / t["file"]
-    if not tfile.is_file():
-        raise CalibrationError(src, "targets.file", t["file"], f"file not found ({tfile})")
-    hold = t.get("holdout", [])
-    if not all(isinstance(h, str) for h in hold):
-        raise CalibrationError(src, "targets.holdout", hold, "a list of KPI names")
-    o = _typed(src, "optimizer", data.get("optimizer", {}))
-    a = _typed(src, "abc", data.get("abc", {}))
-    pr = _typed(src, "predictive", data.get("predictive", {}))
-    ps = data.get("parameters")
+
+def _free_parameters(src: str, ps: Any) -> list[FreeParameter]:
+    """The ``[parameters]`` table as free parameters: each a range ``{min, max}`` (or a
+    ``[min, max]`` pair) with an optional ``prior``."""
     if not isinstance(ps, dict) or not ps:
         raise CalibrationError(
             src,
@@ -126,11 +94,66 @@ def load_calibration(
         if extra:
             raise CalibrationError(src, p, v, "unknown keys; allowed: min, max, prior")
         free.append(FreeParameter(k, v["min"], v["max"], v.get("prior", "uniform")))
-    name = c.get("name", path.stem)
+    return free
+
+
+#: list keys of a calibration file: the test each item must pass, and what is allowed
+LISTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "calibration.set": (
+        lambda s: isinstance(s, str) and "=" in s,
+        'a list of "key.path=value" strings',
+    ),
+    "targets.holdout": (lambda h: isinstance(h, str), "a list of KPI names"),
+}
+
+
+def _list_of(src: str, key: str, value: Any) -> list:
+    """``value`` (the TOML list at ``key``, one of :data:`LISTS`) when every item passes."""
+    ok, allowed = LISTS[key]
+    if not all(ok(x) for x in value):
+        raise CalibrationError(src, key, value, allowed)
+    return value
+
+
+def _check_tables(src: str, data: dict) -> None:
+    """Refuse a table that a calibration file does not have."""
+    for k, v in data.items():
+        if k not in (*TABLES, "parameters"):
+            raise CalibrationError(
+                src, k, v, "unknown table; allowed: " + ", ".join([*TABLES, "parameters"])
+            )
+
+
+def load_calibration(
+    path: str | Path, overrides: list[str] | None = None
+) -> tuple[Calibration, Path]:
+    """Read a calibration file (docs/calibration.md). ``overrides`` (``key.path=value``)
+    apply to the base scenario after the file's own ``set`` list. Paths in the file are
+    relative to it. Returns the calibration and its output root.
+
+    Raises:
+        CalibrationError: the file's structure is invalid (:meth:`Calibration.plan`
+            validates the rest).
+    """
+    path = Path(path)
+    src = str(path)
+    data = read_toml(path, CalibrationError, "calibration file")
+    _check_tables(src, data)
+    c = _typed(src, "calibration", data.get("calibration", {}))
+    scen = _file_in(
+        src, path, c, "calibration.scenario", "the base scenario file (relative to this file)"
+    )
+    sets = _list_of(src, "calibration.set", c.get("set", []))
+    t = _typed(src, "targets", data.get("targets", {}))
+    tfile = _file_in(src, path, t, "targets.file", "the observed targets CSV file")
+    hold = _list_of(src, "targets.holdout", t.get("holdout", []))
+    o = _typed(src, "optimizer", data.get("optimizer", {}))
+    a = _typed(src, "abc", data.get("abc", {}))
+    pr = _typed(src, "predictive", data.get("predictive", {}))
     cal = Calibration(
         scen,
         tfile,
-        free,
+        _free_parameters(src, data.get("parameters")),
         holdout=hold,
         method=c.get("method", "both"),
         replications=c.get("replications", 1),
@@ -142,7 +165,7 @@ def load_calibration(
         min_epsilon=a.get("min_epsilon", 0.0),
         draws=pr.get("draws", 20),
         overrides=[*sets, *(overrides or [])],
-        name=name,
+        name=c.get("name", path.stem),
         source=src,
         targets_source=str(tfile),
     )
@@ -190,6 +213,63 @@ def _check_memory(source: str, params: Any, workers: int | None) -> None:
         raise UsageError(str(exc)) from None
 
 
+def _describe(plan: Any) -> str:
+    """One line saying what a calibration plan will do: free parameters, targets, market,
+    replications and the fitting budget."""
+    p0, t, o = plan.base.params, plan.targets, plan.options
+    budget = []
+    if plan.method in ("optimize", "both"):
+        budget.append(f"{o['trials']} Optuna trials ({o['sampler']})")
+    if plan.method in ("abc", "both"):
+        budget.append(f"ABC-SMC {o['particles']} particles × ≤ {o['populations']} generations")
+    return (
+        f"{plan.name}: {len(plan.parameters)} free parameters ({', '.join(fp.key for fp in plan.parameters)}); "
+        f"{int(t['used'].sum())} fitted targets, {int((~t['used']).sum())} held out; "
+        f"{p0.market.n_customers} customers × {p0.market.periods} periods, {o['replications']} replication(s) "
+        f"per candidate; {' then '.join(budget)}; {o['draws']} predictive draws"
+    )
+
+
+def _executor(a: argparse.Namespace) -> tuple[Any, Any, str]:
+    """``(client, executor, how)`` from ``--scheduler``/``--workers``: a Dask client (to
+    close after the run, else None), what :meth:`Calibration.run` runs on, and its words."""
+    if not a.scheduler:
+        workers = (os.cpu_count() or 1) if a.workers is None else a.workers
+        return (
+            None,
+            workers or None,
+            (f"{workers} worker process(es)" if workers else "in this process"),
+        )
+    try:
+        from distributed import Client
+    except ModuleNotFoundError:
+        raise UsageError(
+            "--scheduler needs dask.distributed (pip install 'sim[experiments]')"
+        ) from None
+    try:
+        client = Client(a.scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler {a.scheduler}: cannot connect ({exc})") from None
+    return client, client, f"Dask cluster {a.scheduler}"
+
+
+def _print_result(res: Any) -> None:
+    """The calibrated parameters, the predictive check and the run folder, on stdout."""
+    tab = res.parameters[["parameter", "point_estimate", "posterior_mean", "q05", "q95"]]
+    print("\nparameters (point estimate, posterior mean and 90% interval):")
+    print(tab.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    chk = res.predictive_check
+    if len(chk):
+        print(
+            f"\nposterior-predictive check: {int(chk['inside'].sum())} of {len(chk)} held-out "
+            "targets inside their 90% band"
+        )
+    for w in res.warnings:
+        print(f"identifiability warning: {w}")
+    print(f"\nrun folder: {res.folder}")
+    print(f"  calibrated scenario: sim run {res.folder / 'calibrated.toml'}")
+
+
 def _run(a: argparse.Namespace) -> int:
     from sim.cli import UsageError as CliUsageError
     from sim.cli import _check_out
@@ -202,43 +282,13 @@ def _run(a: argparse.Namespace) -> int:
         out = _check_out("--out", a.out) if a.out else out
     except CliUsageError as exc:
         raise UsageError(str(exc)) from None
-    p0 = plan.base.params
-    t = plan.targets
-    o = plan.options
-    budget = []
-    if plan.method in ("optimize", "both"):
-        budget.append(f"{o['trials']} Optuna trials ({o['sampler']})")
-    if plan.method in ("abc", "both"):
-        budget.append(f"ABC-SMC {o['particles']} particles × ≤ {o['populations']} generations")
-    desc = (
-        f"{plan.name}: {len(plan.parameters)} free parameters ({', '.join(fp.key for fp in plan.parameters)}); "
-        f"{int(t['used'].sum())} fitted targets, {int((~t['used']).sum())} held out; "
-        f"{p0.market.n_customers} customers × {p0.market.periods} periods, {o['replications']} replication(s) "
-        f"per candidate; {' then '.join(budget)}; {o['draws']} predictive draws"
-    )
+    desc = _describe(plan)
     if a.plan:
         print(desc)
         print(f"output root: {out / plan.name}")
         return 0
-    client = None
-    if a.scheduler:
-        try:
-            from distributed import Client
-        except ModuleNotFoundError:
-            raise UsageError(
-                "--scheduler needs dask.distributed (pip install 'sim[experiments]')"
-            ) from None
-        try:
-            client = Client(a.scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler {a.scheduler}: cannot connect ({exc})") from None
-        executor: Any = client
-        how = f"Dask cluster {a.scheduler}"
-    else:
-        workers = (os.cpu_count() or 1) if a.workers is None else a.workers
-        executor = workers or None
-        how = f"{workers} worker process(es)" if workers else "in this process"
-    _check_memory(cal.source, p0, workers=a.workers if a.scheduler is None else 1)
+    client, executor, how = _executor(a)
+    _check_memory(cal.source, plan.base.params, workers=a.workers if a.scheduler is None else 1)
     print(f"sim calibrate: {desc}; {how}", file=sys.stderr)
     t0 = time.perf_counter()
     try:
@@ -255,19 +305,7 @@ def _run(a: argparse.Namespace) -> int:
             client.close()
     wall = time.perf_counter() - t0
     print(f"done: {res.runs} runs in {wall:.1f} s", file=sys.stderr)
-    tab = res.parameters[["parameter", "point_estimate", "posterior_mean", "q05", "q95"]]
-    print("\nparameters (point estimate, posterior mean and 90% interval):")
-    print(tab.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    chk = res.predictive_check
-    if len(chk):
-        print(
-            f"\nposterior-predictive check: {int(chk['inside'].sum())} of {len(chk)} held-out "
-            "targets inside their 90% band"
-        )
-    for w in res.warnings:
-        print(f"identifiability warning: {w}")
-    print(f"\nrun folder: {res.folder}")
-    print(f"  calibrated scenario: sim run {res.folder / 'calibrated.toml'}")
+    _print_result(res)
     return 0
 
 

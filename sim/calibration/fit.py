@@ -209,14 +209,11 @@ class _AbcDistance:
         return distance(x["s"], x0["s"], self.scale_w)
 
 
-def posterior(
-    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool, resumed: dict
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Run (or resume) ABC-SMC; returns the last population (parameters + weight), the
-    generations table and the number of simulations run now."""
+def _abc_smc(plan: CalibrationPlan, ex: Any, width: int) -> Any:
+    """The pyabc ABC-SMC object of a plan: uniform or log-uniform priors over the free
+    parameters, in this process or on ``ex`` (``width`` jobs at a time)."""
     import pyabc
 
-    _ABCSMC = _abc_class()
     prior = pyabc.Distribution(
         **{
             f"p{i}": pyabc.RV("uniform", fp.low, fp.high - fp.low)
@@ -229,13 +226,44 @@ def posterior(
         sampler = pyabc.sampler.SingleCoreSampler()
     else:
         sampler = pyabc.sampler.ConcurrentFutureSampler(cfuture_executor=ex, client_max_jobs=width)
-    abc = _ABCSMC(
+    return _abc_class()(
         _AbcModel(plan),
         prior,
         _AbcDistance(plan),
         population_size=plan.options["particles"],
         sampler=sampler,
     )
+
+
+def _abc_tables(plan: CalibrationPlan, history: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last population (parameters + normalised weight) and the generations table
+    (``t``, ``epsilon``, ``samples``, ``acceptance``) of an ABC-SMC history."""
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    post = pd.DataFrame(
+        {fp.key: df[f"p{i}"].to_numpy(float) for i, fp in enumerate(plan.parameters)}
+    )
+    post["weight"] = np.asarray(w, float) / np.sum(w)
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    gens = pd.DataFrame(
+        {
+            "t": pops["t"].astype(int).to_numpy(),
+            "epsilon": pops["epsilon"].to_numpy(float),
+            "samples": pops["samples"].astype(int).to_numpy(),
+            "acceptance": plan.options["particles"] / pops["samples"].to_numpy(float),
+        }
+    )
+    return post, gens
+
+
+def posterior(
+    plan: CalibrationPlan, state: Path, ex, width: int, progress: bool, resumed: dict
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Run (or resume) ABC-SMC; returns the last population (parameters + weight), the
+    generations table and the number of simulations run now."""
+    import pyabc
+
+    abc = _abc_smc(plan, ex, width)
     db_file = state / "abc.db"
     db = f"sqlite:///{db_file}"
     obs = {"s": plan.observed[plan.fit_mask]}
@@ -264,21 +292,7 @@ def posterior(
             if abc.bar is not None:
                 abc.bar.close()
     runs = (int(history.total_nr_simulations) - before) * len(plan.simulator.seeds)
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    post = pd.DataFrame(
-        {fp.key: df[f"p{i}"].to_numpy(float) for i, fp in enumerate(plan.parameters)}
-    )
-    post["weight"] = np.asarray(w, float) / np.sum(w)
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    gens = pd.DataFrame(
-        {
-            "t": pops["t"].astype(int).to_numpy(),
-            "epsilon": pops["epsilon"].to_numpy(float),
-            "samples": pops["samples"].astype(int).to_numpy(),
-            "acceptance": plan.options["particles"] / pops["samples"].to_numpy(float),
-        }
-    )
+    post, gens = _abc_tables(plan, history)
     return post, gens, runs
 
 
@@ -354,19 +368,68 @@ def parameter_table(
 
 
 # ---------------------------------------------------------------------- fit
-def fit(plan: CalibrationPlan, root: Path, executor: Any = None, *, progress: bool = True):
-    """Run the plan's method(s), then the predictive draws; return a
-    :class:`CalibrationResult` (nothing but the libraries' state is written here)."""
-    import time
-
-    _quiet()
+def _state_folder(plan: CalibrationPlan, root: Path) -> Path:
+    """The folder of the libraries' state for this plan (created, with a README)."""
     state = root / f"state-{plan.fingerprint[:12]}"
     state.mkdir(parents=True, exist_ok=True)
     (state / "README.txt").write_text(
         "Optuna study (optuna.db) and pyabc history (abc.db) of one calibration; the same "
         "calibration run again resumes from them. Safe to delete.\n"
     )
+    return state
+
+
+def _predictive(
+    plan: CalibrationPlan, ex: Any, point: dict[str, float], post: pd.DataFrame
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """The posterior-predictive runs: the point estimate with the fit's seeds, then
+    ``draws`` parameter sets (from the posterior, else the point) each on a fresh seed.
+
+    Returns ``(at_point, draws, predicted)``: the point estimate's simulated targets, the
+    drawn parameter sets and their simulated targets (one row per draw)."""
     sim = plan.simulator
+    at_point = simulate(sim, point)
+    D = plan.options["draws"]
+    rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(7,)))
+    if not post.empty:
+        idx = rng.choice(len(post), size=D, p=post["weight"].to_numpy(float))
+        draws = post.iloc[idx][[fp.key for fp in plan.parameters]].reset_index(drop=True)
+    else:
+        draws = pd.DataFrame([point] * D)
+    seeds = [replication_seed(plan.seed, 1, i, common=False) for i in range(D)]
+    vals = [dict(r) for r in draws.to_dict("records")]
+    if ex is None:
+        pred = [simulate_each(sim, v, [s])[0] for v, s in zip(vals, seeds, strict=True)]
+    else:
+        futs = [ex.submit(simulate_each, sim, v, [s]) for v, s in zip(vals, seeds, strict=True)]
+        pred = [f.result()[0] for f in futs]
+    return at_point, draws, np.vstack(pred)
+
+
+def _fit_table(plan: CalibrationPlan, at_point: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
+    """Targets against the point estimate and the predictive median and 90% band."""
+    t = plan.targets
+    fit_tab = t[["kpi", "firm", "period", "value", "se", "weight", "scale", "used"]].copy()
+    fit_tab = fit_tab.rename(columns={"value": "observed"})
+    fit_tab["point_estimate"] = at_point
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit_tab["median"] = np.nanmedian(pred, axis=0)
+        fit_tab["q05"] = np.nanquantile(pred, 0.05, axis=0)
+        fit_tab["q95"] = np.nanquantile(pred, 0.95, axis=0)
+    fit_tab["inside"] = (fit_tab["observed"] >= fit_tab["q05"]) & (
+        fit_tab["observed"] <= fit_tab["q95"]
+    )
+    return fit_tab
+
+
+def fit(plan: CalibrationPlan, root: Path, executor: Any = None, *, progress: bool = True):
+    """Run the plan's method(s), then the predictive draws; return a
+    :class:`CalibrationResult` (nothing but the libraries' state is written here)."""
+    import time
+
+    _quiet()
+    state = _state_folder(plan, root)
     point: dict[str, float] = {}
     trials = pd.DataFrame()
     post = pd.DataFrame()
@@ -389,38 +452,11 @@ def fit(plan: CalibrationPlan, root: Path, executor: Any = None, *, progress: bo
         if not point:
             w = post["weight"].to_numpy(float)
             point = {fp.key: float(np.average(post[fp.key], weights=w)) for fp in plan.parameters}
-        # predictive: the point estimate with the fit's seeds, then draws
         t0 = time.perf_counter()
-        at_point = simulate(sim, point)
-        D = plan.options["draws"]
-        rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(7,)))
-        if not post.empty:
-            idx = rng.choice(len(post), size=D, p=post["weight"].to_numpy(float))
-            draws = post.iloc[idx][[fp.key for fp in plan.parameters]].reset_index(drop=True)
-        else:
-            draws = pd.DataFrame([point] * D)
-        seeds = [replication_seed(plan.seed, 1, i, common=False) for i in range(D)]
-        vals = [dict(r) for r in draws.to_dict("records")]
-        if ex is None:
-            pred = [simulate_each(sim, v, [s])[0] for v, s in zip(vals, seeds, strict=True)]
-        else:
-            futs = [ex.submit(simulate_each, sim, v, [s]) for v, s in zip(vals, seeds, strict=True)]
-            pred = [f.result()[0] for f in futs]
-        runs += len(sim.seeds) + D
+        at_point, draws, pred_arr = _predictive(plan, ex, point, post)
+        runs += len(plan.simulator.seeds) + len(draws)
         wall["predictive"] = time.perf_counter() - t0
-    pred_arr = np.vstack(pred)
-    t = plan.targets
-    fit_tab = t[["kpi", "firm", "period", "value", "se", "weight", "scale", "used"]].copy()
-    fit_tab = fit_tab.rename(columns={"value": "observed"})
-    fit_tab["point_estimate"] = at_point
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit_tab["median"] = np.nanmedian(pred_arr, axis=0)
-        fit_tab["q05"] = np.nanquantile(pred_arr, 0.05, axis=0)
-        fit_tab["q95"] = np.nanquantile(pred_arr, 0.95, axis=0)
-    fit_tab["inside"] = (fit_tab["observed"] >= fit_tab["q05"]) & (
-        fit_tab["observed"] <= fit_tab["q95"]
-    )
+    fit_tab = _fit_table(plan, at_point, pred_arr)
     check = fit_tab[~fit_tab["used"]].reset_index(drop=True)
     return CalibrationResult(
         point=point,

@@ -57,16 +57,7 @@ def synthetic_targets(
         >>> list(t.columns)
         ['kpi', 'firm', 'period', 'value', 'se']
     """
-    T = None
-    rows = []
-    for kpi, firm in series:
-        if monthly:
-            if T is None:
-                T = _periods(scenario, overrides)
-            rows += [{"kpi": kpi, "firm": firm, "period": t, "value": 0.0} for t in range(1, T + 1)]
-        else:
-            rows.append({"kpi": kpi, "firm": firm, "period": "", "value": 0.0})
-    frame = pd.DataFrame(rows)
+    frame = _target_frame(scenario, series, monthly, overrides)
     keys = list(truth)
     base, data, base_dir = Calibration(scenario, frame, {}, overrides=overrides)._base()
     firms = [f.name for f in base.params.firms]
@@ -80,6 +71,23 @@ def synthetic_targets(
     frame["value"] = stats[0] + noise * sd * rng.standard_normal(sd.size)
     frame["se"] = sd * np.sqrt(1 + noise**2)
     return frame
+
+
+def _target_frame(
+    scenario, series: Sequence[tuple[str, str]], monthly: bool, overrides: Sequence[str]
+) -> pd.DataFrame:
+    """The empty target table (``kpi, firm, period, value``) of ``series``: one row per
+    month 1…T of the scenario when ``monthly``, else one row per pair (period blank)."""
+    T = None
+    rows = []
+    for kpi, firm in series:
+        if monthly:
+            if T is None:
+                T = _periods(scenario, overrides)
+            rows += [{"kpi": kpi, "firm": firm, "period": t, "value": 0.0} for t in range(1, T + 1)]
+        else:
+            rows.append({"kpi": kpi, "firm": firm, "period": "", "value": 0.0})
+    return pd.DataFrame(rows)
 
 
 def _periods(scenario, overrides: Sequence[str]) -> int:

@@ -50,6 +50,56 @@ def debrief_png(game: Game, dpi: int = 80) -> bytes:
         return png
 
 
+def _team_line(ax, game: Game, j: int, name: str, g, spec: tuple, history: list[dict]) -> None:
+    """One firm's line on a debrief panel (``spec``: column, title, cumulative), with a
+    triangle where each round started: filled when the team decided, open when it did not."""
+    col, _, cumulative = spec
+    x = g["period"].to_numpy()
+    y = g[col].to_numpy(dtype=float)
+    if cumulative:
+        y = np.cumsum(np.nan_to_num(y))
+    ax.plot(x, y, color=firm_color(j), lw=2, label=name)
+    if name not in game.teams:
+        return
+    for rec in history:
+        at = rec["start"] - 1
+        yy = y[x == at]
+        if yy.size:
+            done = name in rec["submitted"]
+            ax.plot(
+                [at],
+                yy,
+                marker="^",
+                ms=9,
+                color=firm_color(j),
+                markerfacecolor=firm_color(j) if done else "white",
+                markeredgewidth=1.5,
+            )
+
+
+def _round_marks(ax, history: list[dict], labelled: bool) -> None:
+    """A faint line where each round starts, a red dashed one where the instructor's events
+    struck (named on the panel when ``labelled``)."""
+    for rec in history:
+        ax.axvline(rec["start"] - 1, color="#cbd5e0", lw=0.8, zorder=0)
+        if rec["events"]:
+            ax.axvline(rec["start"] - 0.5, color="#c53030", lw=1.2, ls="--")
+            if labelled:
+                label = ", ".join(
+                    ev["kind"] + (f" {ev['firm']}" if "firm" in ev else "") for ev in rec["events"]
+                )
+                ax.annotate(
+                    label,
+                    (rec["start"] - 0.5, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    fontsize=9,
+                    color="#c53030",
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                )
+
+
 def _draw(game: Game, dpi: int) -> bytes:
     with game.lock:  # a consistent snapshot: the tables and the rounds that made them
         f = game.firm_frame()
@@ -59,50 +109,12 @@ def _draw(game: Game, dpi: int) -> bytes:
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, 2, sharex=True).ravel()
     months = game.config.round_months
-    for ax, (col, title, cumulative) in zip(axes, DEBRIEF_PANELS, strict=True):
+    for ax, spec in zip(axes, DEBRIEF_PANELS, strict=True):
         for j, name in enumerate(names):
             g = f[f["firm"] == name].sort_values("period")
-            x = g["period"].to_numpy()
-            y = g[col].to_numpy(dtype=float)
-            if cumulative:
-                y = np.cumsum(np.nan_to_num(y))
-            ax.plot(x, y, color=firm_color(j), lw=2, label=name)
-            for rec in history:
-                if name not in game.teams:
-                    continue
-                at = rec["start"] - 1
-                yy = y[x == at]
-                if yy.size:
-                    done = name in rec["submitted"]
-                    ax.plot(
-                        [at],
-                        yy,
-                        marker="^",
-                        ms=9,
-                        color=firm_color(j),
-                        markerfacecolor=firm_color(j) if done else "white",
-                        markeredgewidth=1.5,
-                    )
-        for rec in history:
-            ax.axvline(rec["start"] - 1, color="#cbd5e0", lw=0.8, zorder=0)
-            if rec["events"]:
-                ax.axvline(rec["start"] - 0.5, color="#c53030", lw=1.2, ls="--")
-                if col == DEBRIEF_PANELS[0][0]:
-                    label = ", ".join(
-                        ev["kind"] + (f" {ev['firm']}" if "firm" in ev else "")
-                        for ev in rec["events"]
-                    )
-                    ax.annotate(
-                        label,
-                        (rec["start"] - 0.5, 1.0),
-                        xycoords=("data", "axes fraction"),
-                        fontsize=9,
-                        color="#c53030",
-                        rotation=90,
-                        va="top",
-                        ha="right",
-                    )
-        ax.set_title(title, fontsize=11)
+            _team_line(ax, game, j, name, g, spec, history)
+        _round_marks(ax, history, labelled=spec[0] == DEBRIEF_PANELS[0][0])
+        ax.set_title(spec[1], fontsize=11)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="best", fontsize=9, ncol=len(names))
     ticks = np.arange(0, int(f["period"].max()) + 1, months)

@@ -172,6 +172,61 @@ def Leaderboard(game: Game, version: int = 0):
 
 # ---------------------------------------------------------------- team
 @solara.component
+def LeverInput(game: Game, lever: str, value, on_value):
+    """One lever of the decision form: a switch (loyalty), a text field (capacity: a
+    number, or unlimited when the game allows it) or a number field, labelled with the
+    lever's limits in this game."""
+    label = LEVER_LABELS[lever]
+    with solara.Div(classes=["game-lever", f"game-lever-{lever}"]):
+        if lever == "loyalty":
+            solara.Switch(label=label, value=bool(value), on_value=on_value)
+            return
+        lo, hi = game.bounds(lever)
+        hint = f"{lo:g} … {hi:g}" if hi < 1e9 else f"at least {lo:g}"
+        if lever == "capacity":
+            if game.config.capacity_unlimited:
+                hint += " or unlimited"
+            solara.InputText(
+                f"{label}: {hint}",
+                value="unlimited" if value is None else f"{value:g}",
+                on_value=on_value,
+                continuous_update=True,  # typed text survives a redraw
+            )
+            return
+        solara.InputFloat(
+            f"{label}: {hint}", value=float(value), on_value=on_value, continuous_update=True
+        )
+
+
+@solara.component
+def DraftSummary(game: Game, team: str, draft: dict):
+    """What the draft changes against the team's current levers, and (with a budget) what
+    it commits."""
+    current = game.levers[team]
+    changes = [
+        f"{lever} {_lever_text(current[lever])} → {_lever_text(_parse(lever, draft[lever]))}"
+        for lever in GAME_LEVERS
+        if _changed(current[lever], _parse(lever, draft[lever]))
+    ]
+    _html(
+        "Changes: " + html.escape(", ".join(changes))
+        if changes
+        else "No changes: you keep your levers.",
+        "game-changes",
+    )
+    if game.config.budget is not None:
+        try:
+            spend = game.spending(game.validate(team, {}) | _numbers(draft))
+            used = f"; this decision commits {sum(spend.values()):,.1f} cu"
+        except (GameError, TypeError, ValueError):
+            used = ""
+        _html(
+            f"Budget: {game.config.budget:,.1f} cu a round for marketing and capacity{used}.",
+            "game-muted",
+        )
+
+
+@solara.component
 def DecisionForm(game: Game, team: str, version: int = 0):
     """The team's levers for the next round, with their limits; Submit validates."""
     draft, set_draft = solara.use_state(dict(game.submitted.get(team) or game.levers[team]))
@@ -194,52 +249,8 @@ def DecisionForm(game: Game, team: str, version: int = 0):
     with solara.Div(classes=["game-card", "game-decide"]):
         solara.HTML(tag="h3", unsafe_innerHTML=f"Your decisions for round {game.round + 1}")
         for lever in GAME_LEVERS:
-            value = draft[lever]
-            label = LEVER_LABELS[lever]
-            with solara.Div(classes=["game-lever", f"game-lever-{lever}"]):
-                if lever == "loyalty":
-                    solara.Switch(label=label, value=bool(value), on_value=setter(lever))
-                    continue
-                lo, hi = game.bounds(lever)
-                hint = f"{lo:g} … {hi:g}" if hi < 1e9 else f"at least {lo:g}"
-                if lever == "capacity":
-                    if game.config.capacity_unlimited:
-                        hint += " or unlimited"
-                    solara.InputText(
-                        f"{label}: {hint}",
-                        value="unlimited" if value is None else f"{value:g}",
-                        on_value=setter(lever),
-                        continuous_update=True,  # typed text survives a redraw
-                    )
-                    continue
-                solara.InputFloat(
-                    f"{label}: {hint}",
-                    value=float(value),
-                    on_value=setter(lever),
-                    continuous_update=True,
-                )
-        current = game.levers[team]
-        changes = [
-            f"{lever} {_lever_text(current[lever])} → {_lever_text(_parse(lever, draft[lever]))}"
-            for lever in GAME_LEVERS
-            if _changed(current[lever], _parse(lever, draft[lever]))
-        ]
-        _html(
-            "Changes: " + html.escape(", ".join(changes))
-            if changes
-            else "No changes: you keep your levers.",
-            "game-changes",
-        )
-        if game.config.budget is not None:
-            try:
-                spend = game.spending(game.validate(team, {}) | _numbers(draft))
-                used = f"; this decision commits {sum(spend.values()):,.1f} cu"
-            except (GameError, TypeError, ValueError):
-                used = ""
-            _html(
-                f"Budget: {game.config.budget:,.1f} cu a round for marketing and capacity{used}.",
-                "game-muted",
-            )
+            LeverInput(game, lever, draft[lever], setter(lever))
+        DraftSummary(game, team, draft)
         solara.Button("Submit decisions", on_click=submit, color="primary", classes=["game-submit"])
         kind, text = message
         if text:
