@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import accel
 from .acquisition import ACQ_CHANNELS
 from .levers import NUMERIC_LEVERS
 from .params import levers
@@ -124,27 +125,105 @@ class AccountsStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         pop, L, k = s.pop, s.L, s.k
-        buyers, bf, paid = s.buyers, s.buyer_firm, s.paid
-        same = pop.firm[buyers] == bf  # still with the firm they bought from
-        pop.points[buyers[same]] += 1
-        qty = pop.quantity[buyers]
-        rev_i = paid * qty
-        variable_i = L["unit_cost"][bf] * qty
-        service_i = L["service_cost"][bf] * L["service"][bf] + L["serve_cost"][bf]
+        buyers = s.buyers
         complaint_i = s.complaint_cost if s.complaint_cost is not None else np.zeros(buyers.size)
-        contrib_i = rev_i - variable_i - service_i - complaint_i
-        pop.profit[buyers, bf] += contrib_i  # each buyer appears once: no np.add.at needed
-        pop.revenue[buyers, bf] += rev_i
+        book = _book_buyers_jit if accel.enabled() else book_buyers
+        sums = book(
+            buyers,
+            s.buyer_firm,
+            s.paid,
+            s.list_price,
+            complaint_i,
+            np.stack([L["unit_cost"], L["service_cost"], L["service"], L["serve_cost"]]),
+            pop.quantity,
+            pop.firm,
+            pop.points,
+            pop.profit,
+            pop.revenue,
+            np.zeros((len(_BOOKED), k)),
+        )
         fl = s.fl
         fl["buyers"] = s.demand
-        fl["units"] = np.bincount(bf, qty, minlength=k)
-        fl["revenue"] = np.bincount(bf, s.list_price * qty, minlength=k)  # gross, list prices
-        fl["variable"] = np.bincount(bf, variable_i, minlength=k)
-        fl["service"] = np.bincount(bf, service_i, minlength=k)
-        fl["discounts"] = np.bincount(bf, (s.list_price - paid) * qty, minlength=k)
-        fl["complaint_costs"] = np.bincount(bf, complaint_i, minlength=k) + fl["remedies_late"]
-        fl["contribution"] = np.bincount(bf, contrib_i, minlength=k)
+        for name, row in zip(_BOOKED, sums, strict=True):
+            fl[name] = row
+        fl["complaint_costs"] = fl["complaint_costs"] + fl["remedies_late"]
         s.model.wait, s.model.load = s.wait, s.load
+
+
+#: the per-firm sums :func:`book_buyers` returns, in order
+_BOOKED = (
+    "units",
+    "revenue",
+    "variable",
+    "service",
+    "discounts",
+    "complaint_costs",
+    "contribution",
+)
+
+
+def book_buyers(
+    buyers, bf, paid, list_price, complaint_i, costs, quantity, firm, points, profit, revenue, out
+):
+    """Book the period's purchases (the numpy reference of the accounts stage).
+
+    Per buyer i of firm j: one loyalty point if i is still j's customer;
+    contribution_i = p_ij q_i − c_j q_i − (c_s,j s_j + c_serve,j) − complaint costs_i is
+    added to ``profit[i, j]`` and p_ij q_i to ``revenue[i, j]``.
+
+    Args:
+        buyers, bf, paid, list_price, complaint_i: per buyer: id, firm, price paid,
+            list price, complaint costs.
+        costs: (4, K) per firm: unit cost c_j, service cost c_s,j, service level s_j,
+            serve cost c_serve,j.
+        quantity, firm, points: population columns (``points`` changed in place).
+        profit, revenue: (N, K) cumulative columns (changed in place).
+        out: zeroed (7, K) array for the per-firm sums.
+
+    Returns:
+        ``out``: per firm, the sums over its buyers of units, revenue at list prices
+        (booked gross), variable cost, service cost, loyalty discounts
+        (p_j − p_ij) q_i, complaint costs and contribution (rows in ``_BOOKED`` order).
+    """
+    k = out.shape[1]
+    same = firm[buyers] == bf  # still with the firm they bought from
+    points[buyers[same]] += 1
+    qty = quantity[buyers]
+    rev_i = paid * qty
+    variable_i = costs[0][bf] * qty
+    service_i = costs[1][bf] * costs[2][bf] + costs[3][bf]
+    contrib_i = rev_i - variable_i - service_i - complaint_i
+    profit[buyers, bf] += contrib_i  # each buyer appears once: no np.add.at needed
+    revenue[buyers, bf] += rev_i
+    weights = (qty, list_price * qty, variable_i, service_i, (list_price - paid) * qty)
+    for row, w in enumerate((*weights, complaint_i, contrib_i)):
+        out[row] = np.bincount(bf, w, minlength=k)
+    return out
+
+
+@accel.jit
+def _book_buyers_jit(
+    buyers, bf, paid, list_price, complaint_i, costs, quantity, firm, points, profit, revenue, out
+):  # pragma: no cover - compiled; the reference is book_buyers
+    for m in range(buyers.size):
+        i, j = buyers[m], bf[m]
+        if firm[i] == j:
+            points[i] += 1
+        q = quantity[i]
+        rev = paid[m] * q
+        variable = costs[0, j] * q
+        service = costs[1, j] * costs[2, j] + costs[3, j]
+        contrib = rev - variable - service - complaint_i[m]
+        profit[i, j] += contrib
+        revenue[i, j] += rev
+        out[0, j] += q
+        out[1, j] += list_price[m] * q
+        out[2, j] += variable
+        out[3, j] += service
+        out[4, j] += (list_price[m] - paid[m]) * q
+        out[5, j] += complaint_i[m]
+        out[6, j] += contrib
+    return out
 
 
 class RecordStage(Stage):
@@ -192,16 +271,10 @@ def _costs(model: MarketModel, fl: dict, L: dict) -> dict[str, np.ndarray]:
     return c
 
 
-def _indicators(model: MarketModel, fl: dict, customers: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-firm shares, churn, retention, margin and CLV; mean satisfaction and expectation."""
-    pop, k = model.pop, model.n_firms
-    firm = pop.firm
-    has = firm >= 0
-    experienced = has & (pop.last_firm == firm)
-    sat_sum = np.bincount(firm[experienced], pop.satisfaction[experienced], minlength=k)
-    sat_n = np.bincount(firm[experienced], minlength=k)
-    hi = np.nonzero(has)[0]
-    exp_sum = np.bincount(firm[hi], pop.expect[hi, firm[hi]], minlength=k)
+def _indicators(model: MarketModel, fl: dict, per_firm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-firm shares, churn, retention, margin and CLV; mean satisfaction and expectation
+    (``per_firm``: the per-firm rows of :func:`tally`)."""
+    customers, sat_sum, sat_n, exp_sum = per_firm[0], per_firm[1], per_firm[2], per_firm[3]
     lost = fl["lost_to_rival"] + fl["lost_out"]
     start, served = fl["customers_start"], customers.sum()
     out = {"lost": lost}
@@ -216,6 +289,97 @@ def _indicators(model: MarketModel, fl: dict, customers: np.ndarray) -> dict[str
         out["mean_sat"] = np.where(sat_n > 0, sat_sum / np.maximum(sat_n, 1), np.nan)
         out["mean_exp"] = np.where(customers > 0, exp_sum / np.maximum(customers, 1), np.nan)
     return out
+
+
+#: rows of :func:`tally`'s per-firm array and entries of its market counts
+_PER_FIRM = ("customers", "sat_sum", "sat_n", "exp_sum", "aware")
+_COUNTS = ("prospects", "lapsed", "unaware", "promoters", "detractors")
+
+
+def tally(firm, last_firm, status, satisfaction, expect, aware, active, S_out):
+    """Everything the firm and market rows count over customers (the numpy reference).
+
+    Args:
+        firm, last_firm, status, satisfaction: population columns.
+        expect, aware: (N, K) population columns.
+        active: per firm, whether it is in the market.
+        S_out: a float array of N elements for the satisfaction values returned.
+
+    Returns:
+        (per_firm, counts, S): ``per_firm`` (5, K) floats: customers, the sum and number
+        of satisfaction values of customers with an experience of their firm, the sum of
+        customers' expectations of their firm, customers aware of the firm;
+        ``counts`` (5,) ints: prospects, lapsed, unaware of every active firm, promoters
+        (S ≥ 0.8) and detractors (S ≤ 0.2) among the experienced; ``S``: the
+        experienced customers' satisfaction, in customer order (a view of ``S_out``).
+    """
+    k = aware.shape[1]
+    has = firm >= 0
+    experienced = has & (last_firm == firm)
+    hi = np.nonzero(has)[0]
+    fh = firm[hi]
+    S = satisfaction[experienced]
+    per_firm = np.array(
+        [
+            np.bincount(fh, minlength=k),
+            np.bincount(firm[experienced], S, minlength=k),
+            np.bincount(firm[experienced], minlength=k),
+            np.bincount(fh, expect[hi, fh], minlength=k),
+            np.count_nonzero(aware, axis=0),
+        ],
+        dtype=float,
+    )
+    knows_active = np.zeros(firm.size, bool)
+    for j in range(k):
+        if active[j]:
+            knows_active |= aware[:, j]
+    counts = np.array(
+        [
+            np.count_nonzero(status == PROSPECT),
+            np.count_nonzero(status == LAPSED),
+            firm.size - np.count_nonzero(knows_active),
+            np.count_nonzero(S >= PROMOTER_S),
+            np.count_nonzero(S <= DETRACTOR_S),
+        ]
+    )
+    S_out[: S.size] = S
+    return per_firm, counts, S_out[: S.size]
+
+
+@accel.jit
+def _tally_jit(
+    firm, last_firm, status, satisfaction, expect, aware, active, S_out
+):  # pragma: no cover - compiled; the reference is tally
+    k = aware.shape[1]
+    per_firm = np.zeros((5, k))
+    counts = np.zeros(5, np.int64)
+    m = 0
+    for i in range(firm.size):
+        if status[i] == PROSPECT:
+            counts[0] += 1
+        elif status[i] == LAPSED:
+            counts[1] += 1
+        knows = False
+        for j in range(k):
+            if aware[i, j]:
+                per_firm[4, j] += 1.0
+                knows = knows or active[j]
+        if not knows:
+            counts[2] += 1
+        f = firm[i]
+        if f < 0:
+            continue
+        per_firm[0, f] += 1.0
+        per_firm[3, f] += expect[i, f]
+        if last_firm[i] == f:
+            v = satisfaction[i]
+            per_firm[1, f] += v
+            per_firm[2, f] += 1.0
+            counts[3] += v >= PROMOTER_S
+            counts[4] += v <= DETRACTOR_S
+            S_out[m] = v
+            m += 1
+    return per_firm, counts, S_out[:m]
 
 
 def _firm_row(model, j, fl, L, customers, c, ind, aware_share) -> dict:
@@ -267,27 +431,26 @@ def _firm_row(model, j, fl, L, customers, c, ind, aware_share) -> dict:
     return row
 
 
-def _market_row(model: MarketModel, fl: dict, L: dict, customers, profit) -> dict:
-    """The market table's row of the period."""
-    pop, n, k = model.pop, model.pop.n, model.n_firms
-    knows_active = np.zeros(n, bool)
-    for j in range(k):
-        if L["active"][j]:
-            knows_active |= pop.aware[:, j]
-    served = customers.sum()
-    experienced = (pop.firm >= 0) & (pop.last_firm == pop.firm)
-    S = pop.satisfaction[experienced]
-    prom, det, score = nps(S)
+def _market_row(model: MarketModel, fl: dict, per_firm, counts, S, profit) -> dict:
+    """The market table's row of the period (``per_firm``, ``counts``, ``S``: :func:`tally`)."""
+    n = model.pop.n
+    served = per_firm[0].sum()
+    prospects, lapsed, unaware, promoters, detractors = (int(c) for c in counts)
+    if S.size:
+        prom, det = promoters / S.size, detractors / S.size
+        score, mean_sat = 100.0 * (prom - det), float(S.mean())
+    else:
+        prom = det = score = mean_sat = np.nan
     return {
         "period": model.period,
         "population": n,
         "customers": int(served),
         "unserved": int(n - served),
-        "prospects": int((pop.status == PROSPECT).sum()),
-        "lapsed": int((pop.status == LAPSED).sum()),
-        "unaware": int(n - np.count_nonzero(knows_active)),
+        "prospects": prospects,
+        "lapsed": lapsed,
+        "unaware": unaware,
         "buyers": int(fl["buyers"].sum()),
-        "mean_satisfaction": float(S.mean()) if S.size else np.nan,
+        "mean_satisfaction": mean_sat,
         "promoters": prom,
         "detractors": det,
         "nps": score,
@@ -320,12 +483,22 @@ def _panel_rows(model: MarketModel) -> dict[str, np.ndarray]:
 
 def record(model: MarketModel, fl: dict, L: dict) -> None:
     """Append the period's firm rows (also each firm's ``accounts``), market row and panel."""
-    pop, k, n = model.pop, model.n_firms, model.pop.n
-    firm = pop.firm
-    customers = np.bincount(firm[firm >= 0], minlength=k).astype(float)
+    pop = model.pop
+    count = _tally_jit if accel.enabled() else tally
+    per_firm, counts, S = count(
+        pop.firm,
+        pop.last_firm,
+        pop.status,
+        pop.satisfaction,
+        pop.expect,
+        pop.aware,
+        L["active"],
+        np.empty(pop.n),
+    )
+    customers = per_firm[0]
     c = _costs(model, fl, L)
-    ind = _indicators(model, fl, customers)
-    aware_share = np.array([np.count_nonzero(pop.aware[:, j]) for j in range(k)]) / n
+    ind = _indicators(model, fl, per_firm)
+    aware_share = per_firm[4] / pop.n
     for j, f in enumerate(model.firms):
         row = _firm_row(model, j, fl, L, customers, c, ind, aware_share)
         model.recorder.firm_rows.append(row)
@@ -333,4 +506,4 @@ def record(model: MarketModel, fl: dict, L: dict) -> None:
     if model.panel_ids.size:
         model._panel.append(_panel_rows(model))
     profit = fl["revenue"] - c["total"]
-    model.recorder.market_rows.append(_market_row(model, fl, L, customers, profit))
+    model.recorder.market_rows.append(_market_row(model, fl, per_firm, counts, S, profit))

@@ -171,12 +171,18 @@ def negative_source(s: PeriodState, who: np.ndarray, firm: np.ndarray) -> np.nda
     return np.where(ok, pop.neg_src[who], -1)
 
 
-def _channels(s: PeriodState, who, to, prev, how: str) -> np.ndarray:
+#: acquisition channel code (index in ACQ_CHANNELS) of each aware_via code, and the names
+_VIA_CHANNEL = np.array([ACQ_CHANNELS.index(_VIA_TO_CHANNEL[v]) for v in range(5)], np.int64)
+_CHANNEL_NAMES = np.array(ACQ_CHANNELS, dtype=object)
+_SWITCH = ACQ_CHANNELS.index("switch")
+
+
+def _channels(via, prev, how: str) -> np.ndarray:
+    """Acquisition channel code (index in :data:`ACQ_CHANNELS`) per new customer."""
     if how in ("referral", "winback"):
-        return np.full(who.size, how, dtype=object)
-    via = s.pop.aware_via[who, to]
-    channel = np.array([_VIA_TO_CHANNEL[int(c)] for c in range(5)], dtype=object)[via]
-    channel[prev >= 0] = "switch"
+        return np.full(prev.size, ACQ_CHANNELS.index(how), np.int64)
+    channel = _VIA_CHANNEL[via]
+    channel[prev >= 0] = _SWITCH
     return channel
 
 
@@ -207,23 +213,23 @@ def start_relationships(
     """
     if who.size == 0:
         return
-    pop = s.pop
-    channel = _channels(s, who, to, prev, how)
+    pop, k = s.pop, s.k
+    via = pop.aware_via[who, to] if how not in ("referral", "winback") else None
+    channel = _channels(via, prev, how)
     if how == "choice":  # influence trees: who made the customer aware, if a customer
-        via = pop.aware_via[who, to]
         src = pop.aware_src[who, to]
         referrer = np.where((via == VIA_WOM) | (via == VIA_IMITATION), src, -1)
-    for c in ACQ_CHANNELS:
-        sel = channel == c
-        if sel.any():
-            s.fl[f"acq_{c}"] += np.bincount(to[sel], minlength=s.k)
+    counts = np.bincount(channel * k + to, minlength=len(ACQ_CHANNELS) * k).reshape(-1, k)
+    for c in np.nonzero(counts.any(axis=1))[0]:
+        s.fl[f"acq_{ACQ_CHANNELS[c]}"] += counts[c]
     had = prev >= 0
     if had.any():
         s.fl["lost_to_rival"] += np.bincount(prev[had], minlength=s.k)
         neg = negative_source(s, who[had], prev[had])
         s.fl["lost_after_negative_wom"] += np.bincount(prev[had][neg >= 0], minlength=s.k)
         s.event("switch", who[had], prev[had], other_firm=to[had], other=neg, detail=how)
-    s.event("acquire", who, to, other_firm=prev, other=referrer, detail=channel)
+    if s.log:
+        s.event("acquire", who, to, other_firm=prev, other=referrer, detail=_CHANNEL_NAMES[channel])
     pop.firm[who] = to
     pop.status[who] = CUSTOMER
     pop.since[who] = s.t

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import accel
 from .acquisition import start_relationships
 from .loyalty import member_price, switching_costs
 from .population import LAPSED
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChoiceStage",
     "PurchaseStage",
+    "choose",
     "logit_choice",
     "logit_probabilities",
     "market_utilities",
@@ -204,6 +206,169 @@ def market_utilities(
     return v, price
 
 
+def choose(
+    model: MarketModel,
+    rows: np.ndarray,
+    L: dict[str, np.ndarray],
+    gamma: np.ndarray,
+    known: np.ndarray,
+    active: np.ndarray | None,
+    outside_utility: float | None,
+    u: np.ndarray,
+    *,
+    inertia: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logit choice of customers ``rows`` among the firms they may buy from.
+
+    :func:`market_utilities` then :func:`logit_choice` (the numpy reference); with
+    compiled kernels on (:mod:`sim.accel`) the same arithmetic runs fused in three
+    kernels, with ``tanh`` and ``exp`` still computed by numpy, so both give identical
+    results.
+
+    Args:
+        model: the market.
+        rows: customer ids.
+        L: lever arrays (:func:`sim.levers.lever_arrays`).
+        gamma: switching cost γ_i of every customer.
+        known: (N, K) firms each customer may choose (indexed by ``rows``).
+        active: (K,) firms open to all, or None for all firms.
+        outside_utility: u_0, or None without the outside option.
+        u: one uniform number per row (inverse-CDF draw).
+        inertia: favour the current firm (off for leavers).
+
+    Returns:
+        (choice, paid): the chosen firm per row (-1: nothing) and the price the row
+        pays there (member discount applied; 0 where nothing is chosen).
+
+    Examples:
+        >>> import numpy as np
+        >>> from sim import MarketModel
+        >>> from sim.levers import lever_arrays
+        >>> from sim.loyalty import switching_costs
+        >>> m = MarketModel(seed=1)
+        >>> L, rows = lever_arrays(m), np.arange(5)
+        >>> known = np.ones((m.pop.n, m.n_firms), bool)
+        >>> c, paid = choose(m, rows, L, switching_costs(m, L), known, None, None, np.zeros(5))
+        >>> bool((c == 0).all()), bool((paid > 0).all())   # u = 0: the first firm
+        (True, True)
+    """
+    if accel.enabled():
+        return _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia)
+    v, price = market_utilities(model, rows, L, gamma, inertia=inertia)
+    avail = take_rows(known, rows)
+    if active is not None:
+        avail &= active[None, :]
+    choice = logit_choice(v, avail, outside_utility, u)
+    paid = np.zeros(rows.size)
+    ok = np.nonzero(choice >= 0)[0]
+    paid[ok] = price[ok, choice[ok]]
+    return choice, paid
+
+
+def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia):
+    """:func:`choose` through the kernels (same operations in the same order)."""
+    pop, P = model.pop, model.params
+    k = known.shape[1]
+    w = np.empty((rows.size, k + 1))
+    ta = np.empty((rows.size, k))  # contiguous, like the reference's columns
+    _gather_rows_nb(pop.attitude, rows, ta)
+    np.tanh(ta, out=ta)  # numpy's tanh, as the reference
+    lev = np.empty((5, k))
+    lev[0], lev[1], lev[2], lev[3] = L["price"], L["loyalty_discount"], L["loyalty"], L["brand"]
+    np.add(model.wait, L["effort"], out=lev[4])
+    _utility_shift_nb(
+        rows, pop.expect, pop.tried, pop.firm, pop.last_firm, pop.points, pop.satisfaction,
+        pop.beta_perf, pop.beta_price, pop.beta_time, pop.beta_wom, pop.beta_brand, gamma,
+        ta, known, np.ones(k, np.bool_) if active is None else active, lev,
+        np.array([P.market.reference_price, P.choice.novelty_risk, P.choice.satisfaction_weight,
+                  -np.inf if outside_utility is None else float(outside_utility)]),
+        inertia, outside_utility is not None, w,
+    )  # fmt: skip
+    np.exp(w, out=w)  # numpy's exp, as the reference
+    return _pick_nb(w, u, rows, pop.firm, pop.points, lev, outside_utility is not None)
+
+
+@accel.jit
+def _gather_rows_nb(a, rows, out):  # pragma: no cover - compiled
+    """out[i] = a[rows[i]] for an (N, K) array (numba; :func:`take_rows` is the reference)."""
+    for i in range(rows.size):
+        for j in range(a.shape[1]):
+            out[i, j] = a[rows[i], j]
+
+
+@accel.jit
+def _utility_shift_nb(
+    rows, expect, tried, firm, last_firm, points, satisfaction,
+    beta_perf, beta_price, beta_time, beta_wom, beta_brand, gamma,
+    ta, known, active, lev, consts, inertia, has_outside, w,
+):  # fmt: skip  # pragma: no cover - compiled
+    """V_ij − max_j V_ij into ``w`` (``ta``: tanh(A_ij) per row; the outside
+    option in the last column, −inf for unavailable): :func:`market_utilities` and
+    :func:`_weights` in one pass (numba; the numpy functions are the reference)."""
+    k = expect.shape[1]
+    ref_price, novelty_risk, sat_weight, outside = consts[0], consts[1], consts[2], consts[3]
+    for i in range(rows.size):
+        r = rows[i]
+        f = np.int64(firm[r])
+        member = f >= 0 and points[r] >= 1
+        sat = satisfaction[r] if last_firm[r] == firm[r] else 0.0
+        inertia_current = gamma[r] + sat_weight * sat
+        m = outside if has_outside else -np.inf
+        for j in range(k):
+            col = beta_perf[r] * expect[r, j]
+            col += beta_brand[r] * lev[3, j]
+            col += beta_wom[r] * ta[i, j]
+            pj = lev[0, j]
+            if member and f == j and lev[2, j] != 0.0:
+                pj *= 1.0 - lev[1, j]
+            col -= beta_price[r] * (pj / ref_price)
+            col -= beta_time[r] * lev[4, j]
+            if novelty_risk:
+                col -= novelty_risk * (0.0 if tried[r, j] else 1.0)
+            col += inertia_current if (inertia and f == j) else 0.0
+            if known[r, j] and active[j]:
+                w[i, j] = col
+                if col > m:
+                    m = col
+            else:
+                w[i, j] = -np.inf
+        if not np.isfinite(m):
+            m = 0.0
+        for j in range(k):
+            w[i, j] = w[i, j] - m
+        w[i, k] = outside - m if has_outside else -np.inf
+
+
+@accel.jit
+def _pick_nb(w, u, rows, firm, points, lev, has_outside):  # pragma: no cover - compiled
+    """Inverse-CDF pick over exp-weights ``w`` and the price paid (numba; the numpy
+    :func:`logit_choice` and :func:`sim.loyalty.member_price` are the reference)."""
+    n, k = rows.size, w.shape[1] - 1
+    pick = np.full(n, -1, np.int64)
+    paid = np.zeros(n)
+    for i in range(n):
+        total = 0.0
+        for j in range(k):
+            total += w[i, j]
+        if has_outside:
+            total += w[i, k]
+        if not total > 0:
+            continue
+        target = u[i] * total
+        acc = 0.0
+        for j in range(k):
+            acc += w[i, j]
+            if target < acc:
+                pick[i] = j
+                r = rows[i]
+                p = lev[0, j]
+                if firm[r] == j and points[r] >= 1 and lev[2, j] != 0.0:
+                    p *= 1.0 - lev[1, j]
+                paid[i] = p
+                break
+    return pick, paid
+
+
 class PurchaseStage(Stage):
     """Purchase occasions: who, not lapsed and knowing an active firm, shops this period."""
 
@@ -230,14 +395,13 @@ class ChoiceStage(Stage):
         pop, L, shopper = s.pop, s.L, s.shopper
         s.gamma = switching_costs(s.model, L)
         u = s.rng.random(s.n)[shopper]
-        v, price_nk = market_utilities(s.model, shopper, L, s.gamma)
         cp = s.params.choice
         outside = cp.outside_utility if cp.outside_option else None
-        choice = logit_choice(v, take_rows(s.known, shopper), outside, u)
+        choice, paid = choose(s.model, shopper, L, s.gamma, s.known, None, outside, u)
         bought = choice >= 0
         s.buyers = buyers = shopper[bought]
         s.buyer_firm = bf = choice[bought]
-        s.paid = price_nk[bought, bf]
+        s.paid = paid[bought]
         s.list_price = L["price"][bf]
         prev = pop.firm[buyers].astype(np.int64)
         s.new_relationship = new = prev != bf

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .acquisition import negative_source, start_relationships
 from .choice import logit_choice, market_utilities, take_rows
 from .population import CUSTOMER, LAPSED, PROSPECT
 from .stages import PeriodState, Stage
 
-__all__ = ["ChurnStage", "churn_hazard", "winback_success"]
+__all__ = ["ChurnStage", "at_risk", "churn_hazard", "lapsed_moves", "winback_success"]
 
 
 def churn_hazard(
@@ -90,6 +91,92 @@ def winback_success(S, winback_response):
     return winback_response * (1.0 + S) / 2.0
 
 
+def at_risk(s: PeriodState, u0: np.ndarray) -> np.ndarray:
+    """Ids of the customers who leave this period: those whose relationship began before
+    it and who wait for no late resolution, with a draw ``u0`` below their hazard h_i
+    (the numpy reference of :func:`_at_risk_compiled`)."""
+    P, pop = s.params, s.pop
+    cpar = P.churn
+    cust = (pop.status == CUSTOMER) & (pop.since < s.t)
+    S_eff = np.where(pop.last_firm == pop.firm, pop.satisfaction, 0.0)
+    extra = np.maximum(s.gamma - P.choice.inertia, 0.0)  # structural + loyalty cost
+    h = churn_hazard(
+        S_eff,
+        extra,
+        base_rate=cpar.base_rate,
+        dissatisfaction_rate=cpar.dissatisfaction_rate,
+        curvature=cpar.curvature,
+        switching_cost_effect=cpar.switching_cost_effect,
+        defection_rate=cpar.defection_rate,
+        defection_midpoint=cpar.defection_midpoint,
+        defection_width=cpar.defection_width,
+    )
+    cust[s.model.pending.customer] = False  # waiting for a late resolution: stays
+    return np.nonzero(cust & (u0 < h))[0]
+
+
+def _at_risk_compiled(s: PeriodState, u0: np.ndarray) -> np.ndarray:
+    """:func:`at_risk` in two compiled passes over the eligible customers only; the
+    power and exponentials of :func:`churn_hazard` stay in numpy (same values)."""
+    P, pop = s.params, s.pop
+    c = P.churn
+    idx, u, arg, extra = _eligible_jit(
+        pop.status,
+        pop.since,
+        s.t,
+        pop.last_firm,
+        pop.firm,
+        pop.satisfaction,
+        s.gamma,
+        P.choice.inertia,
+        s.model.pending.customer,
+        np.array([c.defection_midpoint, max(c.defection_width, 1e-9)]),
+    )
+    pw = np.power(u, c.curvature)
+    ex = np.exp(-arg) if c.defection_rate else arg
+    cost = np.exp(-c.switching_cost_effect * extra)
+    rates = np.array([c.base_rate, c.dissatisfaction_rate, c.defection_rate])
+    return _leave_jit(idx, u0, pw, ex, cost, rates)
+
+
+@accel.jit
+def _eligible_jit(
+    status, since, t, last_firm, firm, satisfaction, gamma, inertia, pending, defect
+):  # pragma: no cover - compiled; the reference is at_risk
+    n = status.size
+    waiting = np.zeros(n, np.bool_)
+    for m in range(pending.size):
+        waiting[pending[m]] = True
+    idx = np.empty(n, np.int64)
+    u, arg, extra = np.empty(n), np.empty(n), np.empty(n)
+    m = 0
+    for i in range(n):
+        if status[i] != CUSTOMER or since[i] >= t or waiting[i]:
+            continue
+        S = satisfaction[i] if last_firm[i] == firm[i] else 0.0
+        idx[m] = i
+        u[m] = min(max((1.0 - S) / 2.0, 0.0), 1.0)
+        arg[m] = min(max((defect[0] - S) / defect[1], -50.0), 50.0)
+        g = gamma[i] - inertia
+        extra[m] = g if g > 0.0 else 0.0
+        m += 1
+    return idx[:m], u[:m], arg[:m], extra[:m]
+
+
+@accel.jit
+def _leave_jit(idx, u0, pw, ex, cost, rates):  # pragma: no cover - reference: at_risk
+    out = np.empty(idx.size, np.int64)
+    m = 0
+    for q in range(idx.size):
+        h = rates[0] + rates[1] * pw[q]
+        if rates[2]:
+            h = h + rates[2] / (1.0 + ex[q])
+        if u0[idx[q]] < min(1.0, h * cost[q]):
+            out[m] = idx[q]
+            m += 1
+    return out[:m]
+
+
 class ChurnStage(Stage):
     """Churn, win-back and returns: customers leave (to a rival or out); lapsed ones come back.
 
@@ -109,24 +196,8 @@ class ChurnStage(Stage):
     def leave(s: PeriodState) -> None:
         """Customers whose relationship began before this period leave with hazard h_i."""
         P, pop, L = s.params, s.pop, s.L
-        cpar = P.churn
         u = s.streams["churn"].random((2, s.n))
-        cust = (pop.status == CUSTOMER) & (pop.since < s.t)
-        S_eff = np.where(pop.last_firm == pop.firm, pop.satisfaction, 0.0)
-        extra = np.maximum(s.gamma - P.choice.inertia, 0.0)  # structural + loyalty cost
-        h = churn_hazard(
-            S_eff,
-            extra,
-            base_rate=cpar.base_rate,
-            dissatisfaction_rate=cpar.dissatisfaction_rate,
-            curvature=cpar.curvature,
-            switching_cost_effect=cpar.switching_cost_effect,
-            defection_rate=cpar.defection_rate,
-            defection_midpoint=cpar.defection_midpoint,
-            defection_width=cpar.defection_width,
-        )
-        cust[s.model.pending.customer] = False  # waiting for a late resolution: stays
-        leave = np.nonzero(cust & (u[0] < h))[0]
+        leave = (_at_risk_compiled if accel.enabled() else at_risk)(s, u[0])
         if not leave.size:
             return
         cur = pop.firm[leave].astype(np.int64)
@@ -151,25 +222,76 @@ class ChurnStage(Stage):
     @staticmethod
     def come_back(s: PeriodState) -> None:
         """Customers lapsed before this period: win-back contacts and own returns."""
-        pop, L = s.pop, s.L
+        pop = s.pop
         uw = s.streams["winback"].random((3, s.n))
-        lapsed = np.nonzero((pop.status == LAPSED) & (pop.since < s.t))[0]
+        lapsed, lf0, contacted, back, ret = (_lapsed_jit if accel.enabled() else lapsed_moves)(
+            pop.status,
+            pop.since,
+            s.t,
+            pop.lapsed_from,
+            pop.satisfaction,
+            s.L["active"],
+            s.L["winback"],
+            uw,
+            np.array([s.params.churn.winback_response, s.params.churn.return_rate]),
+        )
         if not lapsed.size:
             return
-        lf = pop.lapsed_from[lapsed].astype(np.int64)
-        has = lf >= 0
-        lf0 = np.where(has, lf, 0)
-        contacted = has & L["active"][lf0] & (uw[0, lapsed] < L["winback"][lf0])
         s.count("winback_contacts", lf0[contacted])
-        p_back = winback_success(pop.satisfaction[lapsed], s.params.churn.winback_response)
-        back = contacted & (uw[1, lapsed] < p_back)
         if back.any():
             s.event("winback", lapsed[back], lf0[back])
             none = np.full(int(back.sum()), -1)
             start_relationships(s, lapsed[back], lf0[back], none, how="winback")
-        ret = ~back & (uw[2, lapsed] < s.params.churn.return_rate)
         if ret.any():
             r = lapsed[ret]
             pop.status[r] = PROSPECT
             pop.lapsed_from[r] = -1
             s.event("return", r, -1)
+
+
+def lapsed_moves(status, since, t, lapsed_from, satisfaction, active, winback, uw, rates):
+    """Who among the lapsed is contacted, won back or returns (the numpy reference).
+
+    Args:
+        status, since, lapsed_from, satisfaction: population columns.
+        t: the period.
+        active, winback: per firm: in the market; contact probability a period.
+        uw: (3, N) uniforms: contacted?, won back?, returns?
+        rates: (b, return rate): ``winback_response`` and ``return_rate``.
+
+    Returns:
+        (lapsed, lf0, contacted, back, ret): ids of customers lapsed before ``t``, the
+        firm each left (0 if none) and, per lapsed customer, whether that firm contacted
+        it, won it back (probability b (1 + S) / 2 when contacted) or, if not won back,
+        whether it returns to the market by itself.
+    """
+    lapsed = np.nonzero((status == LAPSED) & (since < t))[0]
+    lf = lapsed_from[lapsed].astype(np.int64)
+    has = lf >= 0
+    lf0 = np.where(has, lf, 0)
+    contacted = has & active[lf0] & (uw[0, lapsed] < winback[lf0])
+    p_back = winback_success(satisfaction[lapsed], rates[0])
+    back = contacted & (uw[1, lapsed] < p_back)
+    ret = ~back & (uw[2, lapsed] < rates[1])
+    return lapsed, lf0, contacted, back, ret
+
+
+@accel.jit
+def _lapsed_jit(
+    status, since, t, lapsed_from, satisfaction, active, winback, uw, rates
+):  # pragma: no cover - compiled; the reference is lapsed_moves
+    n = status.size
+    lapsed, lf0 = np.empty(n, np.int64), np.empty(n, np.int64)
+    flags = np.zeros((3, n), np.bool_)
+    m = 0
+    for i in range(n):
+        if status[i] != LAPSED or since[i] >= t:
+            continue
+        f = max(np.int64(lapsed_from[i]), 0)
+        contacted = lapsed_from[i] >= 0 and active[f] and uw[0, i] < winback[f]
+        back = contacted and uw[1, i] < rates[0] * (1.0 + satisfaction[i]) / 2.0
+        lapsed[m], lf0[m] = i, f
+        flags[0, m], flags[1, m] = contacted, back
+        flags[2, m] = not back and uw[2, i] < rates[1]
+        m += 1
+    return lapsed[:m], lf0[:m], flags[0, :m], flags[1, :m], flags[2, :m]

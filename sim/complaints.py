@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .satisfaction import revise
 from .stages import PeriodState, Stage
 
@@ -127,62 +128,142 @@ class ComplaintStage(Stage):
     section = "complaints"
 
     def __call__(self, s: PeriodState) -> None:
-        cp, pop, L = s.params.complaints, s.pop, s.L
         buyers, bf = s.buyers, s.buyer_firm
-        uc = s.rng.random((3, s.n))[:, buyers]
+        u = s.rng.random((3, s.n))
         shortfall = s.expect_before - s.perf
-        threshold = s.params.satisfaction.problem_threshold
-        prob = complaint_probability(
-            shortfall, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale, threshold
-        )
-        comp = uc[0] < prob
-        resolved = uc[1] < L["resolve_share"][bf]
-        quick = uc[2] < L["resolve_speed"][bf]
-        outcome = np.where(
-            comp, np.where(resolved, np.where(quick, QUICK, LATE), UNRESOLVED), SILENT
-        ).astype(np.int8)
-        s.outcome = outcome
-        first = pop.n_complaints[buyers] == 0
-        s.x = recover(
-            s.z,
-            s.loss,
-            outcome,
-            first,
-            r_unresolved=cp.recovery_unresolved,
-            r_late=cp.recovery_late,
-            r_quick=cp.recovery_quick,
-            paradox=cp.recovery_paradox,
-        )
-        pop.n_complaints[buyers[comp]] += 1
-        self._book(s, comp, outcome)
+        handle = _handle_compiled if accel.enabled() else handle_complaints
+        s.outcome, s.x, s.complaint_cost, counts = handle(s, u, shortfall)
+        comp = s.outcome != SILENT
+        for key, row in zip(("resolved_quick", "unresolved", "complaints"), counts, strict=True):
+            s.fl[key] = row
+        s.fl["remedies_quick"] = s.fl["resolved_quick"]
+        late = s.outcome == LATE
+        if late.any():
+            s.model.pending.add(
+                customer=buyers[late],
+                firm=bf[late],
+                due=np.full(int(late.sum()), s.t + s.params.complaints.late_delay),
+                z=s.z[late],
+                loss=s.loss[late],
+                w=s.omega[late],
+            )
         s.event(
             "complaint",
             buyers[comp],
             bf[comp],
             value=shortfall[comp],
-            detail=_OUTCOME_ARRAY[outcome[comp]],
+            detail=_OUTCOME_ARRAY[s.outcome[comp]],
         )
 
-    @staticmethod
-    def _book(s: PeriodState, comp: np.ndarray, outcome: np.ndarray) -> None:
-        cp, L, k, bf = s.params.complaints, s.L, s.k, s.buyer_firm
-        for code, key in ((QUICK, "resolved_quick"), (UNRESOLVED, "unresolved")):
-            s.fl[key] = np.bincount(bf[outcome == code], minlength=k).astype(float)
-        s.fl["complaints"] = np.bincount(bf[comp], minlength=k).astype(float)
-        s.fl["remedies_quick"] = s.fl["resolved_quick"]
-        s.complaint_cost = comp * L["complaint_cost"][bf] + (outcome == QUICK) * L["remedy_cost"][
-            bf
-        ] * (1 + cp.quick_premium)
-        late = outcome == LATE
-        if late.any():
-            s.model.pending.add(
-                customer=s.buyers[late],
-                firm=bf[late],
-                due=np.full(int(late.sum()), s.t + cp.late_delay),
-                z=s.z[late],
-                loss=s.loss[late],
-                w=s.omega[late],
-            )
+
+def handle_complaints(s: PeriodState, u: np.ndarray, shortfall: np.ndarray) -> tuple:
+    """Who complains and how the firm handles it (the numpy reference).
+
+    Counts each complainant's complaint (``n_complaints``) in place.
+
+    Args:
+        s: the period state (buyers, their firms, z, loss; the lever arrays).
+        u: (3, N) uniforms: complains?, resolved?, quick?
+        shortfall: E − P per buyer.
+
+    Returns:
+        (outcome, x, cost, counts): per buyer the outcome code, satisfaction after
+        recovery x' and the firm's complaint costs (handling, plus the remedy with its
+        premium when quick); ``counts`` (3, K): quick, unresolved and all complaints.
+    """
+    cp, pop, L, k = s.params.complaints, s.pop, s.L, s.k
+    buyers, bf = s.buyers, s.buyer_firm
+    uc = u[:, buyers]
+    threshold = s.params.satisfaction.problem_threshold
+    prob = complaint_probability(
+        shortfall, L["complaint_ease"][bf], cp.max_prob, cp.shortfall_scale, threshold
+    )
+    comp = uc[0] < prob
+    resolved = uc[1] < L["resolve_share"][bf]
+    quick = uc[2] < L["resolve_speed"][bf]
+    outcome = np.where(
+        comp, np.where(resolved, np.where(quick, QUICK, LATE), UNRESOLVED), SILENT
+    ).astype(np.int8)
+    first = pop.n_complaints[buyers] == 0
+    x = recover(
+        s.z,
+        s.loss,
+        outcome,
+        first,
+        r_unresolved=cp.recovery_unresolved,
+        r_late=cp.recovery_late,
+        r_quick=cp.recovery_quick,
+        paradox=cp.recovery_paradox,
+    )
+    pop.n_complaints[buyers[comp]] += 1
+    counts = np.array(
+        [np.bincount(bf[outcome == c], minlength=k) for c in (QUICK, UNRESOLVED)]
+        + [np.bincount(bf[comp], minlength=k)],
+        dtype=float,
+    )
+    cost = comp * L["complaint_cost"][bf] + (outcome == QUICK) * L["remedy_cost"][bf] * (
+        1 + cp.quick_premium
+    )
+    return outcome, x, cost, counts
+
+
+def _handle_compiled(s: PeriodState, u: np.ndarray, shortfall: np.ndarray) -> tuple:
+    """:func:`handle_complaints` in one compiled pass; exp and tanh stay in numpy."""
+    cp, L = s.params.complaints, s.L
+    problem = np.flatnonzero(shortfall > max(s.params.satisfaction.problem_threshold, 0.0))
+    e = np.exp(-shortfall[problem] / cp.shortfall_scale)
+    levers = np.stack([L[key] for key in _LEVERS])
+    rates = np.array(
+        [
+            cp.max_prob,
+            cp.recovery_unresolved,
+            cp.recovery_quick,
+            cp.recovery_paradox,
+            1 + cp.quick_premium,
+        ]
+    )
+    outcome, arg, cost, counts = _handle_jit(
+        s.buyers, s.buyer_firm, u, problem, e, levers, rates, s.z, s.loss, s.pop.n_complaints
+    )
+    return outcome, np.tanh(arg), cost, counts
+
+
+_LEVERS = ("complaint_ease", "resolve_share", "resolve_speed", "complaint_cost", "remedy_cost")
+
+
+@accel.jit
+def _handle_jit(
+    buyers, bf, u, problem, e, levers, rates, z, loss, n_complaints
+):  # pragma: no cover - compiled; the reference is handle_complaints
+    nb, k = buyers.size, levers.shape[1]
+    prob = np.zeros(nb)
+    for q in range(problem.size):
+        prob[problem[q]] = levers[0, bf[problem[q]]] * rates[0] * (1.0 - e[q])
+    outcome, arg, cost = np.zeros(nb, np.int8), np.empty(nb), np.empty(nb)
+    counts = np.zeros((3, k))
+    for m in range(nb):
+        i, j = buyers[m], bf[m]
+        comp = u[0, i] < prob[m]
+        o = SILENT
+        if comp:
+            o = UNRESOLVED
+            if u[1, i] < levers[1, j]:
+                o = QUICK if u[2, i] < levers[2, j] else LATE
+        r = rates[2] if o == QUICK else (rates[1] if o != SILENT else 0.0)
+        bonus = rates[3] if o == QUICK and n_complaints[i] == 0 else 0.0
+        arg[m] = z[m] - r * loss[m] + bonus
+        cost[m] = (1.0 if comp else 0.0) * levers[3, j] + (1.0 if o == QUICK else 0.0) * levers[
+            4, j
+        ] * rates[4]
+        outcome[m] = o
+        if comp:
+            n_complaints[i] += 1
+            counts[2, j] += 1.0
+        if o == QUICK:
+            counts[0, j] += 1.0
+        elif o == UNRESOLVED:
+            counts[1, j] += 1.0
+    return outcome, arg, cost, counts
 
 
 _OUTCOME_ARRAY = np.array([OUTCOME_NAMES[c] for c in range(4)], dtype=object)

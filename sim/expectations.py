@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .stages import PeriodState, Stage
 
 __all__ = ["ExpectationStage", "first_expectations", "update_expectations"]
@@ -66,6 +67,61 @@ def update_expectations(
             col += np.where(aware[:, j], pull, 0.0)
 
 
+def _update_compiled(
+    expect,
+    aware,
+    active,
+    *,
+    buyers,
+    buyer_firm,
+    perf,
+    alpha_e,
+    wom_weight_sum,
+    wom_content_sum,
+    psi,
+    promise,
+    alpha_p,
+):
+    """:func:`update_expectations` with ``aware & active`` and the three pulls fused in one
+    compiled pass (the reference is :func:`update_expectations`); the word-of-mouth pull
+    1 − (1 − ψ)^W stays in numpy."""
+    idx, pull, mean = _EMPTY_I, _EMPTY_F, _EMPTY_F
+    if wom_weight_sum is not None and psi > 0:
+        idx = np.flatnonzero(wom_weight_sum > 0)
+        w = wom_weight_sum.reshape(-1)[idx]
+        mean = wom_content_sum.reshape(-1)[idx] / w
+        pull = 1.0 - np.power(1.0 - psi, w)
+    if alpha_e <= 0:
+        buyers = _EMPTY_I
+    _pull_jit(
+        expect, aware, active, buyers, buyer_firm, perf, alpha_e, idx, pull, mean, promise, alpha_p
+    )
+
+
+_EMPTY_I, _EMPTY_F = np.empty(0, np.int64), np.empty(0)
+
+
+@accel.jit
+def _pull_jit(
+    expect, aware, active, buyers, bf, perf, alpha_e, idx, pull, mean, promise, alpha_p
+):  # pragma: no cover - compiled; the reference is update_expectations
+    n, k = expect.shape
+    for m in range(buyers.size):
+        i, j = buyers[m], bf[m]
+        e = expect[i, j]
+        expect[i, j] = e + alpha_e * (perf[m] - e)
+    for m in range(idx.size):
+        i, j = idx[m] // k, idx[m] % k
+        e = expect[i, j]
+        expect[i, j] = e + pull[m] * (mean[m] - e)
+    if alpha_p > 0:
+        for i in range(n):
+            for j in range(k):
+                e = expect[i, j]
+                step = (promise[j] - e) * alpha_p
+                expect[i, j] = e + (step if aware[i, j] and active[j] else 0.0)
+
+
 class ExpectationStage(Stage):
     """Expectations: pulled towards own experience, what was heard and the promises."""
 
@@ -74,16 +130,18 @@ class ExpectationStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         xp, pop, L = s.params.expectations, s.pop, s.L
-        update_expectations(
-            pop.expect,
-            pop.aware & L["active"][None, :],
-            buyers=s.buyers,
-            buyer_firm=s.buyer_firm,
-            perf=s.perf,
-            alpha_e=xp.experience_weight,
-            wom_weight_sum=s.wom_weight_sum,
-            wom_content_sum=s.wom_content_sum,
-            psi=xp.wom_weight,
-            promise=L["promise"],
-            alpha_p=xp.promise_weight,
-        )
+        kw = {
+            "buyers": s.buyers,
+            "buyer_firm": s.buyer_firm,
+            "perf": s.perf,
+            "alpha_e": xp.experience_weight,
+            "wom_weight_sum": s.wom_weight_sum,
+            "wom_content_sum": s.wom_content_sum,
+            "psi": xp.wom_weight,
+            "promise": L["promise"],
+            "alpha_p": xp.promise_weight,
+        }
+        if accel.enabled():
+            _update_compiled(pop.expect, pop.aware, L["active"], **kw)
+        else:
+            update_expectations(pop.expect, pop.aware & L["active"][None, :], **kw)

@@ -13,6 +13,9 @@ loyalty tomorrow.
 
 from __future__ import annotations
 
+import numpy as np
+
+from . import accel
 from .stages import PeriodState, Stage
 
 __all__ = ["ExperienceStage", "perceived_performance", "composite"]
@@ -43,6 +46,23 @@ def perceived_performance(
     return composite(w_quality, q, s) - wait_weight * wait + fit
 
 
+@accel.jit
+def _experience_nb(
+    buyers, bf, z, w_quality, quality, service, factor, wait, fit, consts
+):  # pragma: no cover - compiled
+    """P_i of every buyer in one pass (numba; :func:`perceived_performance` with the
+    stage's gathers is the reference). ``consts``: κ_w, σ_q, σ_s."""
+    wait_weight, quality_noise, service_noise = consts[0], consts[1], consts[2]
+    out = np.empty(buyers.size)
+    for i in range(buyers.size):
+        b, j = buyers[i], bf[i]
+        q = quality[j] + quality_noise * z[0, b]
+        s = service[j] * factor[j] + service_noise * z[1, b]
+        w = w_quality[b]
+        out[i] = (w * q + (1.0 - w) * s) - wait_weight * wait[j] + fit[b, j]
+    return out
+
+
 class ExperienceStage(Stage):
     """Experience: buyers perceive quality and service with noise and the overload effect."""
 
@@ -52,13 +72,21 @@ class ExperienceStage(Stage):
     def __call__(self, s: PeriodState) -> None:
         z = s.rng.standard_normal((2, s.n))
         P, L, buyers, bf = s.params, s.L, s.buyers, s.buyer_firm
+        ww = P.capacity.wait_weight if P.capacity.enabled else 0.0
+        if accel.enabled():
+            s.perf = _experience_nb(
+                buyers, bf, z, s.pop.w_quality, L["quality"], L["service"],
+                s.service_factor, s.wait, s.pop.fit,
+                np.array([ww, P.experience.quality_noise, P.experience.service_noise]),
+            )  # fmt: skip
+            return
         s.perf = perceived_performance(
             s.pop.w_quality[buyers],
             L["quality"][bf],
             L["service"][bf],
             s.service_factor[bf],
             s.wait[bf],
-            P.capacity.wait_weight if P.capacity.enabled else 0.0,
+            ww,
             z[0, buyers],
             z[1, buyers],
             P.experience.quality_noise,

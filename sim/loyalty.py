@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import accel
+
 if TYPE_CHECKING:
     from .model import MarketModel
 
@@ -28,12 +30,34 @@ def switching_cost(
     firm, points, *, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap
 ):
     """γ_i for every customer (0 for customers without a firm)."""
+    if accel.enabled():
+        out = np.empty(firm.size)
+        _switching_cost_nb(
+            firm, points, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap, out
+        )
+        return out
     has = firm >= 0
     f = np.where(has, firm, 0)
     g = inertia + firm_switching_cost[f]
     if points_gamma > 0:
         g = g + np.where(loyalty_on[f], points_gamma * np.minimum(points / points_cap, 1.0), 0.0)
     return np.where(has, g, 0.0)
+
+
+@accel.jit
+def _switching_cost_nb(
+    firm, points, inertia, firm_switching_cost, loyalty_on, points_gamma, points_cap, out
+):  # pragma: no cover - compiled
+    """:func:`switching_cost` in one pass (numba; the numpy function is the reference)."""
+    for i in range(firm.size):
+        f = firm[i]
+        if f < 0:
+            out[i] = 0.0
+            continue
+        g = inertia + firm_switching_cost[f]
+        if points_gamma > 0:
+            g = g + (points_gamma * min(points[i] / points_cap, 1.0) if loyalty_on[f] else 0.0)
+        out[i] = g
 
 
 def member_price(price, discount, loyalty_on, firm, points):

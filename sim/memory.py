@@ -6,15 +6,20 @@ NumPy 2; ``bench/memory.py`` re-measures them) and err on the high side:
 ==========================  ===========================================================
 what                        bytes
 ==========================  ===========================================================
-interpreter and imports     180 MB
-a customer                  100 + 66 per firm (state columns, per-firm beliefs, fit)
-a tie                       64 per directed entry (2 per link; none for the implicit
-                            complete graph): the edge arrays while
-                            the network is built, then CSR and the adjacency matrix
+interpreter and imports     280 MB (numpy, pandas, scipy, Mesa, numba; pyarrow for tables)
+a customer                  200 + 100 per firm: the state columns (about 140 + 47 per
+                            firm; ids int32, see :mod:`sim.population`) and the
+                            temporaries of a period
+a tie                       20 per directed entry (2 per link; none for the implicit
+                            complete graph): the sorted link keys while the network is
+                            built; afterwards the CSR holds 4 (int32), plus 12 while
+                            imitation needs the adjacency matrix
 full-information policy     7,000 per customer (``best_response_full``: a 161 × N
                             price grid and its temporaries, while it decides)
-an event in the log         150 (columns, then the table built from them)
-                            rate: 0.5 per customer-period up to 20,000 customers (word
+an event in the log         35 while the run holds it, 175 when the log is also made a
+                            table (``model.events()``, ``sim run``); times
+                            ``output.event_sample``.
+                            Rate: 0.5 per customer-period up to 20,000 customers (word
                             of mouth heard is logged), 0.12 above
 a panel row                 160
 ==========================  ===========================================================
@@ -37,12 +42,13 @@ MB = 1024**2
 GB = 1024**3
 
 #: measured coefficients (see the module docstring)
-BASE = 180 * MB
-PER_CUSTOMER = 100
-PER_CUSTOMER_PER_FIRM = 66  # beliefs, awareness, its source (int64) and fit
-PER_TIE = 64
+BASE = 280 * MB
+PER_CUSTOMER = 200
+PER_CUSTOMER_PER_FIRM = 100  # beliefs, awareness, its source, fit, money; temporaries
+PER_TIE = 20
 PER_CUSTOMER_FULL_INFO = 7_000
-PER_EVENT = 150
+PER_EVENT = 175  # held during the run and made a table at the end
+PER_EVENT_HELD = 35  # held during the run only (the table is never built)
 EVENT_RATE_SMALL = 0.5
 EVENT_RATE_LARGE = 0.12
 HEARD_LOGGED_UP_TO = 20_000
@@ -83,6 +89,13 @@ def _ties(p: P.ModelParams) -> int:
     return int(n * float(net.degree))
 
 
+def _event_log(p: P.ModelParams, events: float, tables: bool) -> float:
+    """Bytes of ``events`` events of the whole market, of which the log keeps the sample."""
+    if not p.record_events:
+        return 0
+    return events * float(p.event_sample) * (PER_EVENT if tables else PER_EVENT_HELD)
+
+
 def _full_information(p: P.ModelParams) -> bool:
     from .strategies import REGISTRY
 
@@ -95,7 +108,12 @@ def _full_information(p: P.ModelParams) -> bool:
 
 
 def estimate(
-    p: P.ModelParams, replications: int = 1, *, periods: int | None = None, streamed: bool = True
+    p: P.ModelParams,
+    replications: int = 1,
+    *,
+    periods: int | None = None,
+    streamed: bool = True,
+    tables: bool = True,
 ) -> MemoryEstimate:
     """Estimate the peak memory of running ``p``.
 
@@ -106,6 +124,8 @@ def estimate(
             the log.
         streamed: whether replications' event logs and panels go to disk as they finish
             (``sim run``) or are all kept (:func:`sim.runner.run_scenario`).
+        tables: whether the event log is made a table at the end (``sim run``,
+            ``model.events()``); False for a run that only holds it (``bench/scale.py``).
 
     Returns:
         The estimate by part: ``base``, ``customers``, ``network``, ``policies``,
@@ -113,7 +133,7 @@ def estimate(
 
     Examples:
         >>> from sim.params import ModelParams
-        >>> estimate(ModelParams()).total < 300 * 1024**2
+        >>> estimate(ModelParams()).total < 400 * 1024**2
         True
     """
     n = int(p.market.n_customers)
@@ -125,7 +145,7 @@ def estimate(
         "customers": n * (PER_CUSTOMER + PER_CUSTOMER_PER_FIRM * len(p.firms)),
         "network": _ties(p) * PER_TIE,
         "policies": n * PER_CUSTOMER_FULL_INFO if _full_information(p) else 0,
-        "event log": int(n * T * rate * PER_EVENT * kept) if p.record_events else 0,
+        "event log": _event_log(p, n * T * rate * kept, tables),
         "panel": min(int(p.panel_size), n) * (T + 1) * PER_PANEL_ROW * kept,
     }
     return MemoryEstimate({k: int(v) for k, v in parts.items()})
@@ -155,7 +175,7 @@ _REMEDY = {
     "customers": "fewer customers (market.n_customers)",
     "network": "a sparser network (network.degree) or fewer customers",
     "policies": "a policy without full information, or fewer customers",
-    "event log": "output.record_events = false, fewer periods or fewer customers",
+    "event log": "a smaller output.event_sample, output.record_events = false, or fewer periods",
     "panel": "a smaller output.panel_size or fewer periods",
     "base": "fewer customers",
 }

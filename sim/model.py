@@ -57,7 +57,7 @@ from .memory import check_memory
 from .network import build_network
 from .params import ModelParams
 from .population import CUSTOMER, VIA_INITIAL, VIA_NAMES, Population
-from .recorder import Recorder
+from .recorder import Recorder, sample_ids
 from .referrals import ReferralStage
 from .satisfaction import MemoryStage, TransactionStage
 from .stages import PeriodState, Schedule, Stage, configure, stage_stream
@@ -215,18 +215,17 @@ class MarketModel(mesa.Model):
             if hasattr(f.policy, "bind"):
                 f.policy.bind(self.streams["policy"], f)
         self.customers = CustomerViews(self)
-        self.recorder = Recorder()
+        keep = None
+        if float(params.event_sample) < 1.0:  # the log keeps a sample of customers' events
+            keep = np.zeros(n, bool)
+            keep[sample_ids(n, round(float(params.event_sample) * n))] = True
+        self.recorder = Recorder(keep, n)
         self.wait = np.zeros(k)  # last period's waiting per firm (public knowledge)
         self.load = np.zeros(k)
         self.pending = PendingResolutions()
         self._timeline = sorted(params.events, key=lambda e: int(e["period"]))
         self._lever_log: list[tuple] = []
-        ps = min(int(params.panel_size), n)
-        self.panel_ids = (
-            np.unique(np.linspace(0, n - 1, ps).round().astype(np.int64))
-            if ps > 0
-            else np.empty(0, np.int64)
-        )
+        self.panel_ids = sample_ids(n, int(params.panel_size))
         self._panel: list[dict] = []
         self._log = bool(params.record_events)
 

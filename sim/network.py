@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from . import accel
+from .population import id_dtype
+
 __all__ = ["Network", "CompleteNetwork", "build_network", "from_edges", "NETWORK_KINDS"]
 
 NETWORK_KINDS = ("small_world", "scale_free", "random", "complete", "edgelist")
@@ -183,42 +186,129 @@ class CompleteNetwork(Network):
         return out
 
 
-def from_edges(n: int, u: np.ndarray, v: np.ndarray) -> Network:
-    """Build a simple undirected CSR graph from edge endpoint arrays.
+def _edge_keys(n: int, u: np.ndarray, v: np.ndarray, *, own: bool = False) -> np.ndarray:
+    """The sorted unique keys ``lo · n + hi`` (lo < hi) of the undirected edges u–v.
 
-    Self-loops are dropped and duplicate edges merged.
+    Self-loops are dropped and duplicate edges merged. ``own``: u and v (int64) may be
+    overwritten, which saves a copy of each.
     """
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
     keep = u != v
-    u, v = u[keep], v[keep]
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    key = np.sort(lo * n + hi, kind="stable")  # radix sort for integers: fast
+    if not keep.all():
+        u, v, own = u[keep], v[keep], True
+    del keep
+    key = np.minimum(u, v)
+    hi = np.maximum(u, v, out=v if own else None)
+    del u, v
+    key *= n
+    key += hi
+    del hi
+    key.sort()
     if key.size:
         key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    return key
+
+
+def _csr_numpy(n: int, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, indices) of the symmetric graph of the edge keys: both directions sorted
+    by (row, column). The reference for :func:`_csr_kernel`."""
     lo, hi = key // n, key % n
     both = np.concatenate([key, hi * n + lo])
+    del lo, hi
     both.sort(kind="stable")
     src = both // n
     dst = both - src * n
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    idx_dtype = np.int32 if n < 2**31 else np.int64
-    return Network(n=n, indptr=indptr, indices=dst.astype(idx_dtype))
+    return indptr, dst.astype(id_dtype(n))
+
+
+@accel.jit
+def _csr_kernel(n, key, indptr, indices):  # pragma: no cover - compiled
+    """Compiled :func:`_csr_numpy` (the reference): one pass over the sorted keys fills
+    each row's lower neighbours (keys (lo, i), met in increasing lo) and then its upper
+    ones (keys (i, hi), met in increasing hi); no sort of the 2·E directed entries."""
+    n_low = np.zeros(n, np.int64)
+    for e in range(key.size):
+        lo = key[e] // n
+        hi = key[e] - lo * n
+        indptr[lo + 1] += 1
+        indptr[hi + 1] += 1
+        n_low[hi] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    low = indptr[:-1].copy()
+    for i in range(n):
+        n_low[i] += indptr[i]  # now the cursor of the upper neighbours
+    for e in range(key.size):
+        lo = key[e] // n
+        hi = key[e] - lo * n
+        indices[n_low[lo]] = hi
+        n_low[lo] += 1
+        indices[low[hi]] = lo
+        low[hi] += 1
+
+
+def _from_keys(n: int, key: np.ndarray) -> Network:
+    if not accel.enabled():
+        indptr, indices = _csr_numpy(n, key)
+        return Network(n=n, indptr=indptr, indices=indices)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(2 * key.size, dtype=id_dtype(n))
+    _csr_kernel(n, key, indptr, indices)
+    return Network(n=n, indptr=indptr, indices=indices)
+
+
+def from_edges(n: int, u: np.ndarray, v: np.ndarray) -> Network:
+    """Build a simple undirected CSR graph from edge endpoint arrays.
+
+    Self-loops are dropped and duplicate edges merged. Each row lists its neighbours in
+    increasing order; ``indices`` are int32 below 2^31 nodes (:func:`sim.population.id_dtype`).
+
+    Args:
+        n: number of nodes.
+        u: one end of each edge (node ids in 0..n-1).
+        v: the other end.
+
+    Returns:
+        The :class:`Network`.
+
+    Examples:
+        >>> g = from_edges(4, [0, 1, 2, 1, 3], [1, 2, 0, 0, 3])
+        >>> g.indptr.tolist(), g.indices.tolist()
+        ([0, 2, 4, 6, 6], [1, 2, 0, 2, 0, 1])
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    return _from_keys(n, _edge_keys(n, u, v))
+
+
+#: uniforms drawn at a time by :func:`small_world` (the same stream as one big draw)
+_CHUNK = 1 << 20
 
 
 def small_world(n: int, k: int, p: float, rng: np.random.Generator) -> Network:
     """Watts–Strogatz graph: a ring where each node links to its k nearest neighbours
-    (k//2 on each side), each link's far end rewired to a random node with probability p."""
+    (k//2 on each side), each link's far end rewired to a random node with probability p.
+
+    Memory: the ring's two endpoint arrays (16 bytes a link) and the sorted link keys; the
+    rewiring uniforms are drawn in chunks (the same numbers as one draw of all of them).
+    """
     half = max(k // 2, 0)
     if n < 2 or half == 0:
         return from_edges(n, np.empty(0, np.int64), np.empty(0, np.int64))
     half = min(half, (n - 1) // 2) or 1
+    m = n * half
     u = np.repeat(np.arange(n, dtype=np.int64), half)
-    v = (u + np.tile(np.arange(1, half + 1, dtype=np.int64), n)) % n
-    rewire = rng.random(u.size) < p
-    v[rewire] = rng.integers(0, n, size=int(rewire.sum()))
-    return from_edges(n, u, v)
+    v = (np.arange(n, dtype=np.int64)[:, None] + np.arange(1, half + 1)).ravel()
+    np.remainder(v, n, out=v)
+    rewire = np.empty(m, bool)
+    for a in range(0, m, _CHUNK):
+        rewire[a : a + _CHUNK] = rng.random(min(_CHUNK, m - a)) < p
+    far = np.flatnonzero(rewire)
+    del rewire
+    v[far] = rng.integers(0, n, size=far.size)
+    del far
+    return _from_keys(n, _edge_keys(n, u, v, own=True))
 
 
 def random_graph(n: int, degree: float, rng: np.random.Generator) -> Network:

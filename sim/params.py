@@ -1290,7 +1290,18 @@ class ModelParams:
     record_events: bool = P(
         True, "", None, None, "", "Keep the event log (complaints, referrals, switches, churns)."
     )
+    event_sample: float = P(
+        1.0,
+        "share of customers",
+        0.0,
+        1.0,
+        "",
+        "Share of customers whose events the log keeps (evenly spaced ids, like the panel; lever changes are always kept); 1 keeps everybody's. For large markets: the log grows with customers × periods.",
+    )
 
+
+#: top-level settings of the scenario's ``[output]`` table (fields of :class:`ModelParams`)
+OUTPUT_KEYS = ("record_events", "panel_size", "event_sample")
 
 #: Mechanism sections, in the order of the period schedule.
 MECHANISMS = (

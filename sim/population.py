@@ -12,7 +12,15 @@ import numpy as np
 
 from .params import MarketParams
 
-__all__ = ["Population", "PROSPECT", "CUSTOMER", "LAPSED", "STATUS_NAMES", "VIA_NAMES"]
+__all__ = [
+    "Population",
+    "PROSPECT",
+    "CUSTOMER",
+    "LAPSED",
+    "STATUS_NAMES",
+    "VIA_NAMES",
+    "id_dtype",
+]
 
 #: status codes
 PROSPECT, CUSTOMER, LAPSED = 0, 1, 2
@@ -27,6 +35,23 @@ VIA_NAMES = {
     VIA_WOM: "wom",
     VIA_REFERRAL: "referral",
 }
+
+
+def id_dtype(n: int) -> type[np.signedinteger]:
+    """The integer type of customer ids in a market of ``n`` customers: int32 while every
+    id and -1 fit (n < 2^31), int64 above (ids are half the bytes of int64 there).
+
+    Args:
+        n: number of customers.
+
+    Returns:
+        ``np.int32`` or ``np.int64``.
+
+    Examples:
+        >>> id_dtype(10_000_000).__name__, id_dtype(2**31).__name__
+        ('int32', 'int64')
+    """
+    return np.int32 if int(n) < 2**31 else np.int64
 
 
 @dataclass(eq=False)
@@ -59,7 +84,7 @@ class Population:
     experienced: np.ndarray  # bool: has an experience to talk about
     last_buy: np.ndarray  # int32 period of the last purchase, -10**6 never
     # negative word of mouth last heard (for attributing losses)
-    neg_src: np.ndarray  # int64 talker id, -1
+    neg_src: np.ndarray  # talker id (:func:`id_dtype`: int32 below 2^31 customers), -1
     neg_firm: np.ndarray  # int16
     neg_t: np.ndarray  # int32 period
     # per firm (N, K)
@@ -67,7 +92,9 @@ class Population:
     attitude: np.ndarray  # word-of-mouth attitude towards each firm
     aware: np.ndarray  # bool: knows the firm
     aware_via: np.ndarray  # int8 VIA_* code
-    aware_src: np.ndarray  # int64 customer whose talk or adoption made i aware of j, -1
+    aware_src: (
+        np.ndarray
+    )  # customer id (:func:`id_dtype`) whose talk or adoption made i aware of j, -1
     tried: np.ndarray  # bool: has bought from the firm
     fit: np.ndarray  # persistent fit φ with each firm (performance units)
     profit: np.ndarray  # cumulative profit contributed to each firm (cu)
@@ -108,7 +135,7 @@ class Population:
 
         qsig = seg_col("quantity_sigma")
         quantity = seg_col("quantity_mean") * np.exp(qsig * rng.standard_normal(n) - 0.5 * qsig**2)
-        k = n_firms
+        k, ids = n_firms, id_dtype(n)
         return cls(
             segment=seg,
             w_quality=np.clip(seg_col("w_quality") + 0.1 * rng.standard_normal(n), 0.0, 1.0),
@@ -132,14 +159,14 @@ class Population:
             n_complaints=np.zeros(n, np.int32),
             experienced=np.zeros(n, bool),
             last_buy=np.full(n, -(10**6), np.int32),
-            neg_src=np.full(n, -1, np.int64),
+            neg_src=np.full(n, -1, ids),
             neg_firm=np.full(n, -1, np.int16),
             neg_t=np.full(n, -(10**6), np.int32),
             expect=np.zeros((n, k)),
             attitude=np.zeros((n, k)),
             aware=np.zeros((n, k), bool),
             aware_via=np.zeros((n, k), np.int8),
-            aware_src=np.full((n, k), -1, np.int64),
+            aware_src=np.full((n, k), -1, ids),
             tried=np.zeros((n, k), bool),
             fit=np.zeros((n, k)),
             profit=np.zeros((n, k)),

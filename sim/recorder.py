@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-__all__ = ["Recorder", "EVENT_KINDS"]
+__all__ = ["Recorder", "EVENT_KINDS", "sample_ids"]
 
 EVENT_KINDS = (
     "acquire",
@@ -27,14 +27,37 @@ EVENT_KINDS = (
 )
 
 
-class Recorder:
-    """Collects rows during a run; builds DataFrames on demand."""
+def sample_ids(n: int, size: int) -> np.ndarray:
+    """``size`` evenly spaced customer ids out of ``n`` (the panel and the event sample).
 
-    def __init__(self) -> None:
+    Examples:
+        >>> sample_ids(10, 4).tolist()
+        [0, 3, 6, 9]
+    """
+    size = min(int(size), int(n))
+    if size <= 0:
+        return np.empty(0, np.int64)
+    return np.unique(np.linspace(0, n - 1, size).round().astype(np.int64))
+
+
+class Recorder:
+    """Collects rows during a run; builds DataFrames on demand.
+
+    Args:
+        keep: for an event sample (``event_sample`` < 1), a boolean mask over customers:
+            the log keeps the events of customers where it is true (and events without
+            a customer, such as lever changes); None keeps every event.
+        n_customers: customer ids are stored as int32 below 2^31 customers (the log's
+            ``customer`` and ``other`` columns are int64 all the same).
+    """
+
+    def __init__(self, keep: np.ndarray | None = None, n_customers: int = 0) -> None:
         self.firm_rows: list[dict] = []
         self.market_rows: list[dict] = []
         self._events: dict[str, list] = defaultdict(list)
         self._n_events = 0
+        self._keep = keep
+        self._ids = np.int32 if n_customers < 2**31 else np.int64
 
     def add_events(
         self,
@@ -49,6 +72,10 @@ class Recorder:
         detail=None,
     ) -> None:
         customer = np.asarray(customer, dtype=np.int64).ravel()
+        sel = None
+        if self._keep is not None:
+            sel = np.nonzero((customer < 0) | self._keep[np.maximum(customer, 0)])[0]
+            customer = customer[sel]
         n = customer.size
         if n == 0:
             return
@@ -57,15 +84,17 @@ class Recorder:
             if x is None:
                 return np.full(n, fill, dtype)
             a = np.asarray(x)
-            return np.broadcast_to(a, (n,)).astype(dtype) if a.ndim == 0 else a.astype(dtype)
+            if a.ndim == 0:
+                return np.broadcast_to(a, (n,)).astype(dtype)
+            return (a if sel is None else a[sel]).astype(dtype)
 
         ev = self._events
         ev["period"].append(np.full(n, period, np.int32))
         ev["event"].append(np.full(n, EVENT_KINDS.index(kind), np.int8))
-        ev["customer"].append(customer)
+        ev["customer"].append(customer.astype(self._ids))
         ev["firm"].append(col(firm, -1, np.int16))
         ev["other_firm"].append(col(other_firm, -1, np.int16))
-        ev["other"].append(col(other, -1, np.int64))
+        ev["other"].append(col(other, -1, self._ids))
         ev["value"].append(col(value, np.nan, np.float64))
         ev["detail"].append(col(detail, "", object))
         self._n_events += n
@@ -77,7 +106,8 @@ class Recorder:
         if self._n_events == 0:
             data = {c: np.array([], np.int64) for c in cols}
         else:
-            data = {c: np.concatenate(self._events[c]) for c in cols}
+            wide = {"customer": np.int64, "other": np.int64}  # stored narrow, shown as int64
+            data = {c: np.concatenate(self._events[c], dtype=wide.get(c)) for c in cols}
         codes = data["event"].astype(np.int8)
         names = np.array([*firm_names, ""], dtype=object)
         return pd.DataFrame(

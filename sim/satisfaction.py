@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .stages import PeriodState, Stage
 
 __all__ = [
@@ -91,6 +92,41 @@ def revise(S, peak, last, x_old, x_new, rule: str, omega: float):
     return np.clip(new_S, -1.0, 1.0), new_peak, new_last
 
 
+@accel.jit
+def _transaction_nb(
+    buyers, bf, perf, expect, paid, new_relationship, last_firm, consts
+):  # pragma: no cover - compiled
+    """The transaction stage in one pass: (E before, tanh argument z, loss ℓ, fresh,
+    problem, ω) per buyer (numba; :func:`transaction_satisfaction` and the stage's numpy
+    code are the reference; tanh stays numpy's). ``consts``: p_ref, κ_P, P₀, λ⁺, λ⁻,
+    κ_p, δ_P, ω_p, ω."""
+    ref_price, kp, p0, gain, lw, kprice = (
+        consts[0],
+        consts[1],
+        consts[2],
+        consts[3],
+        consts[4],
+        consts[5],
+    )
+    threshold, w_problem, w_memory = consts[6], consts[7], consts[8]
+    n = buyers.size
+    e_pre, z, loss, omega = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    fresh, problem = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    for i in range(n):
+        b, j = buyers[i], bf[i]
+        e = expect[b, j]
+        d = perf[i] - e
+        short = d if d <= 0.0 else 0.0  # np.minimum(d, 0.0), signed zeros included
+        g = gain * d if d >= 0 else lw * short
+        e_pre[i] = e
+        loss[i] = (lw + kp) * short
+        z[i] = kp * (perf[i] - p0) + g - kprice * (paid[i] / ref_price - 1.0)
+        fresh[i] = new_relationship[i] or last_firm[b] != j
+        problem[i] = (e - perf[i]) > threshold
+        omega[i] = w_problem if problem[i] else w_memory
+    return e_pre, z, loss, fresh, problem, omega
+
+
 class TransactionStage(Stage):
     """Transaction satisfaction: experience against expectation and the price paid."""
 
@@ -98,6 +134,17 @@ class TransactionStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
+        if accel.enabled():
+            consts = np.array(
+                [s.params.market.reference_price, sp.performance_weight, sp.neutral_performance,
+                 sp.gain_weight, sp.loss_weight, sp.price_weight, sp.problem_threshold,
+                 sp.problem_weight, sp.memory_weight]
+            )  # fmt: skip
+            s.expect_before, s.z, s.loss, s.fresh, s.problem, s.omega = _transaction_nb(
+                buyers, bf, s.perf, pop.expect, s.paid, s.new_relationship, pop.last_firm, consts
+            )
+            s.x = np.tanh(s.z)  # numpy's tanh, as the reference
+            return
         s.expect_before = e_pre = pop.expect[buyers, bf]
         s.x, _, s.z, s.loss = transaction_satisfaction(
             s.perf,
@@ -115,6 +162,32 @@ class TransactionStage(Stage):
         s.omega = np.where(s.problem, sp.problem_weight, sp.memory_weight)
 
 
+@accel.jit
+def _memory_nb(
+    buyers, bf, x, fresh, omega, perf, peak_end, om, t,
+    satisfaction, peak, last_x, perf_memory, last_firm, last_buy, experienced, tried,
+):  # fmt: skip  # pragma: no cover - compiled
+    """The memory stage's updates in one pass, in place (numba; :func:`remember` and the
+    stage's numpy code are the reference)."""
+    for i in range(buyers.size):
+        b, j, xi, w = buyers[i], bf[i], x[i], omega[i]
+        new_peak = xi if (fresh[i] or abs(xi) > abs(peak[b])) else peak[b]
+        if fresh[i]:
+            S = xi
+        elif peak_end:
+            S = (1.0 - w) * new_peak + w * xi
+        else:
+            S = (1.0 - w) * satisfaction[b] + w * xi
+        satisfaction[b] = min(max(S, -1.0), 1.0)
+        peak[b] = new_peak
+        last_x[b] = xi
+        perf_memory[b] = perf[i] if fresh[i] else (1 - om) * perf_memory[b] + om * perf[i]
+        last_firm[b] = j
+        last_buy[b] = t
+        experienced[b] = True
+        tried[b, j] = True
+
+
 class MemoryStage(Stage):
     """Remembered satisfaction: buyers fold the transaction into memory."""
 
@@ -123,6 +196,13 @@ class MemoryStage(Stage):
     def __call__(self, s: PeriodState) -> None:
         sp, pop, buyers, bf = s.params.satisfaction, s.pop, s.buyers, s.buyer_firm
         self._iceberg(s)
+        if accel.enabled():
+            _memory_nb(
+                buyers, bf, s.x, s.fresh, s.omega, s.perf, sp.memory == "peak_end",
+                float(sp.memory_weight), s.t, pop.satisfaction, pop.peak, pop.last_x,
+                pop.perf_memory, pop.last_firm, pop.last_buy, pop.experienced, pop.tried,
+            )  # fmt: skip
+            return
         S, peak, last = remember(
             pop.satisfaction[buyers],
             pop.peak[buyers],

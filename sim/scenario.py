@@ -411,9 +411,9 @@ def _parse_output(src: str, out: Any, p: P.ModelParams) -> None:
     if not isinstance(out, dict):
         raise ScenarioError(src, "output", out, "must be a table")
     for key, value in out.items():
-        if key not in ("record_events", "panel_size"):
+        if key not in P.OUTPUT_KEYS:
             raise ScenarioError(
-                src, f"output.{key}", value, "unknown key; allowed: record_events, panel_size"
+                src, f"output.{key}", value, f"unknown key; allowed: {', '.join(P.OUTPUT_KEYS)}"
             )
         setattr(p, key, _check_value(src, f"output.{key}", value, P.ModelParams, key))
 
@@ -985,7 +985,7 @@ def scenario_to_dict(sc: Scenario) -> dict:
         }
         for e in p.events
     ]
-    out["output"] = {"record_events": p.record_events, "panel_size": p.panel_size}
+    out["output"] = {k: getattr(p, k) for k in P.OUTPUT_KEYS}
     if sc.game is not None:
         out["game"] = clean(sc.game)
     return out

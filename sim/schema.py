@@ -206,9 +206,7 @@ def scenario_schema() -> dict[str, Any]:
     }
     props["firms"] = {"type": "array", "minItems": 1, "items": _firm_schema()}
     props["events"] = {"type": "array", "items": _event_schema()}
-    out_fields = [
-        f for f in dataclasses.fields(P.ModelParams) if f.name in ("record_events", "panel_size")
-    ]
+    out_fields = [f for f in dataclasses.fields(P.ModelParams) if f.name in P.OUTPUT_KEYS]
     props["output"] = {
         "type": "object",
         "properties": {f.name: field_schema(f) for f in out_fields},

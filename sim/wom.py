@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .complaints import QUICK, UNRESOLVED
 from .expectations import first_expectations
 from .population import VIA_WOM
@@ -61,7 +62,13 @@ def talk_probability(S, positive_threshold, negative_threshold, positive_talk, n
 
 
 def sample_messages(talkers, reach, indptr, indices, rng):
-    """Return (sender, recipient) arrays: each talker tells ``reach`` random neighbours."""
+    """Return (sender, recipient) arrays: each talker tells ``reach`` random neighbours.
+
+    The numpy code is the reference; with compiled kernels on, :func:`_messages_jit`
+    builds the same arrays from the same draws (one uniform per message)."""
+    if accel.enabled():
+        u = rng.random(_n_messages_jit(talkers, reach, indptr))
+        return _messages_jit(talkers, reach, indptr, indices, u)
     deg = indptr[talkers + 1] - indptr[talkers]
     ok = (deg > 0) & (reach > 0)
     talkers, reach, deg = talkers[ok], reach[ok], deg[ok]
@@ -70,6 +77,31 @@ def sample_messages(talkers, reach, indptr, indices, rng):
     start = np.repeat(indptr[talkers], reach)
     pick = start + (rng.random(sender.size) * d).astype(np.int64)
     return sender, indices[pick].astype(np.int64)
+
+
+@accel.jit
+def _n_messages_jit(talkers, reach, indptr):  # pragma: no cover - reference: sample_messages
+    total = 0
+    for m in range(talkers.size):
+        if indptr[talkers[m] + 1] > indptr[talkers[m]] and reach[m] > 0:
+            total += reach[m]
+    return total
+
+
+@accel.jit
+def _messages_jit(talkers, reach, indptr, indices, u):  # pragma: no cover - see sample_messages
+    sender, recip = np.empty(u.size, np.int64), np.empty(u.size, np.int64)
+    q = 0
+    for m in range(talkers.size):
+        i = talkers[m]
+        start, deg = np.int64(indptr[i]), np.int64(indptr[i + 1] - indptr[i])
+        if deg <= 0:
+            continue
+        for _ in range(reach[m]):
+            sender[q] = i
+            recip[q] = indices[start + np.int64(u[q] * deg)]
+            q += 1
+    return sender, recip
 
 
 def pick_referrals(recipient, u):
@@ -111,7 +143,7 @@ def _talkers(s: PeriodState) -> tuple[np.ndarray, np.ndarray]:
 
 def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
     """Recipients learn of the firm, move their attitude, remember negative messages."""
-    pop, n, k = s.pop, s.n, s.k
+    pop, n = s.pop, s.n
     newly = ~pop.aware[recip, f]
     if newly.any():
         r_new, f_new = recip[newly], f[newly]
@@ -119,11 +151,10 @@ def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
         pop.aware_via[r_new, f_new] = VIA_WOM
         pop.aware_src[r_new, f_new] = sender[newly]  # who told them (cascades)
         first_expectations(s, r_new, f_new)
-    key = recip * k + f
-    nk = n * k
-    pop.attitude.reshape(-1)[:] += np.bincount(key, val * w, minlength=nk)
-    s.wom_weight_sum = np.bincount(key, w, minlength=nk).reshape(n, k)
-    s.wom_content_sum = np.bincount(key, w * pop.perf_memory[sender], minlength=nk).reshape(n, k)
+    sums = _sums_jit if accel.enabled() else message_sums
+    s.wom_weight_sum, s.wom_content_sum = sums(
+        recip, f, sender, val, w, pop.perf_memory, pop.attitude
+    )
     neg = val < 0
     if neg.any():  # negative messages remembered for attributing losses
         pop.neg_src[recip[neg]] = sender[neg]
@@ -131,6 +162,135 @@ def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
         pop.neg_t[recip[neg]] = s.t
     if n <= HEARD_LOG_MAX:
         s.event("heard", recip, f, other=sender, value=val)
+
+
+def _talkers_compiled(s: PeriodState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(valence, talkers, their reach): :func:`_talkers` in one compiled pass."""
+    wp, pop = s.params.wom, s.pop
+    u = s.rng.random(s.n)
+    quick = unres = _EMPTY
+    if s.outcome is not None:
+        quick, unres = s.buyers[s.outcome == QUICK], s.buyers[s.outcome == UNRESOLVED]
+    th = np.array(
+        [
+            wp.positive_threshold,
+            max(1.0 - wp.positive_threshold, 1e-9),
+            wp.positive_talk,
+            wp.negative_threshold,
+            max(1.0 + wp.negative_threshold, 1e-9),
+            wp.negative_talk,
+        ]
+    )
+    reaches = np.array(
+        [wp.positive_reach, wp.negative_reach, wp.recovery_reach, wp.unresolved_reach], np.int64
+    )
+    return _talk_jit(
+        pop.last_firm,
+        pop.experienced,
+        pop.satisfaction,
+        s.L["active"],
+        u,
+        th,
+        reaches,
+        quick,
+        unres,
+    )
+
+
+_EMPTY = np.empty(0, np.int64)
+
+
+@accel.jit
+def _talk_jit(
+    last_firm, experienced, satisfaction, active, u, th, reaches, quick, unres
+):  # pragma: no cover - compiled; the reference is _talkers
+    n = u.size
+    valence, reach = np.zeros(n, np.int8), np.zeros(n, np.int64)
+    for i in range(n):
+        lf = last_firm[i]
+        if not experienced[i] or lf < 0 or not active[lf]:
+            continue
+        S = satisfaction[i]
+        pos = th[2] * min(max((S - th[0]) / th[1], 0.0), 1.0)
+        neg = th[5] * min(max((th[3] - S) / th[4], 0.0), 1.0)
+        if u[i] < pos:
+            valence[i], reach[i] = 1, reaches[0]
+        elif u[i] < pos + neg:
+            valence[i], reach[i] = -1, reaches[1]
+    for i in quick:
+        valence[i], reach[i] = 1, reaches[2]
+    for i in unres:
+        valence[i], reach[i] = -1, reaches[3]
+    talkers = np.nonzero(valence)[0]
+    return valence, talkers, reach[talkers]
+
+
+def message_content(sender, valence, last_firm, satisfaction, negative_weight, k):
+    """What each message says (the numpy reference of :func:`_content_jit`).
+
+    Returns:
+        (f, val, w, neg, counts): per message the firm (the talker's last), valence ±1,
+        weight w = max(|S_talker| · (ν if negative else 1), 0.001) and whether it is
+        negative; ``counts`` (2, K): positive and negative messages per firm.
+    """
+    f = last_firm.astype(np.int64)[sender]
+    val = valence[sender].astype(float)
+    w = np.maximum(np.abs(satisfaction[sender]) * np.where(val < 0, negative_weight, 1.0), 1e-3)
+    neg = val < 0
+    counts = np.array(
+        [np.bincount(f[~neg], minlength=k), np.bincount(f[neg], minlength=k)], dtype=float
+    )
+    return f, val, w, neg, counts
+
+
+@accel.jit
+def _content_jit(
+    sender, valence, last_firm, satisfaction, negative_weight, k
+):  # pragma: no cover - compiled; the reference is message_content
+    n = sender.size
+    f, val, w, neg = np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n, np.bool_)
+    counts = np.zeros((2, k))
+    for m in range(n):
+        i = sender[m]
+        f[m], val[m], neg[m] = last_firm[i], valence[i], valence[i] < 0
+        w[m] = max(abs(satisfaction[i]) * (negative_weight if neg[m] else 1.0), 1e-3)
+        counts[1 if neg[m] else 0, f[m]] += 1.0
+    return f, val, w, neg, counts
+
+
+def message_sums(recip, f, sender, val, w, perf_memory, attitude):
+    """What the messages do to the recipients' attitudes and how much they heard (the
+    numpy reference of :func:`_sums_jit`).
+
+    A_rj += Σ v·w over the messages r heard about j (``attitude`` changed in place).
+
+    Returns:
+        (W, C): (N, K) arrays: W_rj = Σ w, the weight of the messages heard, and
+        C_rj = Σ w·M_talker, their weighted content (sums in message order).
+    """
+    n, k = attitude.shape
+    key = recip * k + f
+    attitude.reshape(-1)[:] += np.bincount(key, val * w, minlength=n * k)
+    wsum = np.bincount(key, w, minlength=n * k).reshape(n, k)
+    csum = np.bincount(key, w * perf_memory[sender], minlength=n * k).reshape(n, k)
+    return wsum, csum
+
+
+@accel.jit
+def _sums_jit(
+    recip, f, sender, val, w, perf_memory, attitude
+):  # pragma: no cover - compiled; the reference is message_sums
+    n, k = attitude.shape
+    change, wsum, csum = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
+    for m in range(recip.size):
+        r, j = recip[m], f[m]
+        change[r, j] += val[m] * w[m]
+        wsum[r, j] += w[m]
+        csum[r, j] += w[m] * perf_memory[sender[m]]
+    for r in range(n):
+        for j in range(k):
+            attitude[r, j] += change[r, j]
+    return wsum, csum
 
 
 class WordOfMouthStage(Stage):
@@ -142,19 +302,22 @@ class WordOfMouthStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         wp, pop = s.params.wom, s.pop
-        valence, reach = _talkers(s)
-        talkers = np.nonzero(valence != 0)[0]
+        if accel.enabled():
+            valence, talkers, reach_t = _talkers_compiled(s)
+        else:
+            valence, reach = _talkers(s)
+            talkers = np.nonzero(valence != 0)[0]
+            reach_t = reach[talkers]
         net = s.model.network
-        sender, recip = net.sample_neighbors(talkers, reach[talkers], s.rng)
+        sender, recip = net.sample_neighbors(talkers, reach_t, s.rng)
         if sender.size == 0:
             return
-        f = pop.last_firm.astype(np.int64)[sender]
-        val = valence[sender].astype(float)
-        w = np.abs(pop.satisfaction[sender]) * np.where(val < 0, wp.negative_weight, 1.0)
-        w = np.maximum(w, 1e-3)
-        neg = val < 0
-        s.fl["wom_pos"] += np.bincount(f[~neg], minlength=s.k)
-        s.fl["wom_neg"] += np.bincount(f[neg], minlength=s.k)
+        content = _content_jit if accel.enabled() else message_content
+        f, val, w, neg, counts = content(
+            sender, valence, pop.last_firm, pop.satisfaction, wp.negative_weight, s.k
+        )
+        s.fl["wom_pos"] += counts[0]
+        s.fl["wom_neg"] += counts[1]
         _hear(s, sender, recip, f, val, w)
         s.messages = {"sender": sender, "recipient": recip, "firm": f, "negative": neg}
 

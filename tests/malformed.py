@@ -82,7 +82,7 @@ KEY_PATHS = (
     [("scenario", k) for k in ("name", "title", "seed", "replications")]
     + [(s, k) for s, cls in SECTIONS.items() for k in _fields(cls)]
     + [("firms", 0, k) for k in _fields(P.FirmParams)]
-    + [("output", k) for k in ("record_events", "panel_size")]
+    + [("output", k) for k in P.OUTPUT_KEYS]
     + [("market", "segments", 0, k) for k in _fields(P.SegmentParams)]
 )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from sim import MarketModel, ModelParams
-from sim.accounts import clv, nps
+from sim.accounts import _book_buyers_jit, _tally_jit, book_buyers, clv, nps, tally
 
 from .props import FAST, arrays, sat, unit
 
@@ -43,3 +44,66 @@ def test_profit_is_revenue_minus_costs_and_customers_add_up() -> None:
     per = f.groupby("period")[["customers", "profit"]].sum()
     assert (per["customers"].to_numpy() == mk["customers"].to_numpy()).all()
     assert np.allclose(per["profit"].to_numpy(), mk["profit"].to_numpy())
+
+
+def _market_state(rng: np.random.Generator, n: int, k: int) -> dict[str, np.ndarray]:
+    """Random customer columns with every edge: no firm, lapsed, unaware, S on the cut-offs."""
+    firm = rng.integers(-1, k, n).astype(np.int16)
+    last = np.where(rng.random(n) < 0.7, firm, rng.integers(-1, k, n)).astype(np.int16)
+    S = rng.choice([-1.0, 0.2, 0.8, 1.0, *rng.uniform(-1, 1, 4)], n)
+    return {
+        "firm": firm,
+        "last_firm": last,
+        "status": rng.integers(0, 3, n).astype(np.int8),
+        "satisfaction": S,
+        "expect": rng.normal(0.5, 0.3, (n, k)),
+        "aware": rng.random((n, k)) < 0.5,
+        "active": rng.random(k) < 0.7,
+    }
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(1, 4))
+def test_compiled_tally_equals_the_numpy_reference(seed, n, k) -> None:
+    c = _market_state(np.random.default_rng(seed), n, k)
+    want = tally(*c.values(), np.empty(n))
+    got = _tally_jit(*c.values(), np.empty(n))
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(w, g) and w.dtype.kind == g.dtype.kind
+    per_firm, counts, S = want
+    prom, det, _ = nps(S)  # the counts give the NPS shares
+    assert (np.isnan(prom) and S.size == 0) or (prom, det) == tuple(counts[3:] / S.size)
+    assert per_firm[0].sum() == np.count_nonzero(c["firm"] >= 0)
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(1, 4), st.booleans())
+def test_compiled_booking_equals_the_numpy_reference(seed, n, k, complaints) -> None:
+    rng = np.random.default_rng(seed)
+    nb = int(rng.integers(0, n + 1))
+    buyers = rng.permutation(n)[:nb]
+    bf = rng.integers(0, k, nb)
+    firm = np.where(rng.random(n) < 0.8, rng.integers(-1, k, n), -1).astype(np.int16)
+    firm[buyers[: nb // 2]] = bf[: nb // 2]  # half still with the firm they bought from
+    paid = rng.uniform(0.5, 1.5, nb)
+    args = (
+        buyers,
+        bf,
+        paid,
+        paid + rng.choice([0.0, 0.1], nb),
+        rng.uniform(0, 2, nb) if complaints else np.zeros(nb),
+        rng.uniform(0, 1, (4, k)),
+        rng.lognormal(0, 0.3, n),
+        firm,
+    )
+    cols = (
+        rng.integers(0, 5, n).astype(np.int32),
+        rng.normal(size=(n, k)),
+        rng.normal(size=(n, k)),
+    )
+    mine = [c.copy() for c in cols]
+    want = book_buyers(*args, *cols, np.zeros((7, k)))
+    got = _book_buyers_jit(*args, *mine, np.zeros((7, k)))
+    assert np.array_equal(want, got)
+    assert all(np.array_equal(a, b) for a, b in zip(cols, mine, strict=True))
+    assert np.allclose(want[1] - want[4] - want[2] - want[3] - want[5], want[6])

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from sim.choice import logit_choice, logit_probabilities
 
@@ -35,3 +36,60 @@ def test_nothing_available_means_no_purchase():
     v = np.zeros((3, 2))
     c = logit_choice(v, np.zeros((3, 2), bool), None, np.array([0.1, 0.5, 0.9]))
     assert np.all(c == -1)
+
+
+def _scrambled_market(seed: int, k: int):
+    """A small market whose choice-relevant state is random (edge cases included)."""
+    import dataclasses
+
+    from sim import MarketModel, ModelParams
+    from sim.levers import lever_arrays
+
+    p = ModelParams()
+    p.market.n_customers, p.market.warmup = 300, 0
+    p.firms = [dataclasses.replace(p.firms[j % 2], name=f"F{j}") for j in range(k)]
+    rng = np.random.default_rng(seed)
+    p.choice.novelty_risk = float(rng.choice([0.0, 0.7]))
+    m = MarketModel(p, seed=seed)
+    pop, n = m.pop, m.pop.n
+    pop.expect[:] = rng.normal(0.6, 0.3, (n, k))
+    pop.attitude[:] = rng.normal(0.0, 2.0, (n, k)) * (rng.random((n, k)) < 0.7)
+    pop.tried[:] = rng.random((n, k)) < 0.5
+    pop.firm[:] = rng.integers(-1, k, n)
+    pop.last_firm[:] = np.where(rng.random(n) < 0.7, pop.firm, rng.integers(-1, k, n))
+    pop.points[:] = rng.integers(0, 20, n) * (rng.random(n) < 0.6)
+    pop.satisfaction[:] = rng.uniform(-1, 1, n)
+    m.wait[:] = rng.choice([0.0, 0.3], k)
+    L = {name: a.copy() for name, a in lever_arrays(m).items()}
+    L["loyalty"] = rng.random(k) < 0.6
+    L["loyalty_discount"] = rng.uniform(0, 0.3, k)
+    return m, L, rng
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_compiled_choice_equals_the_numpy_reference(seed: int) -> None:
+    from sim import accel
+    from sim.choice import choose
+    from sim.loyalty import switching_costs
+
+    k = 2 + seed % 3
+    m, L, rng = _scrambled_market(seed, k)
+    n = m.pop.n
+    rows = np.sort(rng.choice(n, int(rng.integers(0, n)), replace=False))
+    known = rng.random((n, k)) < rng.choice([0.0, 0.3, 1.0])
+    known[: n // 10] = False  # some know nothing
+    active = None if seed % 2 else rng.random(k) < 0.7
+    outside = None if seed % 4 == 1 else float(rng.normal())
+    u = rng.random(rows.size)
+    u[:3] = [0.0, 1.0 - 1e-16, 0.5][: u.size]
+    for inertia in (True, False):
+        out = {}
+        for on in (True, False):
+            with accel.use(on):
+                gamma = switching_costs(m, L)
+                out[on] = (
+                    gamma,
+                    *choose(m, rows, L, gamma, known, active, outside, u, inertia=inertia),
+                )
+        for a, b in zip(out[True], out[False], strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)

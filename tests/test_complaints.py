@@ -3,9 +3,13 @@ the ease, recovery ordered, and the pending late resolutions queue."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
+from sim import ModelParams
 from sim import complaints as cmp
 from sim.complaints import PendingResolutions, complaint_probability, recover
 
@@ -63,3 +67,40 @@ def test_pending_resolutions_pop_only_what_is_due() -> None:
     due = q.pop_due(2)
     assert due["customer"].tolist() == [1, 3] and q.customer.tolist() == [2]
     assert q.pop_due(3)["firm"].tolist() == [1] and q.customer.size == 0
+
+
+def _buyers_state(seed: int, n: int, k: int, paradox: float) -> SimpleNamespace:
+    rng = np.random.default_rng(seed)
+    nb = int(rng.integers(0, n + 1))
+    P = ModelParams()
+    P.complaints.recovery_paradox = paradox
+    L = {key: rng.choice([0.0, 1.0, *rng.uniform(0, 1, 2)], k) for key in cmp._LEVERS}
+    return SimpleNamespace(
+        params=P,
+        pop=SimpleNamespace(n_complaints=rng.integers(0, 2, n).astype(np.int32)),
+        L=L,
+        k=k,
+        buyers=rng.permutation(n)[:nb],
+        buyer_firm=rng.integers(0, k, nb),
+        z=rng.normal(0, 1, nb),
+        loss=np.minimum(rng.normal(0, 0.5, nb), 0.0),
+    )
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(0, 40), st.integers(1, 3), st.sampled_from([0.0, 0.3]))
+def test_compiled_handling_equals_the_numpy_reference(seed, n, k, paradox):
+    """Outcomes, recovered satisfaction, costs, counts and complaint tallies, bit for bit."""
+    a, b = _buyers_state(seed, n, k, paradox), _buyers_state(seed, n, k, paradox)
+    rng = np.random.default_rng(seed + 1)
+    u = rng.random((3, n))
+    shortfall = rng.choice([0.0, 0.15, -0.2, *rng.uniform(-0.5, 0.8, 4)], a.buyers.size)
+    want = cmp.handle_complaints(a, u, shortfall)
+    got = cmp._handle_compiled(b, u, shortfall)
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(w, g) and w.dtype == g.dtype
+    assert np.array_equal(a.pop.n_complaints, b.pop.n_complaints)
+    outcome, _, _, counts = want
+    no_problem = shortfall <= a.params.satisfaction.problem_threshold
+    assert np.all(outcome[no_problem] == cmp.SILENT)  # only problems are complained about
+    assert counts[2].sum() == np.count_nonzero(outcome)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
-from sim.expectations import update_expectations
+from sim.expectations import _update_compiled, update_expectations
 
 from .props import FAST, unit
 
@@ -58,3 +59,42 @@ def test_word_of_mouth_pull_is_bounded_by_the_content(e, content, weight, psi):
 def test_zero_weights_change_nothing() -> None:
     E0 = np.array([[0.3, 0.7]])
     assert np.array_equal(_run(E0, 0.9, np.array([0.1, 0.1]), 0.0, 0.0), E0)
+
+
+@FAST
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 30),
+    st.integers(1, 4),
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from([0.0, 0.2]),
+    st.sampled_from([0.0, 0.5]),
+    st.booleans(),
+)
+def test_compiled_pulls_equal_the_numpy_reference(seed, n, k, alpha_e, alpha_p, psi, wom) -> None:
+    """Random markets, with each pull on or off and nobody or somebody heard."""
+    rng = np.random.default_rng(seed)
+    nb = int(rng.integers(0, n + 1))
+    wsum = np.where(rng.random((n, k)) < 0.3, rng.uniform(1e-3, 3, (n, k)), 0.0) if wom else None
+    kw = {
+        "buyers": rng.permutation(n)[:nb],
+        "buyer_firm": rng.integers(0, k, nb),
+        "perf": rng.normal(0.5, 0.2, nb),
+        "alpha_e": alpha_e,
+        "wom_weight_sum": wsum,
+        "wom_content_sum": None if wsum is None else wsum * rng.uniform(0, 1, (n, k)),
+        "psi": psi,
+        "promise": rng.uniform(0.3, 0.9, k),
+        "alpha_p": alpha_p,
+    }
+    E = np.where(rng.random((n, k)) < 0.1, -0.0, rng.normal(0.5, 0.3, (n, k)))
+    aware, active = rng.random((n, k)) < 0.6, rng.random(k) < 0.7
+    want, got = E.copy(), E.copy()
+    update_expectations(want, aware & active, **kw)
+    _update_compiled(got, aware, active, **kw)
+    assert np.array_equal(want.view(np.int64), got.view(np.int64))  # bit for bit, -0.0 too
+    unaware = ~(aware & active)
+    if alpha_e == 0 and not wom:
+        assert np.array_equal(
+            want[unaware], E[unaware]
+        )  # only the promise pulls, and only the aware

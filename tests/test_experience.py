@@ -4,6 +4,7 @@ performance rises with quality and service and falls with waiting."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from sim.experience import composite, perceived_performance
@@ -34,3 +35,19 @@ def test_performance_rises_with_levels_and_falls_with_waiting(w, q, s, dq, wait,
 def test_without_noise_and_overload_performance_is_the_composite() -> None:
     p = perceived_performance(0.6, 0.8, 0.5, 1.0, 0.0, 0.5, 1.0, 1.0, 0.0, 0.0)
     assert np.isclose(p, 0.6 * 0.8 + 0.4 * 0.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_experience_equals_the_numpy_reference(seed: int) -> None:
+    from sim import accel
+    from sim.experience import ExperienceStage
+
+    from .buyer_state import buyer_state
+
+    perf = {}
+    for on in (True, False):
+        s = buyer_state(seed)
+        with accel.use(on):
+            ExperienceStage()(s)
+        perf[on] = s.perf
+    assert perf[True].dtype == perf[False].dtype and np.array_equal(perf[True], perf[False])

@@ -56,3 +56,30 @@ def test_only_members_of_a_running_programme_pay_less(price, disc, points, on):
     assert p[1, 1] == price and p[0, 1] == price and p[1, 0] == price
     expect = price * (1 - disc) if on and points >= 1 else price
     assert np.isclose(p[0, 0], expect)
+
+
+@FAST
+@given(
+    st.lists(st.tuples(st.integers(-1, 2), st.integers(0, 40)), min_size=0, max_size=40),
+    unit(0.0, 3.0),
+    unit(0.0, 2.0),
+    st.lists(st.booleans(), min_size=3, max_size=3),
+    st.sampled_from([1, 5, 12.0]),
+)
+def test_compiled_switching_cost_equals_the_numpy_reference(rows, gamma0, points_gamma, on, cap):
+    from sim import accel
+
+    firm = np.array([r[0] for r in rows], np.int16)
+    points = np.array([r[1] for r in rows], np.int32)
+    args = {
+        "inertia": gamma0,
+        "firm_switching_cost": np.array([0.2, 0.0, 1.3]),
+        "loyalty_on": np.array(on),
+        "points_gamma": points_gamma,
+        "points_cap": cap,
+    }
+    with accel.use(True):
+        fast = switching_cost(firm, points, **args)
+    with accel.use(False):
+        ref = switching_cost(firm, points, **args)
+    assert fast.dtype == ref.dtype and np.array_equal(fast, ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -82,3 +83,30 @@ def test_revising_upwards_never_lowers_satisfaction(S, x_old, up, omega):
         if rule == "exponential":
             assert new_S[0] >= min(S, 1.0) - 1e-12
         assert -1 <= new_S[0] <= 1
+
+
+@pytest.mark.parametrize("memory", ["exponential", "peak_end"])
+@pytest.mark.parametrize("seed", range(5))
+def test_compiled_transaction_and_memory_equal_the_numpy_reference(seed, memory) -> None:
+    from sim import accel
+    from sim.experience import ExperienceStage
+    from sim.satisfaction import MemoryStage, TransactionStage
+
+    from .buyer_state import POP_COLUMNS, buyer_state
+
+    got = {}
+    for on in (True, False):
+        s = buyer_state(seed, memory)
+        with accel.use(on):
+            ExperienceStage()(s)
+            TransactionStage()(s)
+            out = {a: getattr(s, a) for a in ("expect_before", "x", "z", "loss", "fresh")}
+            out |= {a: getattr(s, a) for a in ("problem", "omega")}
+            MemoryStage()(s)
+        out |= {c: getattr(s.pop, c).copy() for c in POP_COLUMNS} | {"problems": s.fl["problems"]}
+        got[on] = out
+    assert got[True].keys() == got[False].keys()
+    for name, a in got[True].items():
+        b = got[False][name]
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert got[False]["fresh"].any() and got[False]["problem"].any()

@@ -3,12 +3,25 @@ neighbours; one referral per recipient."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim import ModelParams, accel
 from sim.network import build_network
-from sim.wom import pick_referrals, sample_messages, talk_probability
+from sim.wom import (
+    _content_jit,
+    _sums_jit,
+    _talkers,
+    _talkers_compiled,
+    message_content,
+    message_sums,
+    pick_referrals,
+    sample_messages,
+    talk_probability,
+)
 
 from .props import FAST, arrays, sat, unit
 
@@ -46,3 +59,77 @@ def test_one_referral_per_recipient_the_lowest_draw(recips, seed):
     assert sorted(r[keep].tolist()) == sorted(set(recips))
     for i in keep:
         assert u[i] == u[r == r[i]].min()
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(0, 12))
+def test_compiled_messages_equal_the_numpy_reference(seed, n_talkers):
+    """Same draws, same messages; isolated talkers and zero reach send nothing."""
+    rng = np.random.default_rng(seed)
+    net = build_network("random", 30, 1, 0.0, rng)  # sparse: some customers have no tie
+    talkers = np.sort(rng.choice(30, n_talkers, replace=False))
+    reach = rng.integers(0, 4, n_talkers)
+    out = {}
+    for on in (True, False):
+        with accel.use(on):
+            out[on] = sample_messages(
+                talkers, reach, net.indptr, net.indices, np.random.default_rng(seed)
+            )
+    for a, b in zip(out[True], out[False], strict=True):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+    deg = np.diff(net.indptr)[talkers]
+    assert out[True][0].size == reach[deg > 0].sum()
+
+
+def _talk_state(seed: int, n: int, k: int, complaints: bool) -> SimpleNamespace:
+    rng = np.random.default_rng(seed)
+    nb = int(rng.integers(0, n + 1))
+    return SimpleNamespace(
+        params=ModelParams(),
+        pop=SimpleNamespace(
+            last_firm=rng.integers(-1, k, n).astype(np.int16),
+            experienced=rng.random(n) < 0.8,
+            satisfaction=rng.choice([-1.0, -0.3, 0.5, 1.0, *rng.uniform(-1, 1, 4)], n),
+        ),
+        L={"active": rng.random(k) < 0.8},
+        n=n,
+        buyers=rng.permutation(n)[:nb],
+        outcome=rng.integers(0, 4, nb).astype(np.int8) if complaints else None,
+        rng=np.random.default_rng(seed + 1),
+    )
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(0, 40), st.integers(1, 3), st.booleans())
+def test_compiled_talkers_equal_the_numpy_reference(seed, n, k, complaints):
+    valence, reach = _talkers(_talk_state(seed, n, k, complaints))
+    v, talkers, reach_t = _talkers_compiled(_talk_state(seed, n, k, complaints))
+    assert np.array_equal(valence, v) and valence.dtype == v.dtype
+    assert np.array_equal(talkers, np.nonzero(valence)[0])
+    assert np.array_equal(reach[talkers], reach_t) and reach_t.dtype == reach.dtype
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 3), st.integers(0, 60))
+def test_compiled_message_effects_equal_the_numpy_reference(seed, n, k, m):
+    """Message content, per-firm counts and the sums heard, duplicates included."""
+    rng = np.random.default_rng(seed)
+    sender, recip = rng.integers(0, n, m), rng.integers(0, n, m)
+    valence = rng.choice(np.array([-1, 0, 1], np.int8), n)
+    valence[sender] = rng.choice(np.array([-1, 1], np.int8), m)
+    last_firm = rng.integers(0, k, n).astype(np.int16)
+    S = rng.choice([0.0, -1.0, 1e-4, *rng.uniform(-1, 1, 3)], n)
+    args = (sender, valence, last_firm, S, float(rng.choice([1.0, 2.5])), k)
+    want, got = message_content(*args), _content_jit(*args)
+    for a, b in zip(want, got, strict=True):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+    f, val, w, neg, counts = want
+    assert counts.sum() == m and np.all(w >= 1e-3)
+    att = np.where(rng.random((n, k)) < 0.2, -0.0, rng.normal(size=(n, k)))
+    mine = att.copy()
+    perf = rng.uniform(0, 1, n)
+    sums_np = message_sums(recip, f, sender, val, w, perf, att)
+    sums_nb = _sums_jit(recip, f, sender, val, w, perf, mine)
+    assert np.array_equal(att.view(np.int64), mine.view(np.int64))  # -0.0 too
+    for a, b in zip(sums_np, sums_nb, strict=True):
+        assert np.array_equal(a, b)
