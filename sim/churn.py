@@ -35,7 +35,7 @@ import numpy as np
 
 from . import accel
 from .acquisition import negative_source, start_relationships
-from .choice import logit_choice, market_utilities, take_rows
+from .choice import choose
 from .population import CUSTOMER, LAPSED, PROSPECT
 from .stages import PeriodState, Stage
 
@@ -227,10 +227,10 @@ class ChurnStage(Stage):
         if not leave.size:
             return
         cur = pop.firm[leave].astype(np.int64)
-        avail = take_rows(pop.aware, leave) & L["active"][None, :]
-        avail[np.arange(leave.size), cur] = False
-        v, _ = market_utilities(s.model, leave, L, s.gamma, inertia=False)
-        dest = logit_choice(v, avail, P.choice.outside_utility, u[1, leave])
+        dest, _ = choose(
+            s.model, leave, L, s.gamma, pop.aware, L["active"], P.choice.outside_utility,
+            u[1, leave], inertia=False, exclude_current=True,
+        )  # fmt: skip
         to_rival = dest >= 0
         start_relationships(s, leave[to_rival], dest[to_rival], cur[to_rival], how="churn")
         out, fout = leave[~to_rival], cur[~to_rival]
