@@ -19,7 +19,13 @@ import pandas as pd
 from sim.model import MarketModel
 from sim.params import ModelParams
 
-__all__ = ["DEFAULT_INDICATORS", "indicator_catalogue", "summarise_periods", "tidy_periods"]
+__all__ = [
+    "DEFAULT_INDICATORS",
+    "indicator_catalogue",
+    "summarise_periods",
+    "tidy_columns",
+    "tidy_periods",
+]
 
 #: indicators recorded when a sweep names none
 DEFAULT_INDICATORS = (
@@ -71,6 +77,17 @@ def tidy_periods(
     """One row per period: the firms' rows (in firm order), then a ``firm = "market"``
     row; the indicators as float columns (NaN where an indicator does not apply).
     ``keys`` (name → value) become constant leading columns."""
+    return pd.DataFrame(tidy_columns(firms, market, indicators, keys))
+
+
+def tidy_columns(
+    firms: pd.DataFrame,
+    market: pd.DataFrame,
+    indicators: Sequence[str],
+    keys: dict[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`tidy_periods` as numpy arrays (no DataFrame is built: a
+    sweep turns them straight into its Arrow table)."""
     fp = firms["period"].to_numpy(np.int64)
     mp = market["period"].to_numpy(np.int64)
     order = np.argsort(np.concatenate([fp, mp]), kind="stable")
@@ -87,7 +104,7 @@ def tidy_periods(
         a = firms[k].to_numpy(dtype=float) if k in firms.columns else np.full(fp.size, np.nan)
         b = market[k].to_numpy(dtype=float) if k in market.columns else np.full(mp.size, np.nan)
         cols[k] = np.concatenate([a, b])[order]
-    return pd.DataFrame(cols)
+    return cols
 
 
 def summarise_periods(
