@@ -615,3 +615,33 @@ def test_the_sweep_command_is_routed_from_sim(tmp_path):
 
     f = write_sweep(tmp_path / "s.toml", GOOD)
     assert sim_main(["sweep", str(f), "--out", str(tmp_path / "o"), "--plan"]) == 0
+
+
+WARM = """
+import sys
+import sim.model
+from sim import accel
+from sim.experiments.sweep import warm_kernels
+kernels = [
+    v for m in list(sys.modules.values()) if (getattr(m, "__name__", "") or "").startswith("sim.")
+    for v in vars(m).values() if hasattr(v, "signatures") and hasattr(v, "py_func")
+]
+loaded = lambda: sum(bool(k.signatures) for k in kernels)
+assert kernels and loaded() == 0
+with accel.use(False):
+    warm_kernels()
+assert loaded() == 0, "kernels loaded although switched off"
+warm_kernels()
+print(loaded(), len(kernels))
+"""
+
+
+def test_warm_kernels_loads_the_compiled_kernels_a_fork_server_hands_to_its_workers():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", WARM], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.split()
+    loaded, total = int(out[0]), int(out[1])
+    assert loaded >= total // 2  # a 2-period run calls most kernels (some only on rare paths)

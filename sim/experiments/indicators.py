@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import accel
 from sim.model import MarketModel
 from sim.params import ModelParams
 
@@ -53,7 +54,8 @@ def indicator_catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
         p = ModelParams()
         p.market.n_customers = 30
         p.record_events, p.panel_size = False, 0
-        m = MarketModel(p, seed=0)
+        with accel.use(False):  # names only: no need to load the compiled kernels here
+            m = MarketModel(p, seed=0)
         f, k = m.firm_frame(), m.market_frame()
 
         def numeric(df: pd.DataFrame, skip: tuple[str, ...]) -> tuple[str, ...]:

@@ -629,16 +629,34 @@ def _worker_init(parent: int) -> None:
 
 def pool_context() -> mp.context.BaseContext:
     """The start method of local pools: ``forkserver`` where the platform has it, with
-    ``sim.experiments.sweep`` preloaded in the server, so each worker is forked with sim
-    already imported (pool start about twice as fast as ``spawn``); ``spawn`` elsewhere.
+    ``sim.experiments.preload`` preloaded in the server, so each worker is forked with sim
+    imported and the compiled kernels loaded (:func:`warm_kernels`; pool start about
+    twice as fast as ``spawn``, and no worker loads the kernels again); ``spawn`` elsewhere.
     Neither forks the calling process, so threads in it (a notebook kernel, a Dask
     client) are no hazard; both need the worker function importable, which
     :func:`run_task` is."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "sim.experiments.sweep"])
+        ctx.set_forkserver_preload(["__main__", "sim.experiments.preload"])
         return ctx
     return mp.get_context("spawn")
+
+
+def warm_kernels() -> None:
+    """Load the compiled kernels into this process by running a tiny model (200
+    customers, 2 periods), so that processes forked from it have them. Does nothing when
+    compiled kernels are off; never raises (a real problem shows in the runs)."""
+    from sim import accel
+
+    if not accel.enabled():
+        return
+    p = ModelParams()
+    p.market.n_customers = 200
+    p.record_events, p.panel_size = False, 0
+    try:
+        MarketModel(p, seed=0).run(2)
+    except Exception:  # noqa: BLE001 - a fork server must not die here
+        return
 
 
 def _is_dask_client(obj: Any) -> bool:
