@@ -85,11 +85,21 @@ _FROM_ARRAYS = frozenset(_LEVER_COLUMNS) - frozenset(NUMERIC_LEVERS)
 def empty_flows(model: MarketModel) -> dict[str, np.ndarray]:
     """Zero flows for a period; ``customers_start`` counts each firm's customers now."""
     k, firm = model.n_firms, model.pop.firm
-    fl = {name: np.zeros(k) for name in FLOWS}
-    fl["customers_start"] = np.bincount(firm[firm >= 0], minlength=k).astype(float)
-    fl["load"] = np.zeros(k)
-    fl["wait"] = np.zeros(k)
+    fl = dict(zip((*FLOWS, "load", "wait"), np.zeros((len(FLOWS) + 2, k)), strict=True))
+    if accel.enabled():
+        fl["customers_start"] = _customers_jit(firm, k)
+    else:
+        fl["customers_start"] = np.bincount(firm[firm >= 0], minlength=k).astype(float)
     return fl
+
+
+@accel.jit
+def _customers_jit(firm, k):  # pragma: no cover - compiled; the reference is empty_flows
+    out = np.zeros(k)
+    for i in range(firm.size):
+        if firm[i] >= 0:
+            out[firm[i]] += 1.0
+    return out
 
 
 def clv(margin, retention, discount_rate):

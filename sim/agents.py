@@ -93,6 +93,7 @@ class Customer(mesa.Agent):
             object.__setattr__(self, name, value)
 
     def _firm_named(self, column: str) -> str | None:
+        """The name of the firm whose index is in ``column`` at this row (None for -1)."""
         f = int(_column(self.model, column)[self.row])
         return self.model.firms[f].name if f >= 0 else None
 

@@ -217,6 +217,7 @@ def choose(
     u: np.ndarray,
     *,
     inertia: bool = True,
+    exclude_current: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logit choice of customers ``rows`` among the firms they may buy from.
 
@@ -235,6 +236,7 @@ def choose(
         outside_utility: u_0, or None without the outside option.
         u: one uniform number per row (inverse-CDF draw).
         inertia: favour the current firm (off for leavers).
+        exclude_current: the current firm is not available (leavers).
 
     Returns:
         (choice, paid): the chosen firm per row (-1: nothing) and the price the row
@@ -252,12 +254,22 @@ def choose(
         >>> bool((c == 0).all()), bool((paid > 0).all())   # u = 0: the first firm
         (True, True)
     """
-    if accel.enabled():
-        return _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia)
+    flags = (inertia, exclude_current)
+    path = _choose_compiled if accel.enabled() else _choose_numpy
+    return path(model, rows, L, gamma, known, active, outside_utility, u, flags)
+
+
+def _choose_numpy(model, rows, L, gamma, known, active, outside_utility, u, flags):
+    """:func:`choose` in numpy (the reference)."""
+    inertia, exclude_current = flags
     v, price = market_utilities(model, rows, L, gamma, inertia=inertia)
     avail = take_rows(known, rows)
     if active is not None:
         avail &= active[None, :]
+    if exclude_current:
+        cur = model.pop.firm[rows].astype(np.int64)
+        has = np.nonzero(cur >= 0)[0]
+        avail[has, cur[has]] = False
     choice = logit_choice(v, avail, outside_utility, u)
     paid = np.zeros(rows.size)
     ok = np.nonzero(choice >= 0)[0]
@@ -265,7 +277,7 @@ def choose(
     return choice, paid
 
 
-def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, inertia):
+def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, flags):
     """:func:`choose` through the kernels (same operations in the same order)."""
     pop, P = model.pop, model.params
     k = known.shape[1]
@@ -282,10 +294,10 @@ def _choose_compiled(model, rows, L, gamma, known, active, outside_utility, u, i
         ta, known, np.ones(k, np.bool_) if active is None else active, lev,
         np.array([P.market.reference_price, P.choice.novelty_risk, P.choice.satisfaction_weight,
                   -np.inf if outside_utility is None else float(outside_utility)]),
-        inertia, outside_utility is not None, w,
+        flags[0], flags[1], w,
     )  # fmt: skip
     np.exp(w, out=w)  # numpy's exp, as the reference
-    return _pick_nb(w, u, rows, pop.firm, pop.points, lev, outside_utility is not None)
+    return _pick_nb(w, u, rows, pop.firm, pop.points, lev)
 
 
 @accel.jit
@@ -300,73 +312,94 @@ def _gather_rows_nb(a, rows, out):  # pragma: no cover - compiled
 def _utility_shift_nb(
     rows, expect, tried, firm, last_firm, points, satisfaction,
     beta_perf, beta_price, beta_time, beta_wom, beta_brand, gamma,
-    ta, known, active, lev, consts, inertia, has_outside, w,
+    ta, known, active, lev, consts, inertia, exclude_current, w,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """V_ij − max_j V_ij into ``w`` (``ta``: tanh(A_ij) per row; the outside
-    option in the last column, −inf for unavailable): :func:`market_utilities` and
-    :func:`_weights` in one pass (numba; the numpy functions are the reference)."""
+    """V_ij − max_j V_ij into ``w`` (``ta``: tanh(A_ij) per row; the outside option
+    u_0 = ``consts[3]`` in the last column, −inf for unavailable firms and without an
+    outside option): :func:`market_utilities` and :func:`_weights` in one pass (numba;
+    the numpy functions are the reference). Selections are branch-free (faster on
+    random data); each value is computed as in the reference."""
     k = expect.shape[1]
     ref_price, novelty_risk, sat_weight, outside = consts[0], consts[1], consts[2], consts[3]
+    full = lev[0] / ref_price  # p_j / p_ref, and for members (p_j (1 − δ_L,j)) / p_ref
+    member_price = (lev[0] * (1.0 - lev[1])) / ref_price
+    on = lev[2] != 0.0
     for i in range(rows.size):
         r = rows[i]
         f = np.int64(firm[r])
-        member = f >= 0 and points[r] >= 1
+        member = points[r] >= 1
         sat = satisfaction[r] if last_firm[r] == firm[r] else 0.0
         inertia_current = gamma[r] + sat_weight * sat
-        m = outside if has_outside else -np.inf
+        m = outside
         for j in range(k):
+            own = f == j
             col = beta_perf[r] * expect[r, j]
             col += beta_brand[r] * lev[3, j]
             col += beta_wom[r] * ta[i, j]
-            pj = lev[0, j]
-            if member and f == j and lev[2, j] != 0.0:
-                pj *= 1.0 - lev[1, j]
-            col -= beta_price[r] * (pj / ref_price)
+            col -= beta_price[r] * (member_price[j] if member & own & on[j] else full[j])
             col -= beta_time[r] * lev[4, j]
             if novelty_risk:
-                col -= novelty_risk * (0.0 if tried[r, j] else 1.0)
-            col += inertia_current if (inertia and f == j) else 0.0
-            if known[r, j] and active[j]:
-                w[i, j] = col
-                if col > m:
-                    m = col
-            else:
-                w[i, j] = -np.inf
+                col -= novelty_risk * (1.0 - tried[r, j])
+            col += inertia_current if inertia & own else 0.0
+            c = col if known[r, j] & active[j] & ~(exclude_current & own) else -np.inf
+            w[i, j] = c
+            m = c if c > m else m
         if not np.isfinite(m):
             m = 0.0
         for j in range(k):
             w[i, j] = w[i, j] - m
-        w[i, k] = outside - m if has_outside else -np.inf
+        w[i, k] = outside - m
 
 
 @accel.jit
-def _pick_nb(w, u, rows, firm, points, lev, has_outside):  # pragma: no cover - compiled
+def _pick_nb(w, u, rows, firm, points, lev):  # pragma: no cover - compiled
     """Inverse-CDF pick over exp-weights ``w`` and the price paid (numba; the numpy
-    :func:`logit_choice` and :func:`sim.loyalty.member_price` are the reference)."""
+    :func:`logit_choice` and :func:`sim.loyalty.member_price` are the reference).
+
+    The running sums are non-decreasing, so the first j with u·Σ < Σ_{k≤j} is the number
+    of j with Σ_{k≤j} ≤ u·Σ: counted without branches."""
     n, k = rows.size, w.shape[1] - 1
-    pick = np.full(n, -1, np.int64)
-    paid = np.zeros(n)
+    pick = np.empty(n, np.int64)
+    paid = np.empty(n)
+    full = lev[0].copy()
+    member_price = lev[0] * (1.0 - lev[1])
+    on = lev[2] != 0.0
     for i in range(n):
         total = 0.0
-        for j in range(k):
+        for j in range(k + 1):
             total += w[i, j]
-        if has_outside:
-            total += w[i, k]
-        if not total > 0:
-            continue
         target = u[i] * total
         acc = 0.0
+        c = 0
         for j in range(k):
             acc += w[i, j]
-            if target < acc:
-                pick[i] = j
-                r = rows[i]
-                p = lev[0, j]
-                if firm[r] == j and points[r] >= 1 and lev[2, j] != 0.0:
-                    p *= 1.0 - lev[1, j]
-                paid[i] = p
-                break
+            c += acc <= target
+        ok = (c < k) & (total > 0)
+        pick[i] = c if ok else -1
+        j = c if ok else 0
+        r = rows[i]
+        p = member_price[j] if (firm[r] == j) & (points[r] >= 1) & on[j] else full[j]
+        paid[i] = p if ok else 0.0
     return pick, paid
+
+
+@accel.jit
+def _purchase_nb(aware, active, u, purchase_prob, status, lapsed):  # pragma: no cover - compiled
+    """(known, shopper) of the purchase stage in one pass (numba; the stage's numpy code
+    is the reference)."""
+    n, k = aware.shape
+    known = np.empty((n, k), np.bool_)
+    shopper = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        any_known = False
+        for j in range(k):
+            kn = aware[i, j] & active[j]
+            known[i, j] = kn
+            any_known |= kn
+        shopper[m] = i  # branch-free: kept only when it shops
+        m += (u[i] < purchase_prob[i]) & (status[i] != lapsed) & any_known
+    return known, shopper[:m].copy()
 
 
 class PurchaseStage(Stage):
@@ -377,6 +410,12 @@ class PurchaseStage(Stage):
 
     def __call__(self, s: PeriodState) -> None:
         pop = s.pop
+        if accel.enabled():
+            u = s.rng.random(s.n)
+            s.known, s.shopper = _purchase_nb(
+                pop.aware, s.L["active"], u, pop.purchase_prob, pop.status, LAPSED
+            )
+            return
         s.known = known = pop.aware & s.L["active"][None, :]
         knows_any = np.zeros(s.n, bool)
         for j in range(s.k):

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import accel
 from .acquisition import negative_source, start_relationships
-from .choice import logit_choice, market_utilities, take_rows
+from .choice import choose
 from .population import CUSTOMER, LAPSED, PROSPECT
 from .stages import PeriodState, Stage
 
@@ -116,10 +116,27 @@ def at_risk(s: PeriodState, u0: np.ndarray) -> np.ndarray:
 
 
 def _at_risk_compiled(s: PeriodState, u0: np.ndarray) -> np.ndarray:
-    """:func:`at_risk` in two compiled passes over the eligible customers only; the
-    power and exponentials of :func:`churn_hazard` stay in numpy (same values)."""
+    """:func:`at_risk` in two compiled passes; the power and exponentials of
+    :func:`churn_hazard` stay in numpy (same values).
+
+    The first pass skips every eligible customer whose draw is above an upper bound of
+    its hazard computed without transcendental functions (u^η ≤ 1, e^x ≥ 1 + x + x²/2 +
+    x³/6 + x⁴/24, e^(−ζγ) ≤ 1, with a margin far above rounding): such a customer stays
+    whatever the exact hazard, so only the few others need it. The leavers are the same."""
     P, pop = s.params, s.pop
     c = P.churn
+    coef = np.array(
+        [
+            c.defection_midpoint,
+            max(c.defection_width, 1e-9),
+            c.base_rate,
+            c.dissatisfaction_rate,
+            c.defection_rate,
+            # the bound holds (skipping allowed) when no rate, η or ζ is negative
+            min(c.base_rate, c.dissatisfaction_rate, c.defection_rate, c.curvature) >= 0.0
+            and c.switching_cost_effect >= 0.0,
+        ]
+    )
     idx, u, arg, extra = _eligible_jit(
         pop.status,
         pop.since,
@@ -130,18 +147,18 @@ def _at_risk_compiled(s: PeriodState, u0: np.ndarray) -> np.ndarray:
         s.gamma,
         P.choice.inertia,
         s.model.pending.customer,
-        np.array([c.defection_midpoint, max(c.defection_width, 1e-9)]),
+        u0,
+        coef,
     )
     pw = np.power(u, c.curvature)
     ex = np.exp(-arg) if c.defection_rate else arg
     cost = np.exp(-c.switching_cost_effect * extra)
-    rates = np.array([c.base_rate, c.dissatisfaction_rate, c.defection_rate])
-    return _leave_jit(idx, u0, pw, ex, cost, rates)
+    return _leave_jit(idx, u0, pw, ex, cost, coef[2:5])
 
 
 @accel.jit
 def _eligible_jit(
-    status, since, t, last_firm, firm, satisfaction, gamma, inertia, pending, defect
+    status, since, t, last_firm, firm, satisfaction, gamma, inertia, pending, u0, coef
 ):  # pragma: no cover - compiled; the reference is at_risk
     n = status.size
     waiting = np.zeros(n, np.bool_)
@@ -154,9 +171,18 @@ def _eligible_jit(
         if status[i] != CUSTOMER or since[i] >= t or waiting[i]:
             continue
         S = satisfaction[i] if last_firm[i] == firm[i] else 0.0
+        a = min(max((coef[0] - S) / coef[1], -50.0), 50.0)
+        if coef[5]:  # upper bound of the hazard: h0 + h1 + h_d σ(a)
+            sigma = 1.0  # σ(a) ≤ 1; for a < 0, σ(a) = 1 / (1 + e^x) ≤ 1 / (1 + P(x)), x = −a
+            if a < 0.0:
+                x = -a
+                sigma = 1.0 / (2.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0))))
+            bound = (coef[2] + coef[3] + coef[4] * sigma) * (1.0 + 1e-6) + 1e-12
+            if u0[i] >= bound:
+                continue
         idx[m] = i
         u[m] = min(max((1.0 - S) / 2.0, 0.0), 1.0)
-        arg[m] = min(max((defect[0] - S) / defect[1], -50.0), 50.0)
+        arg[m] = a
         g = gamma[i] - inertia
         extra[m] = g if g > 0.0 else 0.0
         m += 1
@@ -201,10 +227,10 @@ class ChurnStage(Stage):
         if not leave.size:
             return
         cur = pop.firm[leave].astype(np.int64)
-        avail = take_rows(pop.aware, leave) & L["active"][None, :]
-        avail[np.arange(leave.size), cur] = False
-        v, _ = market_utilities(s.model, leave, L, s.gamma, inertia=False)
-        dest = logit_choice(v, avail, P.choice.outside_utility, u[1, leave])
+        dest, _ = choose(
+            s.model, leave, L, s.gamma, pop.aware, L["active"], P.choice.outside_utility,
+            u[1, leave], inertia=False, exclude_current=True,
+        )  # fmt: skip
         to_rival = dest >= 0
         start_relationships(s, leave[to_rival], dest[to_rival], cur[to_rival], how="churn")
         out, fout = leave[~to_rival], cur[~to_rival]

@@ -181,6 +181,8 @@ def _print_run_summary(a, sc, name: str, folder: Path, firms) -> None:
 
 
 def cmd_run(a) -> int:
+    """``sim run``: load the scenario with the flags' overrides, check memory, run it into a
+    run folder and print the summary. Returns the exit code."""
     from .compare import default_run_name
     from .runner import FORMATS
 

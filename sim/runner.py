@@ -493,33 +493,8 @@ def run_to_folder(
     Raises:
         OSError: the folder cannot be written (nothing is left behind).
     """
-    t0 = time.perf_counter()
-    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     with atomic_folder(Path(out_root) / sc.name, run_id or _run_id(sc)) as (tmp, final):
-        sinks = {table: _TableSink(tmp, table, fmt) for table in ("events", "panel")}
-        kept: dict[str, list[pd.DataFrame]] = {"firms": [], "market": []}
-        events0, customers = pd.DataFrame(), pd.DataFrame()
-        cascades = []
-        for r, tables, cust in iter_replications(sc, progress=progress):
-            for table, sink in sinks.items():
-                sink.append(tables[table])
-            for table in kept:
-                kept[table].append(tables[table])
-            cascades.append(cascades_per_replication(tables["events"]))
-            if r == 0:
-                events0, customers = tables["events"], cust
-        streamed = [f for sink in sinks.values() for f in sink.close()]
-        result = RunResult(
-            sc,
-            pd.concat(kept["firms"], ignore_index=True),
-            pd.concat(kept["market"], ignore_index=True),
-            events0,
-            pd.DataFrame(),
-            customers,
-            started,
-            _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            time.perf_counter() - t0,
-        )
+        result, streamed, cascades = _stream_replications(sc, tmp, fmt, progress)
         _write_folder(
             tmp,
             result,
@@ -528,9 +503,45 @@ def run_to_folder(
             streamed=streamed,
             name=name,
             fmt=fmt,
-            cascades=pd.concat(cascades, ignore_index=True),
+            cascades=cascades,
         )
     return final, result
+
+
+def _stream_replications(
+    sc: Scenario, tmp: Path, fmt: str, progress: bool
+) -> tuple[RunResult, list[str], pd.DataFrame]:
+    """Run every replication, appending its event log and panel to ``tmp`` as it
+    finishes; return the result (firm and market rows of all replications, the first
+    one's events and customers), the files streamed and the cascades of every
+    replication."""
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    sinks = {table: _TableSink(tmp, table, fmt) for table in ("events", "panel")}
+    kept: dict[str, list[pd.DataFrame]] = {"firms": [], "market": []}
+    events0, customers = pd.DataFrame(), pd.DataFrame()
+    cascades = []
+    for r, tables, cust in iter_replications(sc, progress=progress):
+        for table, sink in sinks.items():
+            sink.append(tables[table])
+        for table in kept:
+            kept[table].append(tables[table])
+        cascades.append(cascades_per_replication(tables["events"]))
+        if r == 0:
+            events0, customers = tables["events"], cust
+    streamed = [f for sink in sinks.values() for f in sink.close()]
+    result = RunResult(
+        sc,
+        pd.concat(kept["firms"], ignore_index=True),
+        pd.concat(kept["market"], ignore_index=True),
+        events0,
+        pd.DataFrame(),
+        customers,
+        started,
+        _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        time.perf_counter() - t0,
+    )
+    return result, streamed, pd.concat(cascades, ignore_index=True)
 
 
 def _write_folder(
@@ -559,31 +570,59 @@ def _write_folder(
         else:
             files += _write_table(getattr(result, table), tmp, table, fmt)
     files += _write_table(result.customers, tmp, "customers", fmt)
+    per_rep, casc_all, written = _write_summaries(tmp, result, cascades)
+    files += written
+    if plots:
+        files += _write_plots(tmp, result, per_rep, name, casc_all)
+    manifest = _run_manifest(result, name=name, fmt=fmt, command=command)
+    manifest["files"] = files + ["manifest.json"]
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _write_summaries(
+    tmp: Path, result: RunResult, cascades: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """summary.csv, kpis.csv, summary_intervals.csv and cascades.csv; returns the
+    indicators and the cascades of every replication, and the files written."""
     summary = summarise(result.firms, result.events)
     summary.to_csv(tmp / "summary.csv", index=False)
-    files.append("summary.csv")
     per_rep = kpi_table(result.firms)
     per_rep.to_csv(tmp / "kpis.csv", index=False)
     with_intervals(per_rep).to_csv(tmp / "summary_intervals.csv", index=False)
-    files += ["kpis.csv", "summary_intervals.csv"]
     casc_all = cascades if cascades is not None else cascades_per_replication(result.events)
     casc_all.to_csv(tmp / "cascades.csv", index=False)
-    files.append("cascades.csv")
-    casc = casc_all[casc_all["replication"] == 0].drop(columns="replication")
-    if plots:
-        from .plots import save_run_plots
+    return per_rep, casc_all, ["summary.csv", "kpis.csv", "summary_intervals.csv", "cascades.csv"]
 
-        f0 = result.firms
-        written = save_run_plots(
-            tmp / "plots",
-            f0,
-            result.market[result.market["replication"] == 0],
-            casc,
-            title=sc.title or sc.name,
-        )
-        files += [f"plots/{w}" for w in written]
-        files += _headline_plots(tmp / "plots", result, per_rep, name or sc.name)
-    manifest = {
+
+def _write_plots(
+    tmp: Path,
+    result: RunResult,
+    per_rep: pd.DataFrame,
+    name: str | None,
+    casc_all: pd.DataFrame,
+) -> list[str]:
+    """The run folder's PNG plots (first replication; headline plots over all)."""
+    from .plots import save_run_plots
+
+    sc = result.scenario
+    casc = casc_all[casc_all["replication"] == 0].drop(columns="replication")
+    written = save_run_plots(
+        tmp / "plots",
+        result.firms,
+        result.market[result.market["replication"] == 0],
+        casc,
+        title=sc.title or sc.name,
+    )
+    files = [f"plots/{w}" for w in written]
+    return files + _headline_plots(tmp / "plots", result, per_rep, name or sc.name)
+
+
+def _run_manifest(
+    result: RunResult, *, name: str | None, fmt: str, command: list[str] | None
+) -> dict:
+    """The run folder's manifest.json (without its file list)."""
+    sc = result.scenario
+    return {
         "scenario": sc.name,
         "name": name or sc.name,
         "title": sc.title,
@@ -601,9 +640,7 @@ def _write_folder(
         "wall_seconds": round(result.wall_seconds, 3),
         "versions": _versions(),
         "command": command or [],
-        "files": files + ["manifest.json"],
     }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def read_run(folder: str | Path) -> dict:

@@ -170,18 +170,18 @@ def _memory_nb(
     """The memory stage's updates in one pass, in place (numba; :func:`remember` and the
     stage's numpy code are the reference)."""
     for i in range(buyers.size):
-        b, j, xi, w = buyers[i], bf[i], x[i], omega[i]
-        new_peak = xi if (fresh[i] or abs(xi) > abs(peak[b])) else peak[b]
-        if fresh[i]:
-            S = xi
-        elif peak_end:
-            S = (1.0 - w) * new_peak + w * xi
-        else:
-            S = (1.0 - w) * satisfaction[b] + w * xi
+        b, j, xi, w, new = buyers[i], bf[i], x[i], omega[i], fresh[i]
+        old_peak = peak[b]
+        new_peak = xi if new | (abs(xi) > abs(old_peak)) else old_peak
+        s_peak_end = (1.0 - w) * new_peak + w * xi
+        s_exponential = (1.0 - w) * satisfaction[b] + w * xi
+        S = s_peak_end if peak_end else s_exponential
+        S = xi if new else S
         satisfaction[b] = min(max(S, -1.0), 1.0)
         peak[b] = new_peak
         last_x[b] = xi
-        perf_memory[b] = perf[i] if fresh[i] else (1 - om) * perf_memory[b] + om * perf[i]
+        pm = (1 - om) * perf_memory[b] + om * perf[i]
+        perf_memory[b] = perf[i] if new else pm
         last_firm[b] = j
         last_buy[b] = t
         experienced[b] = True

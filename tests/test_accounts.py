@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import MarketModel, ModelParams
-from sim.accounts import _book_buyers_jit, _tally_jit, book_buyers, clv, nps, tally
+from sim.accounts import _book_buyers_jit, _customers_jit, _tally_jit, book_buyers, clv, nps, tally
 
 from .props import FAST, arrays, sat, unit
 
@@ -74,6 +74,9 @@ def test_compiled_tally_equals_the_numpy_reference(seed, n, k) -> None:
     prom, det, _ = nps(S)  # the counts give the NPS shares
     assert (np.isnan(prom) and S.size == 0) or (prom, det) == tuple(counts[3:] / S.size)
     assert per_firm[0].sum() == np.count_nonzero(c["firm"] >= 0)
+    start = np.bincount(c["firm"][c["firm"] >= 0], minlength=k).astype(float)
+    assert np.array_equal(_customers_jit(c["firm"], k), start)  # customers_start flow
+    assert np.array_equal(per_firm[0], start)
 
 
 @FAST

@@ -82,14 +82,41 @@ def test_compiled_choice_equals_the_numpy_reference(seed: int) -> None:
     outside = None if seed % 4 == 1 else float(rng.normal())
     u = rng.random(rows.size)
     u[:3] = [0.0, 1.0 - 1e-16, 0.5][: u.size]
-    for inertia in (True, False):
+    for inertia, exclude in ((True, False), (False, False), (False, True)):
         out = {}
         for on in (True, False):
             with accel.use(on):
                 gamma = switching_costs(m, L)
-                out[on] = (
-                    gamma,
-                    *choose(m, rows, L, gamma, known, active, outside, u, inertia=inertia),
-                )
+                c, paid = choose(
+                    m, rows, L, gamma, known, active, outside, u,
+                    inertia=inertia, exclude_current=exclude,
+                )  # fmt: skip
+                out[on] = (gamma, c, paid)
         for a, b in zip(out[True], out[False], strict=True):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+        if exclude:  # a leaver never picks its current firm
+            assert not np.any((c >= 0) & (c == m.pop.firm[rows]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_purchase_occasions_equal_the_numpy_reference(seed: int) -> None:
+    from sim import accel
+    from sim.accounts import empty_flows
+    from sim.choice import PurchaseStage
+    from sim.stages import PeriodState
+
+    m, L, rng = _scrambled_market(seed, 2 + seed % 3)
+    pop = m.pop
+    pop.aware[:] = rng.random(pop.aware.shape) < 0.4
+    pop.status[:] = rng.integers(0, 3, pop.n)
+    L["active"] = rng.random(m.n_firms) < 0.8
+    got = {}
+    for on in (True, False):
+        s = PeriodState(m, empty_flows(m))
+        s.L, s.rng = L, np.random.default_rng(seed)
+        with accel.use(on):
+            PurchaseStage()(s)
+        got[on] = (s.known, s.shopper)
+    for a, b in zip(got[True], got[False], strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    assert 0 < got[False][1].size < pop.n

@@ -4,12 +4,14 @@ plots, executors and the sim sweep command (small, quick markets)."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import io
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from sim import MarketModel
@@ -22,12 +24,15 @@ from sim.experiments import (
     Saltelli,
     Sweep,
     SweepError,
+    encode_task,
     execute,
     load_sweep,
     main,
     mean_ci,
     replication_seed,
+    run_task,
 )
+from sim.experiments.store import arrow_schema, to_table
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -430,6 +435,41 @@ def test_any_executor_gives_identical_results(grid_rs, tmp_path):
     frame_equal(threads.periods, grid_rs.periods)
 
 
+@pytest.mark.parametrize("record", ["periods", "summary"])
+def test_a_worker_encodes_exactly_the_rows_of_run_task_in_the_store_schema(record):
+    # every column type a design can give: float, int, bool and text parameters
+    design = Points(
+        [
+            {
+                "firms.B.price": 0.9,
+                "wom.positive_reach": 2,
+                "complaints.enabled": True,
+                "firms.B.policy": "fixed",
+            },
+            {
+                "firms.B.price": 1.1,
+                "wom.positive_reach": 4,
+                "complaints.enabled": False,
+                "firms.B.policy": "cost_plus",
+            },
+        ]
+    )
+    plan = small_sweep(design, record=record, window=3).plan()
+    manifest = plan.manifest()
+    assert plan.types == {
+        "firms.B.price": "float",
+        "wom.positive_reach": "int",
+        "complaints.enabled": "bool",
+        "firms.B.policy": "str",
+    }
+    for task in plan.tasks([(0, 1), (1, 0)]):
+        got = pq.read_table(io.BytesIO(encode_task(task)))
+        want = to_table(run_task(task), manifest)
+        assert got.schema.equals(arrow_schema(manifest))
+        assert got.equals(want)
+        assert got.num_rows == (PERIODS + 1) * 3 if record == "periods" else got.num_rows == 3
+
+
 class CountingExecutor(cf.ThreadPoolExecutor):
     def __init__(self):
         super().__init__(2)
@@ -575,3 +615,33 @@ def test_the_sweep_command_is_routed_from_sim(tmp_path):
 
     f = write_sweep(tmp_path / "s.toml", GOOD)
     assert sim_main(["sweep", str(f), "--out", str(tmp_path / "o"), "--plan"]) == 0
+
+
+WARM = """
+import sys
+import sim.model
+from sim import accel
+from sim.experiments.sweep import warm_kernels
+kernels = [
+    v for m in list(sys.modules.values()) if (getattr(m, "__name__", "") or "").startswith("sim.")
+    for v in vars(m).values() if hasattr(v, "signatures") and hasattr(v, "py_func")
+]
+loaded = lambda: sum(bool(k.signatures) for k in kernels)
+assert kernels and loaded() == 0
+with accel.use(False):
+    warm_kernels()
+assert loaded() == 0, "kernels loaded although switched off"
+warm_kernels()
+print(loaded(), len(kernels))
+"""
+
+
+def test_warm_kernels_loads_the_compiled_kernels_a_fork_server_hands_to_its_workers():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", WARM], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.split()
+    loaded, total = int(out[0]), int(out[1])
+    assert loaded >= total // 2  # a 2-period run calls most kernels (some only on rare paths)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from sim import MarketModel, ModelParams
-from sim.referrals import referral_probability
+from sim.referrals import _candidates_jit, candidates, referral_probability
 
 from .props import FAST, unit
 
@@ -32,3 +33,26 @@ def _referrals(**wom) -> int:
 def test_no_word_of_mouth_no_referrals() -> None:
     assert _referrals() > 0
     assert _referrals(enabled=False) == 0
+
+
+@FAST
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 3), st.integers(0, 60))
+def test_compiled_candidates_equal_the_numpy_reference(seed, n, k, m):
+    rng = np.random.default_rng(seed)
+    f = rng.integers(0, k, m)
+    firm = rng.integers(-1, k, n).astype(np.int16)
+    recip = rng.integers(0, n, m)
+    firm[recip[: m // 3]] = f[: m // 3]  # some recipients already with the firm
+    args = (
+        rng.integers(0, n, m),
+        recip,
+        f,
+        rng.random(m) < 0.3,
+        rng.choice([0.5, 0.6, 1.0, *rng.uniform(-1, 1, 3)], n),
+        firm,
+        rng.random(k) < 0.8,
+        0.6,
+    )
+    want, got = candidates(*args), _candidates_jit(*args)
+    assert np.array_equal(want, got) and want.dtype == got.dtype
+    assert not (args[3][want]).any() and np.all(firm[recip[want]] != f[want])

@@ -271,6 +271,8 @@ def _print_result(res: Any) -> None:
 
 
 def _run(a: argparse.Namespace) -> int:
+    """``sim calibrate`` with parsed arguments: check them, print the plan (``--plan``)
+    or run the calibration and print its result. Returns the exit code."""
     from sim.cli import UsageError as CliUsageError
     from sim.cli import _check_out
 

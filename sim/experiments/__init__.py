@@ -28,7 +28,16 @@ from .design import Design, Grid, LatinHypercube, Points, Range, Saltelli, Sweep
 from .indicators import DEFAULT_INDICATORS, indicator_catalogue, summarise_periods, tidy_periods
 from .results import ResultSet, mean_ci
 from .store import Store
-from .sweep import Plan, RunFailed, RunTask, Sweep, execute, replication_seed, run_task
+from .sweep import (
+    Plan,
+    RunFailed,
+    RunTask,
+    Sweep,
+    encode_task,
+    execute,
+    replication_seed,
+    run_task,
+)
 
 __all__ = [
     "DEFAULT_INDICATORS",
@@ -46,6 +55,7 @@ __all__ = [
     "Sweep",
     "SweepError",
     "SweepFile",
+    "encode_task",
     "execute",
     "indicator_catalogue",
     "load_sweep",

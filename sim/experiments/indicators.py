@@ -16,10 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import accel
 from sim.model import MarketModel
 from sim.params import ModelParams
 
-__all__ = ["DEFAULT_INDICATORS", "indicator_catalogue", "summarise_periods", "tidy_periods"]
+__all__ = [
+    "DEFAULT_INDICATORS",
+    "indicator_catalogue",
+    "summarise_periods",
+    "tidy_columns",
+    "tidy_periods",
+]
 
 #: indicators recorded when a sweep names none
 DEFAULT_INDICATORS = (
@@ -47,7 +54,8 @@ def indicator_catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
         p = ModelParams()
         p.market.n_customers = 30
         p.record_events, p.panel_size = False, 0
-        m = MarketModel(p, seed=0)
+        with accel.use(False):  # names only: no need to load the compiled kernels here
+            m = MarketModel(p, seed=0)
         f, k = m.firm_frame(), m.market_frame()
 
         def numeric(df: pd.DataFrame, skip: tuple[str, ...]) -> tuple[str, ...]:
@@ -71,6 +79,17 @@ def tidy_periods(
     """One row per period: the firms' rows (in firm order), then a ``firm = "market"``
     row; the indicators as float columns (NaN where an indicator does not apply).
     ``keys`` (name → value) become constant leading columns."""
+    return pd.DataFrame(tidy_columns(firms, market, indicators, keys))
+
+
+def tidy_columns(
+    firms: pd.DataFrame,
+    market: pd.DataFrame,
+    indicators: Sequence[str],
+    keys: dict[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`tidy_periods` as numpy arrays (no DataFrame is built: a
+    sweep turns them straight into its Arrow table)."""
     fp = firms["period"].to_numpy(np.int64)
     mp = market["period"].to_numpy(np.int64)
     order = np.argsort(np.concatenate([fp, mp]), kind="stable")
@@ -87,7 +106,7 @@ def tidy_periods(
         a = firms[k].to_numpy(dtype=float) if k in firms.columns else np.full(fp.size, np.nan)
         b = market[k].to_numpy(dtype=float) if k in market.columns else np.full(mp.size, np.nan)
         cols[k] = np.concatenate([a, b])[order]
-    return pd.DataFrame(cols)
+    return cols
 
 
 def summarise_periods(

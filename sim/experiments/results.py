@@ -253,31 +253,8 @@ class ResultSet:
             ValueError: not a Saltelli design; runs missing; the indicator is NaN at some
                 design point or does not vary at all.
         """
-        self._check(indicator, [firm])
+        Y = self._sobol_outputs(indicator, firm)
         design = self.manifest["design"]
-        if design.get("method") != "saltelli":
-            raise ValueError(
-                f"Sobol' indices need a Saltelli design (design.method = 'saltelli'); "
-                f"this sweep's design is {design.get('method')!r}"
-            )
-        miss = self.missing()
-        if miss:
-            raise ValueError(
-                f"{self.path}: {len(miss)} of {self.n_runs} runs are missing; run the sweep again to finish it"
-            )
-        s = self.summary
-        s = s[s["firm"] == firm]
-        y = s.groupby("point")[indicator].mean().reindex(range(len(self.manifest["points"])))
-        if y.isna().any():
-            raise ValueError(
-                f"{indicator} of {firm} is undefined (NaN) at {int(y.isna().sum())} design points; "
-                "choose another indicator or firm"
-            )
-        Y = y.to_numpy(dtype=float)
-        if np.ptp(Y) == 0:
-            raise ValueError(
-                f"{indicator} of {firm} does not vary across the design: Sobol' indices are undefined"
-            )
         from SALib.analyze import sobol
 
         names = self.parameters
@@ -306,6 +283,40 @@ class ResultSet:
         if second:
             out.attrs["S2"] = pd.DataFrame(Si["S2"], index=names, columns=names)
         return out
+
+    def _sobol_outputs(self, indicator: str, firm: str) -> np.ndarray:
+        """The output of every design point (mean over replications) for Sobol' indices.
+
+        Raises:
+            ValueError: not a Saltelli design; runs missing; NaN at some design point or
+                no variation at all.
+        """
+        self._check(indicator, [firm])
+        design = self.manifest["design"]
+        if design.get("method") != "saltelli":
+            raise ValueError(
+                f"Sobol' indices need a Saltelli design (design.method = 'saltelli'); "
+                f"this sweep's design is {design.get('method')!r}"
+            )
+        miss = self.missing()
+        if miss:
+            raise ValueError(
+                f"{self.path}: {len(miss)} of {self.n_runs} runs are missing; run the sweep again to finish it"
+            )
+        s = self.summary
+        s = s[s["firm"] == firm]
+        y = s.groupby("point")[indicator].mean().reindex(range(len(self.manifest["points"])))
+        if y.isna().any():
+            raise ValueError(
+                f"{indicator} of {firm} is undefined (NaN) at {int(y.isna().sum())} design points; "
+                "choose another indicator or firm"
+            )
+        Y = y.to_numpy(dtype=float)
+        if np.ptp(Y) == 0:
+            raise ValueError(
+                f"{indicator} of {firm} does not vary across the design: Sobol' indices are undefined"
+            )
+        return Y
 
     # ------------------------------------------------------------------ plots
     def _default_firms(self, indicator: str) -> list[str]:
@@ -352,41 +363,50 @@ class ResultSet:
         self._check(None, firms)
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.0))
-        numeric = self.manifest["types"][parameter] in ("int", "float")
-        sampled = self.manifest["design"].get("method") in ("lhs", "saltelli")
-        if sampled:
-            s = self.summary
-            for f in firms:
-                g = (
-                    s[s["firm"] == f]
-                    .groupby("point")
-                    .agg(x=(parameter, "first"), y=(indicator, "mean"))
-                )
-                ax.scatter(g["x"], g["y"], s=12, alpha=0.6, label=f)
-            ax.set_title(
-                f"{indicator}: one dot per design point (mean of {self.replications} replication(s))"
-            )
+        if self.manifest["design"].get("method") in ("lhs", "saltelli"):
+            self._plot_points(ax, indicator, parameter, firms)
         else:
-            t = self.ci(indicator, firm=firms, by=[parameter], level=level)
-            cats = list(dict.fromkeys(t[parameter])) if not numeric else None
-            for f in firms:
-                g = t[t["firm"] == f].sort_values(parameter) if numeric else t[t["firm"] == f]
-                x = (
-                    g[parameter].to_numpy(float)
-                    if numeric
-                    else np.array([cats.index(v) for v in g[parameter]])
-                )
-                (line,) = ax.plot(x, g["mean"], marker="o", label=f)
-                ax.fill_between(
-                    x, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0
-                )
-            if cats is not None:
-                ax.set_xticks(range(len(cats)), [str(c) for c in cats])
-            ax.set_title(f"{indicator}: mean over runs and {level:.0%} confidence band")
+            self._plot_bands(ax, indicator, parameter, firms, level)
         ax.set_xlabel(parameter)
         ax.set_ylabel(indicator)
         ax.legend(title="firm", fontsize="small")
         return ax
+
+    def _plot_points(self, ax: Any, indicator: str, parameter: str, firms: list[str]) -> None:
+        """Sampled designs: one dot per design point (mean over replications) per firm."""
+        s = self.summary
+        for f in firms:
+            g = (
+                s[s["firm"] == f]
+                .groupby("point")
+                .agg(x=(parameter, "first"), y=(indicator, "mean"))
+            )
+            ax.scatter(g["x"], g["y"], s=12, alpha=0.6, label=f)
+        ax.set_title(
+            f"{indicator}: one dot per design point (mean of {self.replications} replication(s))"
+        )
+
+    def _plot_bands(
+        self, ax: Any, indicator: str, parameter: str, firms: list[str], level: float
+    ) -> None:
+        """Grid and list designs: mean over runs with its confidence band, per firm."""
+        numeric = self.manifest["types"][parameter] in ("int", "float")
+        t = self.ci(indicator, firm=firms, by=[parameter], level=level)
+        cats = list(dict.fromkeys(t[parameter])) if not numeric else None
+        for f in firms:
+            g = t[t["firm"] == f].sort_values(parameter) if numeric else t[t["firm"] == f]
+            x = (
+                g[parameter].to_numpy(float)
+                if numeric
+                else np.array([cats.index(v) for v in g[parameter]])
+            )
+            (line,) = ax.plot(x, g["mean"], marker="o", label=f)
+            ax.fill_between(
+                x, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.2, linewidth=0
+            )
+        if cats is not None:
+            ax.set_xticks(range(len(cats)), [str(c) for c in cats])
+        ax.set_title(f"{indicator}: mean over runs and {level:.0%} confidence band")
 
     def plot_sobol(
         self, indicator: str, firm: str = "market", *, ax: Any = None, level: float = 0.95

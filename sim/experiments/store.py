@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from .design import SweepError
 
-__all__ = ["Store", "run_file_name"]
+__all__ = ["Store", "arrow_schema", "encode_table", "run_file_name", "to_table"]
 
 FORMAT = "sim-sweep/1"
 _RUN = re.compile(r"^p(\d{6,})-r(\d{4,})\.parquet$")
@@ -147,10 +147,23 @@ class Store:
                 out.add((int(m.group(1)), int(m.group(2))))
         return out
 
-    def write_run(self, point: int, replication: int, table: pa.Table) -> Path:
-        """Write one run's rows atomically (temporary file, fsync, ``os.replace``)."""
+    def write_run(self, point: int, replication: int, table: pa.Table | bytes) -> Path:
+        """Write one run's rows atomically (temporary file, fsync, ``os.replace``).
+
+        Args:
+            point: the design point.
+            replication: the replication.
+            table: the rows as an Arrow table, or already as Parquet bytes
+                (:func:`encode_table`, as sweep workers return them).
+
+        Returns:
+            the run's file.
+        """
         final = self.runs_dir / run_file_name(point, replication)
-        _atomic_write(final, lambda fh: pq.write_table(table, fh))
+        if isinstance(table, bytes):
+            _atomic_write_bytes(final, table)
+        else:
+            _atomic_write(final, lambda fh: pq.write_table(table, fh))
         return final
 
     def read(self, manifest: dict, columns: list[str] | None = None) -> pd.DataFrame:
@@ -206,6 +219,13 @@ def _atomic_write(path: Path, write) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def encode_table(table: pa.Table) -> bytes:
+    """A run's Arrow table as the bytes of its Parquet file (written by the store as is)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
 
 
 def to_table(df: pd.DataFrame, manifest: dict) -> pa.Table:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.model import MarketModel
 from sim.params import ModelParams
@@ -48,13 +49,30 @@ from sim.scenario import (
 )
 
 from .design import Design, SweepError
-from .indicators import DEFAULT_INDICATORS, indicator_catalogue, summarise_periods, tidy_periods
-from .store import Store, to_table
+from .indicators import (
+    DEFAULT_INDICATORS,
+    indicator_catalogue,
+    summarise_periods,
+    tidy_columns,
+    tidy_periods,
+)
+from .store import Store, arrow_schema, encode_table
 
 if TYPE_CHECKING:
     from .results import ResultSet
 
-__all__ = ["Plan", "RunFailed", "RunTask", "Sweep", "execute", "replication_seed", "run_task"]
+__all__ = [
+    "Plan",
+    "RunFailed",
+    "RunTask",
+    "Sweep",
+    "encode_rows",
+    "encode_task",
+    "execute",
+    "replication_seed",
+    "run_task",
+    "task_rows",
+]
 
 RECORDS = ("periods", "summary")
 
@@ -81,18 +99,52 @@ class RunTask:
     indicators: tuple[str, ...]
     record: str
     window: int | None
+    schema: pa.Schema | None = None  # the store's Arrow schema (for encode_task)
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The run's constant leading columns: point, replication, seed, parameters."""
+        return {
+            "point": self.point,
+            "replication": self.replication,
+            "seed": self.seed,
+            **self.values,
+        }
 
 
 def run_task(task: RunTask) -> pd.DataFrame:
     """Run one (design point, replication) and return its tidy rows (module-level, so
     process pools and Dask workers can import it)."""
-    m = MarketModel(task.params, seed=task.seed)
-    m.run()
-    keys = {"point": task.point, "replication": task.replication, "seed": task.seed, **task.values}
-    df = tidy_periods(m.firm_frame(), m.market_frame(), task.indicators, keys)
+    return task_rows(MarketModel(task.params, seed=task.seed).run(), task)
+
+
+def task_rows(model: MarketModel, task: RunTask) -> pd.DataFrame:
+    """The tidy rows of a finished run of ``task`` (per period, or its summary)."""
+    df = tidy_periods(model.firm_frame(), model.market_frame(), task.indicators, task.keys)
     if task.record == "summary":
         df = summarise_periods(df, task.indicators, task.window)
     return df
+
+
+def encode_task(task: RunTask) -> bytes:
+    """Run one (design point, replication) and return its rows as the bytes of its
+    Parquet file in the store's schema (``task.schema``): the same rows as
+    :func:`run_task`, encoded where the run happened, so the process that writes the
+    store only writes bytes (module-level, for process pools and Dask workers)."""
+    return encode_rows(MarketModel(task.params, seed=task.seed).run(), task)
+
+
+def encode_rows(model: MarketModel, task: RunTask) -> bytes:
+    """The Parquet bytes of a finished run's rows (:func:`encode_task` after the run).
+
+    Per-period rows go from the model's tables to Arrow without a pandas frame between;
+    NaN becomes null, as in ``pyarrow.Table.from_pandas``."""
+    if task.record == "summary":
+        df = task_rows(model, task)
+        return encode_table(pa.Table.from_pandas(df, schema=task.schema, preserve_index=False))
+    cols = tidy_columns(model.firm_frame(), model.market_frame(), task.indicators, task.keys)
+    arrays = [pa.array(cols[f.name], f.type, from_pandas=True) for f in task.schema]
+    return encode_table(pa.Table.from_arrays(arrays, schema=task.schema))
 
 
 # ---------------------------------------------------------------------- plan
@@ -188,6 +240,14 @@ class Plan:
     def tasks(self, keys: Iterable[tuple[int, int]]) -> Iterator[RunTask]:
         """Run tasks for ``(point, replication)`` keys, built lazily (keys sorted by point)."""
         cached: tuple[int, ModelParams] | None = None
+        schema = arrow_schema(
+            {
+                "types": self.types,
+                "parameters": self.parameters,
+                "record": self.record,
+                "indicators": list(self.indicators),
+            }
+        )
         for p, r in keys:
             if cached is None or cached[0] != p:
                 cached = (p, self.params_of(p))
@@ -201,6 +261,7 @@ class Plan:
                 self.indicators,
                 self.record,
                 self.window,
+                schema,
             )
 
     def manifest(self) -> dict:
@@ -497,30 +558,33 @@ class Sweep:
                 for r in range(plan.replications)
                 if (p, r) not in done
             )
-            bar = None
-            if progress:
-                from tqdm.auto import tqdm
+            bar = _progress_bar(plan, len(done)) if progress else None
 
-                bar = tqdm(
-                    total=plan.n_runs,
-                    initial=len(done),
-                    desc=plan.name,
-                    unit="run",
-                    file=sys.stderr,
-                    smoothing=0.1,
-                )
-
-            def store_result(key: tuple[int, int], df: pd.DataFrame) -> None:
-                st.write_run(key[0], key[1], to_table(df, manifest))
+            def store_result(key: tuple[int, int], blob: bytes) -> None:
+                st.write_run(key[0], key[1], blob)
                 if bar is not None:
                     bar.update(1)
 
             try:
-                execute(plan.tasks(todo), ex, store_result, max_in_flight or width)
+                execute(plan.tasks(todo), ex, store_result, max_in_flight or width, encode_task)
             finally:
                 if bar is not None:
                     bar.close()
         return ResultSet(st.path)
+
+
+def _progress_bar(plan: Plan, done: int) -> Any:
+    """A progress bar over the plan's runs on stderr (rate and time remaining)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=plan.n_runs,
+        initial=done,
+        desc=plan.name,
+        unit="run",
+        file=sys.stderr,
+        smoothing=0.1,
+    )
 
 
 # ---------------------------------------------------------------------- executors
@@ -565,16 +629,34 @@ def _worker_init(parent: int) -> None:
 
 def pool_context() -> mp.context.BaseContext:
     """The start method of local pools: ``forkserver`` where the platform has it, with
-    ``sim.experiments.sweep`` preloaded in the server, so each worker is forked with sim
-    already imported (pool start about twice as fast as ``spawn``); ``spawn`` elsewhere.
+    ``sim.experiments.preload`` preloaded in the server, so each worker is forked with sim
+    imported and the compiled kernels loaded (:func:`warm_kernels`; pool start about
+    twice as fast as ``spawn``, and no worker loads the kernels again); ``spawn`` elsewhere.
     Neither forks the calling process, so threads in it (a notebook kernel, a Dask
     client) are no hazard; both need the worker function importable, which
     :func:`run_task` is."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["__main__", "sim.experiments.sweep"])
+        ctx.set_forkserver_preload(["__main__", "sim.experiments.preload"])
         return ctx
     return mp.get_context("spawn")
+
+
+def warm_kernels() -> None:
+    """Load the compiled kernels into this process by running a tiny model (200
+    customers, 2 periods), so that processes forked from it have them. Does nothing when
+    compiled kernels are off; never raises (a real problem shows in the runs)."""
+    from sim import accel
+
+    if not accel.enabled():
+        return
+    p = ModelParams()
+    p.market.n_customers = 200
+    p.record_events, p.panel_size = False, 0
+    try:
+        MarketModel(p, seed=0).run(2)
+    except Exception:  # noqa: BLE001 - a fork server must not die here
+        return
 
 
 def _is_dask_client(obj: Any) -> bool:
@@ -623,15 +705,21 @@ def _executor(executor: Any) -> Iterator[tuple[cf.Executor | None, int]]:
 
 
 def execute(
-    tasks: Iterable[RunTask], executor: cf.Executor | None, on_result, max_in_flight: int
+    tasks: Iterable[RunTask],
+    executor: cf.Executor | None,
+    on_result,
+    max_in_flight: int,
+    fn=run_task,
 ) -> int:
     """Run tasks (in this process when ``executor`` is None), calling
-    ``on_result((point, replication), frame)`` in this process as each finishes; at most
-    ``max_in_flight`` tasks are submitted and not yet handled. Returns the number run."""
+    ``on_result((point, replication), fn(task))`` in this process as each finishes; at
+    most ``max_in_flight`` tasks are submitted and not yet handled. ``fn`` is a
+    module-level function of a task (:func:`run_task`: a frame; :func:`encode_task`:
+    Parquet bytes). Returns the number run."""
     n = 0
     if executor is None:
         for t in tasks:
-            on_result((t.point, t.replication), _checked(t, run_task))
+            on_result((t.point, t.replication), _checked(t, fn))
             n += 1
         return n
     it = iter(tasks)
@@ -642,7 +730,7 @@ def execute(
                 t = next(it, None)
                 if t is None:
                     break
-                pending[executor.submit(run_task, t)] = (t.point, t.replication)
+                pending[executor.submit(fn, t)] = (t.point, t.replication)
             if not pending:
                 return n
             done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)

@@ -101,6 +101,8 @@ def _round_marks(ax, history: list[dict], labelled: bool) -> None:
 
 
 def _draw(game: Game, dpi: int) -> bytes:
+    """The debrief figure as PNG bytes: one panel per :data:`DEBRIEF_PANELS` entry, a line
+    per firm, the rounds and the instructor's events marked."""
     with game.lock:  # a consistent snapshot: the tables and the rounds that made them
         f = game.firm_frame()
         history = [dict(r) for r in game.history]

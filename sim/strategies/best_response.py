@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from .base import Policy, PolicyParameterError, check_number
 
@@ -33,6 +32,8 @@ def logit_best_response(
     hi = lo + 1.0 / alpha
     while h(hi) > 0:
         hi = lo + 2.0 * (hi - lo)
+    from scipy import optimize  # imported here: it adds ~0.1 s to `import sim`
+
     return float(optimize.brentq(h, lo, hi, xtol=1e-12))
 
 
