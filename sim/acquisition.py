@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from . import accel
 from .expectations import first_expectations
 from .population import (
     CUSTOMER,
@@ -213,6 +214,21 @@ def start_relationships(
     """
     if who.size == 0:
         return
+    book = _book_compiled if accel.enabled() else _book
+    channel, referrer, neg = book(s, who, to, prev, how, referrer)
+    if s.log:
+        had = prev >= 0
+        if had.any():
+            s.event("switch", who[had], prev[had], other_firm=to[had], other=neg, detail=how)
+        s.event("acquire", who, to, other_firm=prev, other=referrer, detail=_CHANNEL_NAMES[channel])
+
+
+def _book(s: PeriodState, who, to, prev, how: str, referrer):
+    """Flows and state of :func:`start_relationships` (numpy, the reference).
+
+    Returns:
+        (channel code, referrer, negative source of each customer who had a firm).
+    """
     pop, k = s.pop, s.k
     via = pop.aware_via[who, to] if how not in ("referral", "winback") else None
     channel = _channels(via, prev, how)
@@ -223,19 +239,75 @@ def start_relationships(
     for c in np.nonzero(counts.any(axis=1))[0]:
         s.fl[f"acq_{ACQ_CHANNELS[c]}"] += counts[c]
     had = prev >= 0
+    neg = None
     if had.any():
         s.fl["lost_to_rival"] += np.bincount(prev[had], minlength=s.k)
         neg = negative_source(s, who[had], prev[had])
         s.fl["lost_after_negative_wom"] += np.bincount(prev[had][neg >= 0], minlength=s.k)
-        s.event("switch", who[had], prev[had], other_firm=to[had], other=neg, detail=how)
-    if s.log:
-        s.event("acquire", who, to, other_firm=prev, other=referrer, detail=_CHANNEL_NAMES[channel])
     pop.firm[who] = to
     pop.status[who] = CUSTOMER
     pop.since[who] = s.t
     pop.points[who] = 0
     pop.lapsed_from[who] = -1
     pop.aware[who, to] = True
+    return channel, referrer, neg
+
+
+#: rows of the compiled count table: one per channel, then these two flows
+_LOSS_FLOWS = ("lost_to_rival", "lost_after_negative_wom")
+
+
+def _book_compiled(s: PeriodState, who, to, prev, how: str, referrer):
+    """:func:`_book` through one kernel (same flows, state and returns)."""
+    pop = s.pop
+    fixed = ACQ_CHANNELS.index(how) if how in ("referral", "winback") else -1
+    counts = np.zeros((len(ACQ_CHANNELS) + 2, s.k), np.int64)
+    channel, ref, neg = _book_nb(
+        who, to, prev, fixed, how == "choice", s.t, s.params.wom.memory_window,
+        pop.aware_via, pop.aware_src, pop.neg_firm, pop.neg_t, pop.neg_src,
+        pop.firm, pop.status, pop.since, pop.points, pop.lapsed_from, pop.aware, counts,
+    )  # fmt: skip
+    names = (*(f"acq_{c}" for c in ACQ_CHANNELS), *_LOSS_FLOWS)
+    for c in np.nonzero(counts.any(axis=1))[0]:
+        s.fl[names[c]] += counts[c]
+    return channel, ref if how == "choice" else referrer, neg[prev >= 0]
+
+
+@accel.jit
+def _book_nb(
+    who, to, prev, fixed, choice, t, window, aware_via, aware_src, neg_firm, neg_t, neg_src,
+    firm, status, since, points, lapsed_from, aware, counts,
+):  # fmt: skip  # pragma: no cover - compiled
+    """:func:`_book` in one pass (numba; the numpy function is the reference): channel,
+    referrer and negative source per customer; counts per channel and firm, then lost to
+    a rival and lost after negative word of mouth per previous firm; the new state."""
+    n, nch = who.size, counts.shape[0] - 2
+    channel = np.empty(n, np.int64)
+    referrer = np.full(n, -1, np.int64)
+    neg = np.full(n, -1, np.int64)
+    for i in range(n):
+        w, j, p = who[i], to[i], prev[i]
+        if fixed >= 0:
+            c = fixed
+        else:
+            via = aware_via[w, j]
+            c = _SWITCH if p >= 0 else _VIA_CHANNEL[via]
+            if choice and (via == VIA_WOM or via == VIA_IMITATION):
+                referrer[i] = aware_src[w, j]
+        channel[i] = c
+        counts[c, j] += 1
+        if p >= 0:
+            counts[nch, p] += 1
+            if neg_firm[w] == p and t - neg_t[w] <= window:
+                neg[i] = neg_src[w]
+                counts[nch + 1, p] += 1
+        firm[w] = j
+        status[w] = CUSTOMER
+        since[w] = t
+        points[w] = 0
+        lapsed_from[w] = -1
+        aware[w, j] = True
+    return channel, referrer, neg
 
 
 def imitation_sources(

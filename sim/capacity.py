@@ -22,6 +22,8 @@ def load_effects(demand: np.ndarray, capacity: np.ndarray, service_elasticity: f
     """Return (load, service_factor, wait) per firm. ``capacity`` = inf means unlimited;
     ``service_elasticity`` is θ_c."""
     theta = service_elasticity
+    if not np.isfinite(capacity).any():  # every firm unlimited: no load, no effect
+        return np.zeros(demand.size), np.ones(demand.size), np.zeros(demand.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         load = np.where(
             np.isfinite(capacity),

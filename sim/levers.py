@@ -87,8 +87,8 @@ class LeverStage(Stage):
         if not s.warming:  # the warm-up runs without timeline events or policies
             model._apply_timeline(s.t)
             for firm in model.firms:
-                if type(firm.policy).decide is Fixed.decide:
-                    continue  # keeps every lever and observes nothing
+                if getattr(firm.policy.decide, "__func__", None) is Fixed.decide:
+                    continue  # keeps every lever and observes nothing (unless decide is replaced)
                 obs = model.observe(firm)
                 for lever, value in (firm.policy.decide(firm, obs) or {}).items():
                     if lever not in LEVERS:

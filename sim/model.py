@@ -390,9 +390,11 @@ class MarketModel(mesa.Model):
     def _advance(self) -> None:
         self.period += 1
         s = PeriodState(self, empty_flows(self))
+        streams = self.streams
         for stage in self.stages:
             if stage.enabled(self):
-                s.rng, s.stage = self.stream(stage), stage
+                s.rng = streams.get(stage.stream or stage.name) or self.stream(stage)
+                s.stage = stage
                 stage(s)
 
     # ------------------------------------------------------------------ public API

@@ -87,8 +87,7 @@ class PeriodState:
         self.rng: np.random.Generator | None = None
         self.stage: Stage | None = None
         self.L: dict[str, np.ndarray] | None = None
-        for name in _RESULTS:
-            setattr(self, name, None)
+        # the stage results (_RESULTS) start as None: class attributes, set per instance
 
     def event(self, kind: str, customer: Any, firm: Any, **columns: Any) -> None:
         """Record events of ``kind`` (one per customer) when the event log is on.
@@ -138,6 +137,11 @@ _RESULTS = (
     "wom_weight_sum",
     "wom_content_sum",
 )
+
+
+for _name in _RESULTS:  # every stage result is None until a stage sets it
+    setattr(PeriodState, _name, None)
+del _name
 
 
 class Stage:

@@ -143,24 +143,29 @@ def _talkers(s: PeriodState) -> tuple[np.ndarray, np.ndarray]:
 
 def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
     """Recipients learn of the firm, move their attitude, remember negative messages."""
-    pop, n = s.pop, s.n
-    newly = ~pop.aware[recip, f]
-    if newly.any():
+    pop = s.pop
+    hear = _hear_jit if accel.enabled() else hear_messages
+    newly, s.wom_weight_sum, s.wom_content_sum = hear(
+        recip,
+        f,
+        sender,
+        val,
+        w,
+        pop.perf_memory,
+        pop.attitude,
+        pop.aware,
+        pop.neg_src,
+        pop.neg_firm,
+        pop.neg_t,
+        s.t,
+    )
+    if newly.size:
         r_new, f_new = recip[newly], f[newly]
         pop.aware[r_new, f_new] = True
         pop.aware_via[r_new, f_new] = VIA_WOM
         pop.aware_src[r_new, f_new] = sender[newly]  # who told them (cascades)
         first_expectations(s, r_new, f_new)
-    sums = _sums_jit if accel.enabled() else message_sums
-    s.wom_weight_sum, s.wom_content_sum = sums(
-        recip, f, sender, val, w, pop.perf_memory, pop.attitude
-    )
-    neg = val < 0
-    if neg.any():  # negative messages remembered for attributing losses
-        pop.neg_src[recip[neg]] = sender[neg]
-        pop.neg_firm[recip[neg]] = f[neg]
-        pop.neg_t[recip[neg]] = s.t
-    if n <= HEARD_LOG_MAX:
+    if s.n <= HEARD_LOG_MAX:
         s.event("heard", recip, f, other=sender, value=val)
 
 
@@ -258,39 +263,57 @@ def _content_jit(
     return f, val, w, neg, counts
 
 
-def message_sums(recip, f, sender, val, w, perf_memory, attitude):
-    """What the messages do to the recipients' attitudes and how much they heard (the
-    numpy reference of :func:`_sums_jit`).
+def hear_messages(
+    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t
+):
+    """What the messages do to their recipients (the numpy reference of :func:`_hear_jit`).
 
-    A_rj += Σ v·w over the messages r heard about j (``attitude`` changed in place).
+    A_rj += Σ v·w over the messages r heard about j (``attitude`` changed in place); a
+    negative message is remembered (``neg_src``, ``neg_firm``, ``neg_t``: the last one
+    heard wins).
 
     Returns:
-        (W, C): (N, K) arrays: W_rj = Σ w, the weight of the messages heard, and
-        C_rj = Σ w·M_talker, their weighted content (sums in message order).
+        (newly, W, C): indices of the messages whose recipient did not know the firm
+        (``aware`` is not changed here); (N, K) arrays W_rj = Σ w, the weight of the
+        messages heard, and C_rj = Σ w·M_talker, their weighted content (sums in message
+        order).
     """
     n, k = attitude.shape
+    newly = np.nonzero(~aware[recip, f])[0]
     key = recip * k + f
     attitude.reshape(-1)[:] += np.bincount(key, val * w, minlength=n * k)
     wsum = np.bincount(key, w, minlength=n * k).reshape(n, k)
     csum = np.bincount(key, w * perf_memory[sender], minlength=n * k).reshape(n, k)
-    return wsum, csum
+    neg = val < 0
+    if neg.any():  # negative messages remembered for attributing losses
+        neg_src[recip[neg]] = sender[neg]
+        neg_firm[recip[neg]] = f[neg]
+        neg_t[recip[neg]] = t
+    return newly, wsum, csum
 
 
 @accel.jit
-def _sums_jit(
-    recip, f, sender, val, w, perf_memory, attitude
-):  # pragma: no cover - compiled; the reference is message_sums
+def _hear_jit(
+    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t
+):  # pragma: no cover - compiled; the reference is hear_messages
     n, k = attitude.shape
     change, wsum, csum = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
+    newly = np.empty(recip.size, np.int64)
+    q = 0
     for m in range(recip.size):
         r, j = recip[m], f[m]
+        if not aware[r, j]:
+            newly[q] = m
+            q += 1
         change[r, j] += val[m] * w[m]
         wsum[r, j] += w[m]
         csum[r, j] += w[m] * perf_memory[sender[m]]
+        if val[m] < 0:
+            neg_src[r], neg_firm[r], neg_t[r] = sender[m], j, t
     for r in range(n):
         for j in range(k):
             attitude[r, j] += change[r, j]
-    return wsum, csum
+    return newly[:q], wsum, csum
 
 
 class WordOfMouthStage(Stage):

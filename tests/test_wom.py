@@ -13,11 +13,11 @@ from sim import ModelParams, accel
 from sim.network import build_network
 from sim.wom import (
     _content_jit,
-    _sums_jit,
+    _hear_jit,
     _talkers,
     _talkers_compiled,
+    hear_messages,
     message_content,
-    message_sums,
     pick_referrals,
     sample_messages,
     talk_probability,
@@ -110,9 +110,11 @@ def test_compiled_talkers_equal_the_numpy_reference(seed, n, k, complaints):
 
 
 @FAST
-@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 3), st.integers(0, 60))
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 3), st.integers(1, 60))
 def test_compiled_message_effects_equal_the_numpy_reference(seed, n, k, m):
-    """Message content, per-firm counts and the sums heard, duplicates included."""
+    """Message content, per-firm counts, the sums heard, who newly hears of a firm and the
+    negative messages remembered, duplicates included (the stage stops before this
+    without messages)."""
     rng = np.random.default_rng(seed)
     sender, recip = rng.integers(0, n, m), rng.integers(0, n, m)
     valence = rng.choice(np.array([-1, 0, 1], np.int8), n)
@@ -126,10 +128,18 @@ def test_compiled_message_effects_equal_the_numpy_reference(seed, n, k, m):
     f, val, w, neg, counts = want
     assert counts.sum() == m and np.all(w >= 1e-3)
     att = np.where(rng.random((n, k)) < 0.2, -0.0, rng.normal(size=(n, k)))
-    mine = att.copy()
+    cols = (
+        att,
+        rng.random((n, k)) < 0.5,
+        rng.integers(-1, n, n),
+        rng.integers(-1, k, n).astype(np.int16),
+        rng.integers(-5, 0, n).astype(np.int32),
+    )
+    mine = [c.copy() for c in cols]
     perf = rng.uniform(0, 1, n)
-    sums_np = message_sums(recip, f, sender, val, w, perf, att)
-    sums_nb = _sums_jit(recip, f, sender, val, w, perf, mine)
-    assert np.array_equal(att.view(np.int64), mine.view(np.int64))  # -0.0 too
-    for a, b in zip(sums_np, sums_nb, strict=True):
-        assert np.array_equal(a, b)
+    want = hear_messages(recip, f, sender, val, w, perf, *cols, 7)
+    got = _hear_jit(recip, f, sender, val, w, perf, *mine, 7)
+    assert np.array_equal(att.view(np.int64), mine[0].view(np.int64))  # -0.0 too
+    for a, b in zip((*want, *cols[1:]), (*got, *mine[1:]), strict=True):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+    assert np.all(cols[4][recip[val < 0]] == 7)  # negative messages remembered
