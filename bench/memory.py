@@ -6,8 +6,10 @@ own) and is compared with ``sim.memory.estimate``:
     .venv/bin/python bench/memory.py                      # the default configurations
     .venv/bin/python bench/memory.py --write bench/results-memory.md
 
-A configuration is ``customers:periods:network:degree:policy:events`` (events 0/1), e.g.
-``1000000:60:small_world:10:fixed:1``. Keep them to 1-2 GB on a shared machine: the
+A configuration is ``customers:periods:network:degree:policy:events``, e.g.
+``1000000:60:small_world:10:fixed:1``; events is 0 (the log off), 1 (on) or a share of
+customers whose events the log keeps (``output.event_sample``, e.g. 0.1). The event log
+is made a table at the end, as ``sim run`` does. Keep them to 1-2 GB on a shared machine: the
 estimate's coefficients scale linearly, so the largest market is extrapolated from them
 (see docs/performance.md).
 """
@@ -30,7 +32,8 @@ n, T, kind, degree, policy, events = sys.argv[1].split(":")
 p = ModelParams()
 p.market.n_customers, p.market.periods = int(n), int(T)
 p.network.kind, p.network.degree = kind, int(degree)
-p.record_events = events == "1"
+p.record_events = float(events) > 0
+p.event_sample = min(float(events), 1.0) if p.record_events else 1.0
 if policy != "fixed":
     p.firms = [FirmParams(name="A", policy=policy), FirmParams(name="B")]
 m = MarketModel(p, seed=1)
@@ -43,6 +46,7 @@ print(json.dumps({"config": sys.argv[1], "peak": peak, "estimate": estimate(p).t
 
 DEFAULT = [
     "1000000:60:small_world:10:fixed:1",
+    "1000000:60:small_world:10:fixed:0.1",
     "1000000:5:small_world:10:fixed:0",
     "20000:5:random:1000:fixed:0",
     "5000:5:complete:0:fixed:0",
