@@ -392,6 +392,93 @@ def _tally_jit(
     return per_firm, counts, S_out[:m]
 
 
+#: inputs of :func:`_figures_jit`: lever arrays, then flows (rows of one array)
+_FIG_LEVERS = (
+    "active",
+    "capacity",
+    "marketing",
+    "marketing_cost",
+    "capacity_cost",
+    "loyalty",
+    "loyalty_fixed_cost",
+    "referral_reward",
+    "winback_cost",
+    "fixed_cost",
+)
+_FIG_FLOWS = (
+    "variable",
+    "service",
+    "complaint_costs",
+    "discounts",
+    "referrals",
+    "winback_contacts",
+    "lost_to_rival",
+    "lost_out",
+    "customers_start",
+    "contribution",
+    "buyers",
+)
+_COST_KEYS = ("variable", "service", "complaints", "marketing", "capacity", "programme")
+_IND_KEYS = ("lost", "churn_rate", "retention", "margin", "clv", "share", "sales_share")
+
+
+def _figures_compiled(model: MarketModel, fl: dict, L: dict, per_firm: np.ndarray):
+    """:func:`_costs` and :func:`_indicators` in one compiled call (they are the reference)."""
+    P, k = model.params, model.n_firms
+    zero = np.zeros(k)
+    inputs = np.array(
+        [L[key] for key in _FIG_LEVERS] + [fl.get(key, zero) for key in _FIG_FLOWS], dtype=float
+    )
+    flags = np.array(
+        [
+            model.period > 0,
+            P.acquisition.marketing_enabled,
+            P.capacity.enabled,
+            model.pop.n,
+            P.market.discount_rate,
+            per_firm[0].sum(),  # numpy's sums, as in the reference
+            fl["buyers"].sum(),
+        ],
+        dtype=float,
+    )
+    out = _figures_jit(inputs, per_firm, flags)
+    c = dict(zip((*_COST_KEYS, "fixed", "total"), out[:8], strict=True))
+    ind = dict(zip((*_IND_KEYS, "mean_sat", "mean_exp"), out[8:], strict=True))
+    return c, ind
+
+
+@accel.jit
+def _figures_jit(inputs, per_firm, flags):  # pragma: no cover - reference: _costs, _indicators
+    out = np.zeros((17, inputs.shape[1]))
+    i = flags[4]
+    for j in range(inputs.shape[1]):
+        lev, fl = inputs[:10, j], inputs[10:, j]
+        charge = lev[0] != 0.0 and flags[0] != 0.0
+        cap = lev[1] if np.isfinite(lev[1]) else 0.0
+        out[0, j], out[1, j], out[2, j] = fl[0], fl[1], fl[2]
+        out[3, j] = lev[2] * lev[3] * flags[3] if charge and flags[1] != 0.0 else 0.0
+        finite = np.isfinite(lev[1])
+        out[4, j] = lev[4] * cap if charge and flags[2] != 0.0 and finite else 0.0
+        loyal = lev[6] if charge and lev[5] != 0.0 else 0.0
+        out[5, j] = fl[3] + loyal + fl[4] * lev[7] + fl[5] * lev[8]
+        out[6, j] = lev[9] if charge else 0.0
+        out[7, j] = out[0, j] + out[1, j] + out[2, j] + out[3, j] + out[4, j] + out[6, j]
+        out[7, j] = out[7, j] + out[5, j]
+        customers, start = per_firm[0, j], fl[8]
+        out[8, j] = fl[6] + fl[7]
+        out[9, j] = out[8, j] / start if start > 0 else 0.0
+        out[10, j] = 1.0 - out[9, j]
+        out[11, j] = fl[9] / customers if customers > 0 else 0.0
+        r = out[10, j]
+        out[12, j] = out[11, j] * r / (1.0 + i - r) if r < 1.0 + i else 0.0
+        out[13, j] = customers / flags[5] if flags[5] > 0 else 0.0
+        out[14, j] = fl[10] / flags[6] if flags[6] > 0 else 0.0
+        sat_n = per_firm[2, j]
+        out[15, j] = per_firm[1, j] / max(sat_n, 1.0) if sat_n > 0 else np.nan
+        out[16, j] = per_firm[3, j] / max(customers, 1.0) if customers > 0 else np.nan
+    return out
+
+
 def _firm_row(model, j, fl, L, customers, c, ind, aware_share) -> dict:
     """The firm table's row of firm ``j`` (column order is the table's)."""
     f, n = model.firms[j], model.pop.n
@@ -506,8 +593,10 @@ def record(model: MarketModel, fl: dict, L: dict) -> None:
         np.empty(pop.n),
     )
     customers = per_firm[0]
-    c = _costs(model, fl, L)
-    ind = _indicators(model, fl, per_firm)
+    if accel.enabled():
+        c, ind = _figures_compiled(model, fl, L, per_firm)
+    else:
+        c, ind = _costs(model, fl, L), _indicators(model, fl, per_firm)
     aware_share = per_firm[4] / pop.n
     for j, f in enumerate(model.firms):
         row = _firm_row(model, j, fl, L, customers, c, ind, aware_share)

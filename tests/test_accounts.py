@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import MarketModel, ModelParams
-from sim.accounts import _book_buyers_jit, _customers_jit, _tally_jit, book_buyers, clv, nps, tally
+from sim.accounts import (
+    _COST_KEYS,
+    _FIG_FLOWS,
+    _FIG_LEVERS,
+    _book_buyers_jit,
+    _costs,
+    _customers_jit,
+    _figures_compiled,
+    _indicators,
+    _tally_jit,
+    book_buyers,
+    clv,
+    nps,
+    tally,
+)
 
 from .props import FAST, arrays, sat, unit
 
@@ -110,3 +126,28 @@ def test_compiled_booking_equals_the_numpy_reference(seed, n, k, complaints) -> 
     assert np.array_equal(want, got)
     assert all(np.array_equal(a, b) for a, b in zip(cols, mine, strict=True))
     assert np.allclose(want[1] - want[4] - want[2] - want[3] - want[5], want[6])
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(0, 2), st.booleans())
+def test_compiled_firm_figures_equal_the_numpy_reference(seed, k, period, flags) -> None:
+    """Costs and indicators: unlimited capacity, no customers, nobody at the start, period 0."""
+    rng = np.random.default_rng(seed)
+    P = ModelParams()
+    P.acquisition.marketing_enabled = P.capacity.enabled = flags
+    model = SimpleNamespace(params=P, period=period, pop=SimpleNamespace(n=500), n_firms=k)
+    L = {key: rng.choice([0.0, 0.5, 2.0], k) for key in _FIG_LEVERS}
+    L["active"], L["loyalty"] = rng.random(k) < 0.7, rng.random(k) < 0.5
+    L["capacity"] = rng.choice([np.inf, 100.0], k)
+    fl = {key: rng.choice([0.0, 1.0, 7.0, rng.uniform(0, 50)], k) for key in _FIG_FLOWS}
+    if period == 0:
+        for key in ("variable", "service", "complaint_costs"):
+            del fl[key]  # the initial state has no purchases booked
+    per_firm = rng.choice([0.0, 3.0, rng.uniform(0, 9)], (5, k))
+    c, ind = _figures_compiled(model, fl, L, per_firm)
+    want_c, want_ind = _costs(model, fl, L), _indicators(model, fl, per_firm)
+    for got, want in ((c, want_c), (ind, want_ind)):
+        assert got.keys() == want.keys()
+        for key in want:
+            assert np.array_equal(got[key], want[key], equal_nan=True), key
+    assert np.allclose(c["total"], sum(c[key] for key in _COST_KEYS) + c["fixed"])
