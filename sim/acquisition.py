@@ -253,23 +253,22 @@ def _book(s: PeriodState, who, to, prev, how: str, referrer):
     return channel, referrer, neg
 
 
-#: rows of the compiled count table: one per channel, then these two flows
-_LOSS_FLOWS = ("lost_to_rival", "lost_after_negative_wom")
+#: the flows of the compiled count table's rows: one per channel, then the two losses
+_BOOK_FLOWS = (*(f"acq_{c}" for c in ACQ_CHANNELS), "lost_to_rival", "lost_after_negative_wom")
 
 
 def _book_compiled(s: PeriodState, who, to, prev, how: str, referrer):
     """:func:`_book` through one kernel (same flows, state and returns)."""
     pop = s.pop
     fixed = ACQ_CHANNELS.index(how) if how in ("referral", "winback") else -1
-    counts = np.zeros((len(ACQ_CHANNELS) + 2, s.k), np.int64)
-    channel, ref, neg = _book_nb(
+    counts = np.zeros((len(_BOOK_FLOWS), s.k), np.int64)
+    channel, ref, neg, used = _book_nb(
         who, to, prev, fixed, how == "choice", s.t, s.params.wom.memory_window,
         pop.aware_via, pop.aware_src, pop.neg_firm, pop.neg_t, pop.neg_src,
         pop.firm, pop.status, pop.since, pop.points, pop.lapsed_from, pop.aware, counts,
     )  # fmt: skip
-    names = (*(f"acq_{c}" for c in ACQ_CHANNELS), *_LOSS_FLOWS)
-    for c in np.nonzero(counts.any(axis=1))[0]:
-        s.fl[names[c]] += counts[c]
+    for c in used.nonzero()[0]:
+        s.fl[_BOOK_FLOWS[c]] += counts[c]
     return channel, ref if how == "choice" else referrer, neg[prev >= 0]
 
 
@@ -280,11 +279,13 @@ def _book_nb(
 ):  # fmt: skip  # pragma: no cover - compiled
     """:func:`_book` in one pass (numba; the numpy function is the reference): channel,
     referrer and negative source per customer; counts per channel and firm, then lost to
-    a rival and lost after negative word of mouth per previous firm; the new state."""
+    a rival and lost after negative word of mouth per previous firm (and which rows are
+    used); the new state."""
     n, nch = who.size, counts.shape[0] - 2
     channel = np.empty(n, np.int64)
     referrer = np.full(n, -1, np.int64)
     neg = np.full(n, -1, np.int64)
+    used = np.zeros(nch + 2, np.bool_)
     for i in range(n):
         w, j, p = who[i], to[i], prev[i]
         if fixed >= 0:
@@ -296,18 +297,21 @@ def _book_nb(
                 referrer[i] = aware_src[w, j]
         channel[i] = c
         counts[c, j] += 1
+        used[c] = True
         if p >= 0:
             counts[nch, p] += 1
+            used[nch] = True
             if neg_firm[w] == p and t - neg_t[w] <= window:
                 neg[i] = neg_src[w]
                 counts[nch + 1, p] += 1
+                used[nch + 1] = True
         firm[w] = j
         status[w] = CUSTOMER
         since[w] = t
         points[w] = 0
         lapsed_from[w] = -1
         aware[w, j] = True
-    return channel, referrer, neg
+    return channel, referrer, neg, used
 
 
 def imitation_sources(

@@ -424,6 +424,26 @@ class PurchaseStage(Stage):
         s.shopper = np.nonzero((u < pop.purchase_prob) & (pop.status != LAPSED) & knows_any)[0]
 
 
+@accel.jit
+def _bought_nb(shopper, choice, paid, price, firm):  # pragma: no cover - compiled
+    """The buyers among the shoppers, their firm, price paid, list price and previous firm
+    in one pass (numba; the choice stage's numpy compaction is the reference)."""
+    n = 0
+    for i in range(choice.size):
+        n += choice[i] >= 0
+    buyers = np.empty(n, shopper.dtype)
+    bf = np.empty(n, np.int64)
+    paid_b, list_price, prev = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    m = 0
+    for i in range(choice.size):
+        c = choice[i]
+        if c >= 0:
+            b = shopper[i]
+            buyers[m], bf[m], paid_b[m], list_price[m], prev[m] = b, c, paid[i], price[c], firm[b]
+            m += 1
+    return buyers, bf, paid_b, list_price, prev
+
+
 class ChoiceStage(Stage):
     """Choice: logit over known firms and buying nothing, with inertia; new relationships."""
 
@@ -437,11 +457,15 @@ class ChoiceStage(Stage):
         cp = s.params.choice
         outside = cp.outside_utility if cp.outside_option else None
         choice, paid = choose(s.model, shopper, L, s.gamma, s.known, None, outside, u)
-        bought = choice >= 0
-        s.buyers = buyers = shopper[bought]
-        s.buyer_firm = bf = choice[bought]
-        s.paid = paid[bought]
-        s.list_price = L["price"][bf]
-        prev = pop.firm[buyers].astype(np.int64)
+        if accel.enabled():
+            buyers, bf, s.paid, s.list_price, prev = _bought_nb(
+                shopper, choice, paid, L["price"], pop.firm
+            )
+        else:
+            bought = choice >= 0
+            buyers, bf, s.paid = shopper[bought], choice[bought], paid[bought]
+            s.list_price = L["price"][bf]
+            prev = pop.firm[buyers].astype(np.int64)
+        s.buyers, s.buyer_firm = buyers, bf
         s.new_relationship = new = prev != bf
         start_relationships(s, buyers[new], bf[new], prev[new], how="choice")

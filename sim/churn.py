@@ -308,7 +308,7 @@ def _lapsed_jit(
 ):  # pragma: no cover - compiled; the reference is lapsed_moves
     n = status.size
     lapsed, lf0 = np.empty(n, np.int64), np.empty(n, np.int64)
-    flags = np.zeros((3, n), np.bool_)
+    flags = np.empty((3, n), np.bool_)  # every entry below m is written
     m = 0
     for i in range(n):
         if status[i] != LAPSED or since[i] >= t:

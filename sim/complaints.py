@@ -236,14 +236,16 @@ def _handle_jit(
     buyers, bf, u, problem, e, levers, rates, z, loss, n_complaints
 ):  # pragma: no cover - compiled; the reference is handle_complaints
     nb, k = buyers.size, levers.shape[1]
-    prob = np.zeros(nb)
-    for q in range(problem.size):
-        prob[problem[q]] = levers[0, bf[problem[q]]] * rates[0] * (1.0 - e[q])
-    outcome, arg, cost = np.zeros(nb, np.int8), np.empty(nb), np.empty(nb)
+    outcome, arg, cost = np.empty(nb, np.int8), np.empty(nb), np.empty(nb)
     counts = np.zeros((3, k))
+    q = 0  # the next buyer with a problem (``problem`` is ascending)
     for m in range(nb):
         i, j = buyers[m], bf[m]
-        comp = u[0, i] < prob[m]
+        prob = 0.0
+        if q < problem.size and problem[q] == m:
+            prob = levers[0, j] * rates[0] * (1.0 - e[q])
+            q += 1
+        comp = u[0, i] < prob
         o = SILENT
         if comp:
             o = UNRESOLVED

@@ -144,21 +144,16 @@ def _talkers(s: PeriodState) -> tuple[np.ndarray, np.ndarray]:
 def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
     """Recipients learn of the firm, move their attitude, remember negative messages."""
     pop = s.pop
-    hear = _hear_jit if accel.enabled() else hear_messages
-    newly, s.wom_weight_sum, s.wom_content_sum = hear(
-        recip,
-        f,
-        sender,
-        val,
-        w,
-        pop.perf_memory,
-        pop.attitude,
-        pop.aware,
-        pop.neg_src,
-        pop.neg_firm,
-        pop.neg_t,
-        s.t,
-    )
+    cols = (pop.perf_memory, pop.attitude, pop.aware, pop.neg_src, pop.neg_firm, pop.neg_t)
+    if accel.enabled():  # zeroed by calloc: only the pages written are touched
+        sums = np.zeros((3, *pop.attitude.shape))
+        newly, s.wom_weight_sum, s.wom_content_sum = _hear_jit(
+            recip, f, sender, val, w, *cols, s.t, sums
+        )
+    else:
+        newly, s.wom_weight_sum, s.wom_content_sum = hear_messages(
+            recip, f, sender, val, w, *cols, s.t
+        )
     if newly.size:
         r_new, f_new = recip[newly], f[newly]
         pop.aware[r_new, f_new] = True
@@ -189,17 +184,9 @@ def _talkers_compiled(s: PeriodState) -> tuple[np.ndarray, np.ndarray, np.ndarra
     reaches = np.array(
         [wp.positive_reach, wp.negative_reach, wp.recovery_reach, wp.unresolved_reach], np.int64
     )
-    return _talk_jit(
-        pop.last_firm,
-        pop.experienced,
-        pop.satisfaction,
-        s.L["active"],
-        u,
-        th,
-        reaches,
-        quick,
-        unres,
-    )
+    out = (np.zeros(s.n, np.int8), np.zeros(s.n, np.int64))  # calloc: cheap zeros
+    cols = (pop.last_firm, pop.experienced, pop.satisfaction, s.L["active"])
+    return _talk_jit(*cols, u, th, reaches, quick, unres, *out)
 
 
 _EMPTY = np.empty(0, np.int64)
@@ -207,10 +194,9 @@ _EMPTY = np.empty(0, np.int64)
 
 @accel.jit
 def _talk_jit(
-    last_firm, experienced, satisfaction, active, u, th, reaches, quick, unres
-):  # pragma: no cover - compiled; the reference is _talkers
+    last_firm, experienced, satisfaction, active, u, th, reaches, quick, unres, valence, reach
+):  # pragma: no cover - compiled; the reference is _talkers (valence, reach: zeroed)
     n = u.size
-    valence, reach = np.zeros(n, np.int8), np.zeros(n, np.int64)
     for i in range(n):
         lf = last_firm[i]
         if not experienced[i] or lf < 0 or not active[lf]:
@@ -294,10 +280,10 @@ def hear_messages(
 
 @accel.jit
 def _hear_jit(
-    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t
-):  # pragma: no cover - compiled; the reference is hear_messages
+    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t, sums
+):  # pragma: no cover - compiled; the reference is hear_messages (sums: zeroed (3, N, K))
     n, k = attitude.shape
-    change, wsum, csum = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
+    change, wsum, csum = sums[0], sums[1], sums[2]
     newly = np.empty(recip.size, np.int64)
     q = 0
     for m in range(recip.size):

@@ -120,3 +120,30 @@ def test_compiled_purchase_occasions_equal_the_numpy_reference(seed: int) -> Non
     for a, b in zip(got[True], got[False], strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
     assert 0 < got[False][1].size < pop.n
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_choice_stage_equals_the_numpy_reference(seed: int) -> None:
+    """Purchase and choice stages end to end: buyers, prices, new relationships, state."""
+    from sim import accel
+    from sim.accounts import empty_flows
+    from sim.choice import ChoiceStage, PurchaseStage
+    from sim.stages import PeriodState
+
+    got = {}
+    for on in (True, False):
+        m, L, rng = _scrambled_market(seed, 2 + seed % 3)
+        m.pop.aware[:] = rng.random(m.pop.aware.shape) < 0.7
+        s = PeriodState(m, empty_flows(m))
+        s.L = L
+        with accel.use(on):
+            for stage in (PurchaseStage(), ChoiceStage()):
+                s.rng = np.random.default_rng(seed + len(stage.name))
+                stage(s)
+        names = ("shopper", "gamma", "buyers", "buyer_firm", "paid", "list_price")
+        out = {a: getattr(s, a) for a in (*names, "new_relationship")}
+        got[on] = out | {"firm": m.pop.firm.copy()} | {f: a.copy() for f, a in s.fl.items()}
+    for name, a in got[True].items():
+        b = got[False][name]
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert got[False]["new_relationship"].any() and got[False]["buyers"].size > 0

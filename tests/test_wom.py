@@ -138,7 +138,7 @@ def test_compiled_message_effects_equal_the_numpy_reference(seed, n, k, m):
     mine = [c.copy() for c in cols]
     perf = rng.uniform(0, 1, n)
     want = hear_messages(recip, f, sender, val, w, perf, *cols, 7)
-    got = _hear_jit(recip, f, sender, val, w, perf, *mine, 7)
+    got = _hear_jit(recip, f, sender, val, w, perf, *mine, 7, np.zeros((3, n, k)))
     assert np.array_equal(att.view(np.int64), mine[0].view(np.int64))  # -0.0 too
     for a, b in zip((*want, *cols[1:]), (*got, *mine[1:]), strict=True):
         assert np.array_equal(a, b) and a.dtype == b.dtype

@@ -10,7 +10,7 @@ in both frames (customers, complaints, profit …) are the firm's own and the ma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from sim.params import ModelParams
 __all__ = [
     "DEFAULT_INDICATORS",
     "indicator_catalogue",
+    "recorded_columns",
     "summarise_periods",
     "tidy_columns",
     "tidy_periods",
@@ -83,15 +84,16 @@ def tidy_periods(
 
 
 def tidy_columns(
-    firms: pd.DataFrame,
-    market: pd.DataFrame,
+    firms: pd.DataFrame | Mapping[str, Sequence],
+    market: pd.DataFrame | Mapping[str, Sequence],
     indicators: Sequence[str],
     keys: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """The columns of :func:`tidy_periods` as numpy arrays (no DataFrame is built: a
-    sweep turns them straight into its Arrow table)."""
-    fp = firms["period"].to_numpy(np.int64)
-    mp = market["period"].to_numpy(np.int64)
+    sweep turns them straight into its Arrow table). ``firms`` and ``market`` are the
+    model's frames or the same columns as lists (:func:`recorded_columns`)."""
+    fp = np.asarray(firms["period"], dtype=np.int64)
+    mp = np.asarray(market["period"], dtype=np.int64)
     order = np.argsort(np.concatenate([fp, mp]), kind="stable")
     n = order.size
     cols: dict[str, Any] = {}
@@ -99,14 +101,35 @@ def tidy_columns(
         cols[k] = np.full(n, v, dtype=object if isinstance(v, str) else None)
     cols["period"] = np.concatenate([fp, mp])[order]
     names = np.concatenate(
-        [firms["firm"].astype(str).to_numpy(dtype=object), np.full(mp.size, "market", dtype=object)]
+        [
+            np.asarray(firms["firm"]).astype(str).astype(object),
+            np.full(mp.size, "market", dtype=object),
+        ]
     )
     cols["firm"] = names[order]
     for k in indicators:
-        a = firms[k].to_numpy(dtype=float) if k in firms.columns else np.full(fp.size, np.nan)
-        b = market[k].to_numpy(dtype=float) if k in market.columns else np.full(mp.size, np.nan)
+        a = np.asarray(firms[k], dtype=float) if k in firms else np.full(fp.size, np.nan)
+        b = np.asarray(market[k], dtype=float) if k in market else np.full(mp.size, np.nan)
         cols[k] = np.concatenate([a, b])[order]
     return cols
+
+
+def recorded_columns(
+    model: MarketModel, names: Sequence[str]
+) -> tuple[dict[str, list], dict[str, list]]:
+    """The columns ``period``, ``firm`` and ``names`` of ``model.firm_frame()`` and
+    ``model.market_frame()`` as lists, read from the recorder's rows without building
+    the frames (a column is present when any row has it; rows without it give NaN, as
+    in the frames)."""
+
+    def pick(rows: list[dict], want: Sequence[str]) -> dict[str, list]:
+        have = set().union(*rows)
+        return {k: [r.get(k, np.nan) for r in rows] for k in want if k in have}
+
+    rec = model.recorder
+    return pick(rec.firm_rows, ("period", "firm", *names)), pick(
+        rec.market_rows, ("period", *names)
+    )
 
 
 def summarise_periods(

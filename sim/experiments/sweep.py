@@ -52,6 +52,7 @@ from .design import Design, SweepError
 from .indicators import (
     DEFAULT_INDICATORS,
     indicator_catalogue,
+    recorded_columns,
     summarise_periods,
     tidy_columns,
     tidy_periods,
@@ -137,12 +138,13 @@ def encode_task(task: RunTask) -> bytes:
 def encode_rows(model: MarketModel, task: RunTask) -> bytes:
     """The Parquet bytes of a finished run's rows (:func:`encode_task` after the run).
 
-    Per-period rows go from the model's tables to Arrow without a pandas frame between;
+    Per-period rows go from the recorder's rows to Arrow without a pandas frame between;
     NaN becomes null, as in ``pyarrow.Table.from_pandas``."""
     if task.record == "summary":
         df = task_rows(model, task)
         return encode_table(pa.Table.from_pandas(df, schema=task.schema, preserve_index=False))
-    cols = tidy_columns(model.firm_frame(), model.market_frame(), task.indicators, task.keys)
+    firms, market = recorded_columns(model, task.indicators)
+    cols = tidy_columns(firms, market, task.indicators, task.keys)
     arrays = [pa.array(cols[f.name], f.type, from_pandas=True) for f in task.schema]
     return encode_table(pa.Table.from_arrays(arrays, schema=task.schema))
 
