@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import stat
 import tomllib
@@ -517,7 +518,11 @@ class _EventInput:
         v = self.ev[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ScenarioError(self.src, where, v, f"must be a number in [{lo}, {hi}]")
-        if not np.isfinite(v) or not lo <= v <= hi:
+        try:  # math, not numpy: an integer beyond int64 is out of range, not a TypeError
+            finite = math.isfinite(v)
+        except OverflowError:
+            finite = False
+        if not finite or not lo <= v <= hi:
             raise ScenarioError(self.src, where, v, f"must lie in [{lo}, {hi}]")
         return float(v)
 

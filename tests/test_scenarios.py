@@ -154,3 +154,19 @@ def test_scenario_runs_clean(path):
     assert np.allclose(
         f.groupby(["replication", "period"])["share"].sum().loc[lambda s: s > 0], 1.0
     )
+
+
+@pytest.mark.parametrize("value", [10**30, 10**400, float("inf")])
+def test_an_event_share_beyond_any_float_is_refused_in_one_line(tmp_path, value):
+    """A timeline event's bounded number that is an integer beyond int64 (or beyond any
+    float) is out of range: one line naming the key, not a numpy TypeError."""
+    from sim.scenario import ScenarioError, parse_scenario
+
+    doc = {
+        "firms": [{"name": "A"}, {"name": "B"}],
+        "events": [
+            {"period": 2, "firm": "A", "kind": "opening_discount", "discount": value, "duration": 3}
+        ],
+    }
+    with pytest.raises(ScenarioError, match=r"events\[0\]\.discount.*must lie in \[0\.0, 1\.0\]"):
+        parse_scenario(doc, source="gen.toml")
