@@ -81,15 +81,19 @@ def _update_compiled(
     psi,
     promise,
     alpha_p,
+    wom_heard=None,
 ):
     """:func:`update_expectations` with ``aware & active`` and the three pulls fused in one
     compiled pass (the reference is :func:`update_expectations`); the word-of-mouth pull
-    1 − (1 − ψ)^W stays in numpy."""
+    1 − (1 − ψ)^W stays in numpy. ``wom_heard`` (flat pairs r·K + j, W, C; each pair
+    once) may stand for the dense sums."""
     idx, pull, mean = _EMPTY_I, _EMPTY_F, _EMPTY_F
-    if wom_weight_sum is not None and psi > 0:
-        idx = np.flatnonzero(wom_weight_sum > 0)
-        w = wom_weight_sum.reshape(-1)[idx]
-        mean = wom_content_sum.reshape(-1)[idx] / w
+    if wom_heard is None and wom_weight_sum is not None:
+        at = np.flatnonzero(wom_weight_sum > 0)
+        wom_heard = (at, wom_weight_sum.reshape(-1)[at], wom_content_sum.reshape(-1)[at])
+    if wom_heard is not None and psi > 0:
+        idx, w, c = wom_heard
+        mean = c / w
         pull = 1.0 - np.power(1.0 - psi, w)
     if alpha_e <= 0:
         buyers = _EMPTY_I
@@ -142,6 +146,6 @@ class ExpectationStage(Stage):
             "alpha_p": xp.promise_weight,
         }
         if accel.enabled():
-            _update_compiled(pop.expect, pop.aware, L["active"], **kw)
+            _update_compiled(pop.expect, pop.aware, L["active"], wom_heard=s.wom_heard, **kw)
         else:
             update_expectations(pop.expect, pop.aware & L["active"][None, :], **kw)

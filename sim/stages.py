@@ -66,7 +66,8 @@ class PeriodState:
       (a shortfall above δ_P), ``omega``
     - ``complaints``: ``outcome`` (complaint outcome code per buyer), ``complaint_cost``
     - ``wom``: ``messages`` (dict: sender, recipient, firm, valence, negative),
-      ``wom_weight_sum`` and ``wom_content_sum`` (N x K)
+      ``wom_weight_sum`` and ``wom_content_sum`` (N x K; numpy path) or, with compiled
+      kernels, ``wom_heard`` (flat pairs r·K + j heard, their W and C sums)
 
     A stage may change the population columns, these values and the flows; later
     stages see the changes (synchronous within a stage, sequential between stages).
@@ -136,6 +137,7 @@ _RESULTS = (
     "messages",
     "wom_weight_sum",
     "wom_content_sum",
+    "wom_heard",
 )
 
 

@@ -141,15 +141,18 @@ def _talkers(s: PeriodState) -> tuple[np.ndarray, np.ndarray]:
     return valence, reach
 
 
-def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
-    """Recipients learn of the firm, move their attitude, remember negative messages."""
+def _hear(s: PeriodState, sender, recip, f, val, w, slot=None) -> np.ndarray | None:
+    """Recipients learn of the firm, move their attitude, remember negative messages.
+
+    Returns the compiled path's pair-to-row map ``slot`` (kept by the stage for the next
+    period), or None."""
     pop = s.pop
     cols = (pop.perf_memory, pop.attitude, pop.aware, pop.neg_src, pop.neg_firm, pop.neg_t)
-    if accel.enabled():  # zeroed by calloc: only the pages written are touched
-        sums = np.zeros((3, *pop.attitude.shape))
-        newly, s.wom_weight_sum, s.wom_content_sum = _hear_jit(
-            recip, f, sender, val, w, *cols, s.t, sums
-        )
+    if accel.enabled():  # sparse sums (only the pairs heard), see _hear_jit
+        if slot is None or slot.size != pop.attitude.size:
+            slot = np.full(pop.attitude.size, -1, np.int64)
+        newly, *heard = _hear_jit(recip, f, sender, val, w, *cols, s.t, slot)
+        s.wom_heard = tuple(heard)
     else:
         newly, s.wom_weight_sum, s.wom_content_sum = hear_messages(
             recip, f, sender, val, w, *cols, s.t
@@ -162,6 +165,7 @@ def _hear(s: PeriodState, sender, recip, f, val, w) -> None:
         first_expectations(s, r_new, f_new)
     if s.n <= HEARD_LOG_MAX:
         s.event("heard", recip, f, other=sender, value=val)
+    return slot
 
 
 def _talkers_compiled(s: PeriodState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -280,26 +284,41 @@ def hear_messages(
 
 @accel.jit
 def _hear_jit(
-    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t, sums
-):  # pragma: no cover - compiled; the reference is hear_messages (sums: zeroed (3, N, K))
+    recip, f, sender, val, w, perf_memory, attitude, aware, neg_src, neg_firm, neg_t, t, slot
+):  # pragma: no cover - compiled; the reference is hear_messages
+    """:func:`hear_messages` with sparse sums: ``slot`` (N·K, all −1 on entry and on
+    return) maps a pair r·K + j to its row among the pairs heard this period. Returns
+    (newly, keys, W, C): the pairs heard (flat r·K + j, in order of first message) and
+    their sums, each in message order as in the reference."""
     n, k = attitude.shape
-    change, wsum, csum = sums[0], sums[1], sums[2]
     newly = np.empty(recip.size, np.int64)
-    q = 0
+    keys = np.empty(recip.size, np.int64)
+    sums = np.zeros((recip.size, 3))  # change of A, W, C per pair heard
+    q = nk = 0
     for m in range(recip.size):
         r, j = recip[m], f[m]
         if not aware[r, j]:
             newly[q] = m
             q += 1
-        change[r, j] += val[m] * w[m]
-        wsum[r, j] += w[m]
-        csum[r, j] += w[m] * perf_memory[sender[m]]
+        key = r * k + j
+        p = slot[key]
+        if p < 0:
+            p = nk
+            slot[key] = nk
+            keys[nk] = key
+            nk += 1
+        sums[p, 0] += val[m] * w[m]
+        sums[p, 1] += w[m]
+        sums[p, 2] += w[m] * perf_memory[sender[m]]
         if val[m] < 0:
             neg_src[r], neg_firm[r], neg_t[r] = sender[m], j, t
-    for r in range(n):
-        for j in range(k):
-            attitude[r, j] += change[r, j]
-    return newly[:q], wsum, csum
+    flat = attitude.reshape(-1)
+    for i in range(flat.size):  # A + 0.0 where nothing was heard (−0.0 becomes 0.0)
+        flat[i] += 0.0
+    for p in range(nk):
+        flat[keys[p]] += sums[p, 0]
+        slot[keys[p]] = -1
+    return newly[:q], keys[:nk], sums[:nk, 1].copy(), sums[:nk, 2].copy()
 
 
 class WordOfMouthStage(Stage):
@@ -327,7 +346,7 @@ class WordOfMouthStage(Stage):
         )
         s.fl["wom_pos"] += counts[0]
         s.fl["wom_neg"] += counts[1]
-        _hear(s, sender, recip, f, val, w)
+        self._slot = _hear(s, sender, recip, f, val, w, getattr(self, "_slot", None))
         s.messages = {"sender": sender, "recipient": recip, "firm": f, "negative": neg}
 
 

@@ -93,6 +93,12 @@ def test_compiled_pulls_equal_the_numpy_reference(seed, n, k, alpha_e, alpha_p, 
     update_expectations(want, aware & active, **kw)
     _update_compiled(got, aware, active, **kw)
     assert np.array_equal(want.view(np.int64), got.view(np.int64))  # bit for bit, -0.0 too
+    if wsum is not None:  # the sparse pairs heard, in any order, give the same result
+        keys = rng.permutation(np.flatnonzero(wsum > 0))
+        c = kw["wom_content_sum"].reshape(-1)[keys]
+        sparse = E.copy()
+        _update_compiled(sparse, aware, active, wom_heard=(keys, wsum.reshape(-1)[keys], c), **kw)
+        assert np.array_equal(want.view(np.int64), sparse.view(np.int64))
     unaware = ~(aware & active)
     if alpha_e == 0 and not wom:
         assert np.array_equal(

@@ -138,7 +138,15 @@ def test_compiled_message_effects_equal_the_numpy_reference(seed, n, k, m):
     mine = [c.copy() for c in cols]
     perf = rng.uniform(0, 1, n)
     want = hear_messages(recip, f, sender, val, w, perf, *cols, 7)
-    got = _hear_jit(recip, f, sender, val, w, perf, *mine, 7, np.zeros((3, n, k)))
+    slot = np.full(n * k, -1, np.int64)
+    newly, keys, wsum, csum = _hear_jit(recip, f, sender, val, w, perf, *mine, 7, slot)
+    assert np.all(slot == -1) and np.unique(keys).size == keys.size  # map reset; pairs once
+    dense = []
+    for sparse in (wsum, csum):
+        d = np.zeros(n * k)
+        d[keys] = sparse
+        dense.append(d.reshape(n, k))
+    got = (newly, *dense)
     assert np.array_equal(att.view(np.int64), mine[0].view(np.int64))  # -0.0 too
     for a, b in zip((*want, *cols[1:]), (*got, *mine[1:]), strict=True):
         assert np.array_equal(a, b) and a.dtype == b.dtype
