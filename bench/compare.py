@@ -218,7 +218,7 @@ def main() -> int:
             f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['mem_gb']:.0f} GB memory; {mach['os']}; "
             f"Python {mach['python']}, Mesa {mach['mesa']}, numpy {mach['numpy']}, networkx {mach['networkx']}.",
             f"Load average (1 / 5 / 15 min) before the run: {fmt_load(load_before)}; after: {fmt_load(load_after)} "
-            "(other engineers were running tests on this machine: both sides are slowed).",
+            "(other work was running on this machine: both sides are slowed).",
             "",
             "Both models: default parameters (two identical firms, every mechanism on, degree-10 small-world "
             "network, the same network for the same seed), seed "
