@@ -4,7 +4,8 @@
     .venv/bin/python bench/targets.py --skip-10m --skip-sweep  # the quick ones (≈ 3 min)
     .venv/bin/python bench/targets.py --write bench/results-targets.md
 
-Measured (each configuration in a fresh process unless said; minimum of ``--repeats``):
+Measured (each configuration in a fresh process unless said; minimum of ``--repeats``, the
+median beside it; the target is judged on the minimum, the least disturbed run):
 
 - **ratio at 10k / 100k**: the package (``bench/compare.py``'s child: full default model,
   event log on, ``market.warmup = 0``, 100 periods at 10k, 50 at 100k) and the idiomatic
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -50,7 +52,8 @@ def ratios(repeats: int) -> list[tuple[str, str, str, bool, str]]:
             if i < max(1, repeats - 1):
                 ref.append(compare.measure("reference", n, ref_t, 1)["us_per_cp"])
         r = min(ref) / min(pkg)
-        what = f"{min(ref):.1f} / {min(pkg):.3f} µs = {r:.0f}×"
+        med = statistics.median(ref) / statistics.median(pkg)
+        what = f"{min(ref):.1f} / {min(pkg):.3f} µs = {r:.0f}× (medians: {med:.0f}×)"
         rows.append(
             (f"speed vs idiomatic Mesa at {n:,}", f"≥ {need:.0f}×", what, r >= need, _load())
         )
@@ -59,7 +62,7 @@ def ratios(repeats: int) -> list[tuple[str, str, str, bool, str]]:
                 (
                     "µs per customer-period at 100,000",
                     "≤ 0.25",
-                    f"{min(pkg):.3f}",
+                    f"{min(pkg):.3f} (median {statistics.median(pkg):.3f})",
                     min(pkg) <= 0.25,
                     _load(),
                 )
@@ -68,8 +71,10 @@ def ratios(repeats: int) -> list[tuple[str, str, str, bool, str]]:
 
 
 def fixed_cost(repeats: int) -> tuple[str, str, str, bool, str]:
-    ms = min(stages.measure(200, 300, True)["period"] for _ in range(repeats)) * 1e3
-    return ("fixed cost per period (200 customers)", "≤ 0.3 ms", f"{ms:.2f} ms", ms <= 0.3, _load())
+    runs = [stages.measure(200, 300, True)["period"] * 1e3 for _ in range(repeats)]
+    ms = min(runs)
+    got = f"{ms:.2f} ms (median {statistics.median(runs):.2f})"
+    return ("fixed cost per period (200 customers)", "≤ 0.3 ms", got, ms <= 0.3, _load())
 
 
 def small_runs() -> list[tuple[str, str, str, bool, str]]:
