@@ -43,6 +43,7 @@ __all__ = [
     "clv",
     "empty_flows",
     "nps",
+    "nps_from_counts",
     "record",
 ]
 
@@ -121,10 +122,21 @@ def nps(S: np.ndarray) -> tuple[float, float, float]:
         >>> nps(np.array([0.9, 0.5, 0.1, 0.95]))
         (0.5, 0.25, 25.0)
     """
-    if not S.size:
+    return nps_from_counts(
+        np.count_nonzero(S >= PROMOTER_S), np.count_nonzero(S <= DETRACTOR_S), S.size
+    )
+
+
+def nps_from_counts(promoters: int, detractors: int, n: int) -> tuple[float, float, float]:
+    """(promoters, detractors, NPS) from the counts among ``n`` customers (NaN when n = 0).
+
+    Examples:
+        >>> nps_from_counts(2, 1, 4)
+        (0.5, 0.25, 25.0)
+    """
+    if not n:
         return np.nan, np.nan, np.nan
-    prom = float((S >= PROMOTER_S).mean())
-    det = float((S <= DETRACTOR_S).mean())
+    prom, det = int(promoters) / n, int(detractors) / n
     return prom, det, 100.0 * (prom - det)
 
 
@@ -533,11 +545,8 @@ def _market_row(model: MarketModel, fl: dict, per_firm, counts, S, profit) -> di
     n = model.pop.n
     served = per_firm[0].sum()
     prospects, lapsed, unaware, promoters, detractors = (int(c) for c in counts)
-    if S.size:
-        prom, det = promoters / S.size, detractors / S.size
-        score, mean_sat = 100.0 * (prom - det), float(S.mean())
-    else:
-        prom = det = score = mean_sat = np.nan
+    prom, det, score = nps_from_counts(promoters, detractors, S.size)
+    mean_sat = float(S.mean()) if S.size else np.nan
     return {
         "period": model.period,
         "population": n,

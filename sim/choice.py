@@ -361,7 +361,7 @@ def _pick_nb(w, u, rows, firm, points, lev):  # pragma: no cover - compiled
     n, k = rows.size, w.shape[1] - 1
     pick = np.empty(n, np.int64)
     paid = np.empty(n)
-    full = lev[0].copy()
+    full = lev[0]
     member_price = lev[0] * (1.0 - lev[1])
     on = lev[2] != 0.0
     for i in range(n):

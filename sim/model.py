@@ -390,11 +390,9 @@ class MarketModel(mesa.Model):
     def _advance(self) -> None:
         self.period += 1
         s = PeriodState(self, empty_flows(self))
-        streams = self.streams
         for stage in self.stages:
             if stage.enabled(self):
-                s.rng = streams.get(stage.stream or stage.name) or self.stream(stage)
-                s.stage = stage
+                s.rng, s.stage = self.stream(stage), stage
                 stage(s)
 
     # ------------------------------------------------------------------ public API

@@ -10,6 +10,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from .population import id_dtype
+
 __all__ = ["Recorder", "EVENT_KINDS", "sample_ids"]
 
 EVENT_KINDS = (
@@ -65,7 +67,7 @@ class Recorder:
         self._events: dict[str, list] = defaultdict(list)
         self._n_events = 0
         self._keep = keep
-        self._ids = np.int32 if n_customers < 2**31 else np.int64
+        self._ids = id_dtype(n_customers)
 
     def add_events(
         self,
