@@ -249,12 +249,13 @@ def _csr_kernel(n, key, indptr, indices):  # pragma: no cover - compiled
 
 
 def _from_keys(n: int, key: np.ndarray) -> Network:
-    if not accel.enabled():
+    """The :class:`Network` of the sorted unique edge keys (compiled or numpy CSR fill)."""
+    if accel.enabled():
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        indices = np.empty(2 * key.size, dtype=id_dtype(n))
+        _csr_kernel(n, key, indptr, indices)
+    else:
         indptr, indices = _csr_numpy(n, key)
-        return Network(n=n, indptr=indptr, indices=indices)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    indices = np.empty(2 * key.size, dtype=id_dtype(n))
-    _csr_kernel(n, key, indptr, indices)
     return Network(n=n, indptr=indptr, indices=indices)
 
 
